@@ -1,0 +1,476 @@
+//! Command-line interface: arguments, where secrets come from, and the
+//! `check` and `list` commands.
+
+pub mod check;
+pub mod list;
+
+use crate::error::{Failure, FailureKind};
+use crate::pop3::auth::Mechanism;
+use crate::secret::Secret;
+use crate::session::tls::{TlsOptions, parse_pin};
+use crate::session::trace::TraceEntry;
+use crate::session::{Credential, DEFAULT_WINDOW, SessionConfig, StartTlsPolicy, TlsMode};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "popscope",
+    version,
+    about = "See, trace and safely clean a remote POP3 mailbox",
+    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Test a server step by step: connect, TLS, greeting, capabilities,
+    /// login, STAT. Ends with QUIT; never marks anything.
+    Check(ConnectArgs),
+    /// List every message: number, UID, size, date, sender, subject.
+    /// Never marks anything.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to reach and log in to a server. Every option can also come from a
+/// `POPSCOPE_*` environment variable; the password only from
+/// POPSCOPE_PASSWORD, a file, a command or the prompt, never from argv.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// pop3s://user@host[:port] (implicit TLS, 995) or pop3://user@host[:port]
+    /// (port 110, upgraded with STLS).
+    #[arg(env = "POPSCOPE_URL")]
+    pub url: Option<String>,
+    #[arg(long, env = "POPSCOPE_HOST")]
+    pub host: Option<String>,
+    #[arg(long, env = "POPSCOPE_PORT")]
+    pub port: Option<u16>,
+    #[arg(long, env = "POPSCOPE_USER")]
+    pub user: Option<String>,
+    /// implicit (pop3s), starttls (pop3 + STLS) or none.
+    #[arg(long, value_enum, env = "POPSCOPE_TLS")]
+    pub tls: Option<TlsMode>,
+    /// With STLS: stop if the server does not offer it (required, the
+    /// default) or continue unencrypted (optional).
+    #[arg(long, value_enum, env = "POPSCOPE_STARTTLS", default_value = "required")]
+    pub starttls: StartTlsPolicy,
+    /// Trust the certificates in this PEM file (private CA or self-signed
+    /// server) instead of the system roots.
+    #[arg(long, env = "POPSCOPE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept exactly one certificate: sha256:<hex of the leaf's SHA-256>.
+    #[arg(long, env = "POPSCOPE_PIN")]
+    pub pin: Option<String>,
+    /// Do not verify the server's certificate at all (dangerous).
+    #[arg(long, env = "POPSCOPE_INSECURE")]
+    pub insecure: bool,
+    /// Allow sending the password in the clear over an unencrypted link.
+    #[arg(long, env = "POPSCOPE_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+    /// Force a login mechanism: USER, APOP, PLAIN, LOGIN, CRAM-MD5,
+    /// SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER.
+    #[arg(long = "auth", env = "POPSCOPE_AUTH", value_parser = parse_mechanism)]
+    pub mechanism: Option<Mechanism>,
+    /// Run this shell command and use the first line of its output as the
+    /// password.
+    #[arg(long, env = "POPSCOPE_PASSWORD_COMMAND")]
+    pub password_command: Option<String>,
+    /// Read the password from the first line of this file.
+    #[arg(long, env = "POPSCOPE_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Run this shell command and use the first line of its output as the
+    /// OAuth access token (XOAUTH2 / OAUTHBEARER).
+    #[arg(long, env = "POPSCOPE_OAUTH_TOKEN_COMMAND")]
+    pub oauth_token_command: Option<String>,
+    /// Seconds allowed for resolving, connecting and the TLS handshake.
+    #[arg(long, env = "POPSCOPE_CONNECT_TIMEOUT", default_value_t = 15.0)]
+    pub connect_timeout: f64,
+    /// Seconds allowed for each answer from the server.
+    #[arg(long, env = "POPSCOPE_TIMEOUT", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Write the protocol trace to this file ("-" for standard error).
+    #[arg(long, env = "POPSCOPE_TRACE")]
+    pub trace: Option<PathBuf>,
+    /// Include multi-line payloads in the trace (first 64 KiB of each).
+    #[arg(long, env = "POPSCOPE_TRACE_BODIES")]
+    pub trace_bodies: bool,
+    /// Never pipeline, even when the server offers PIPELINING.
+    #[arg(long, env = "POPSCOPE_NO_PIPELINING")]
+    pub no_pipelining: bool,
+    /// Commands in flight at once when pipelining.
+    #[arg(long, env = "POPSCOPE_WINDOW", default_value_t = DEFAULT_WINDOW)]
+    pub window: usize,
+}
+
+fn parse_mechanism(s: &str) -> Result<Mechanism, String> {
+    Mechanism::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown mechanism {s:?}; one of {}", names.join(", "))
+    })
+}
+
+/// Host, port, user and TLS mode from the URL and flags (flags win).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub tls: TlsMode,
+}
+
+impl ConnectArgs {
+    pub fn target(&self) -> Result<Target, Failure> {
+        let usage = |m: String| Failure::new(FailureKind::Usage, m);
+        let (mut host, mut port, mut user, mut tls) = (None, None, None, None);
+        if let Some(text) = &self.url {
+            let url = url::Url::parse(text).map_err(|e| {
+                usage(format!(
+                    "{text:?} is not a URL ({e}); expected pop3s://user@host[:port] or pop3://user@host[:port]"
+                ))
+            })?;
+            tls = Some(match url.scheme() {
+                "pop3s" => TlsMode::Implicit,
+                "pop3" => TlsMode::Starttls,
+                other => return Err(usage(format!("unsupported scheme {other:?}: use pop3s:// or pop3://"))),
+            });
+            if url.password().is_some() {
+                return Err(usage(
+                    "the URL contains a password; it would be visible in the process list and shell history".into(),
+                )
+                .with_hint("remove it and use --password-file, --password-command, POPSCOPE_PASSWORD or the prompt"));
+            }
+            host = url
+                .host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string());
+            port = url.port();
+            if !url.username().is_empty() {
+                let decoded = percent_decode(url.username());
+                user = Some(decoded);
+            }
+        }
+        let tls = self.tls.or(tls).unwrap_or(TlsMode::Implicit);
+        let host = self.host.clone().or(host).filter(|h| !h.is_empty());
+        let host = host.ok_or_else(|| usage("no server given: pass a URL like pop3s://user@host or --host".into()))?;
+        let port = self.port.or(port).unwrap_or(match tls {
+            TlsMode::Implicit => 995,
+            _ => 110,
+        });
+        let user = self.user.clone().or(user).filter(|u| !u.is_empty());
+        let user =
+            user.ok_or_else(|| usage("no user given: put it in the URL (pop3s://user@host) or pass --user".into()))?;
+        Ok(Target { host, port, user, tls })
+    }
+
+    /// The full session configuration, with the secret fetched from its
+    /// source. Prompts (no echo) when nothing else supplies it.
+    pub async fn session_config(&self) -> Result<SessionConfig, Failure> {
+        let target = self.target()?;
+        let pin = match &self.pin {
+            Some(p) => Some(parse_pin(p).map_err(|e| Failure::new(FailureKind::Usage, format!("--pin: {e}")))?),
+            None => None,
+        };
+        let credential = self.credential(&target).await?;
+        let seconds = |v: f64, what: &str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(Failure::new(
+                    FailureKind::Usage,
+                    format!("{what} must be a positive number of seconds"),
+                ))
+            }
+        };
+        Ok(SessionConfig {
+            host: target.host,
+            port: target.port,
+            tls: target.tls,
+            starttls: self.starttls,
+            tls_options: TlsOptions {
+                ca_file: self.ca_file.clone(),
+                pin,
+                insecure: self.insecure,
+            },
+            user: target.user,
+            credential,
+            mechanism: self.mechanism,
+            allow_plaintext: self.allow_plaintext,
+            connect_timeout: seconds(self.connect_timeout, "--connect-timeout")?,
+            response_timeout: seconds(self.timeout, "--timeout")?,
+            pipelining: !self.no_pipelining,
+            window: self.window.max(1),
+            trace_bodies: self.trace_bodies,
+        })
+    }
+
+    async fn credential(&self, target: &Target) -> Result<Credential, Failure> {
+        let wants_token = self.mechanism.is_some_and(|m| m.uses_oauth_token());
+        if let Some(command) = &self.oauth_token_command {
+            return Ok(Credential::OAuthToken(
+                run_secret_command(command, "--oauth-token-command").await?,
+            ));
+        }
+        if wants_token {
+            return Err(Failure::new(FailureKind::Usage, "this mechanism needs an OAuth token")
+                .with_hint("pass --oauth-token-command"));
+        }
+        if let Some(command) = &self.password_command {
+            return Ok(Credential::Password(
+                run_secret_command(command, "--password-command").await?,
+            ));
+        }
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read(path).map_err(|e| {
+                Failure::new(
+                    FailureKind::Usage,
+                    format!("cannot read the password file {}: {e}", path.display()),
+                )
+            })?;
+            return Ok(Credential::Password(first_line(text, "the password file")?));
+        }
+        if let Ok(password) = std::env::var("POPSCOPE_PASSWORD") {
+            return Ok(Credential::Password(first_line(
+                password.into_bytes(),
+                "POPSCOPE_PASSWORD",
+            )?));
+        }
+        if std::io::stdin().is_terminal() {
+            let prompt = format!("Password for {}@{}: ", target.user, target.host);
+            let prompt = crate::sanitize::sanitize_text(&prompt, false);
+            let password = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+                .await
+                .map_err(|e| Failure::new(FailureKind::Local, e.to_string()))?
+                .map_err(|e| Failure::new(FailureKind::Local, format!("cannot read the password: {e}")))?;
+            return Ok(Credential::Password(first_line(password.into_bytes(), "the password")?));
+        }
+        Err(Failure::new(
+            FailureKind::Usage,
+            "no password available and standard input is not a terminal",
+        )
+        .with_hint("use --password-file, --password-command or POPSCOPE_PASSWORD"))
+    }
+}
+
+/// First line, without its line end; an empty result is an error.
+fn first_line(mut bytes: Vec<u8>, source: &str) -> Result<Secret, Failure> {
+    let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    bytes.truncate(end);
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    let secret = Secret::new(bytes);
+    if secret.is_empty() {
+        return Err(Failure::new(
+            FailureKind::Usage,
+            format!("{source} gave an empty secret"),
+        ));
+    }
+    Ok(secret)
+}
+
+/// Runs `sh -c command`; the secret comes back on its standard output. We
+/// never put a secret into a child's argv or environment.
+async fn run_secret_command(command: &str, flag: &str) -> Result<Secret, Failure> {
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(Duration::from_secs(120), child).await {
+        Err(_) => {
+            return Err(Failure::new(
+                FailureKind::Local,
+                format!("{flag} did not finish within 120 s"),
+            ));
+        }
+        Ok(Err(e)) => {
+            return Err(Failure::new(
+                FailureKind::Local,
+                format!("{flag} could not be started: {e}"),
+            ));
+        }
+        Ok(Ok(output)) => output,
+    };
+    if !output.status.success() {
+        return Err(
+            Failure::new(FailureKind::Local, format!("{flag} failed ({})", output.status))
+                .with_hint("run the command by hand to see what is wrong"),
+        );
+    }
+    first_line(output.stdout, flag)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len() + 1
+            && let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Starts writing the trace to `path` ("-" = stderr). Returns the sender
+/// to give the session and a task that finishes once the sender is gone.
+pub fn trace_writer(
+    path: &PathBuf,
+) -> Result<(mpsc::UnboundedSender<TraceEntry>, tokio::task::JoinHandle<()>), Failure> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<TraceEntry>();
+    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if path.as_os_str() == "-" {
+        Box::new(tokio::io::stderr())
+    } else {
+        let file = std::fs::File::create(path).map_err(|e| {
+            Failure::new(
+                FailureKind::Local,
+                format!("cannot write the trace file {}: {e}", path.display()),
+            )
+        })?;
+        Box::new(tokio::fs::File::from_std(file))
+    };
+    let task = tokio::spawn(async move {
+        while let Some(entry) = rx.recv().await {
+            let line = format!("{entry}\n");
+            if sink.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.flush().await;
+    });
+    Ok((tx, task))
+}
+
+/// Human units: 1023 B, 1.5 KB, 3.4 MB (powers of 1024).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> ConnectArgs {
+        let mut argv = vec!["popscope", "check"];
+        argv.extend_from_slice(list);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Some(CliCommand::Check(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn urls_give_host_port_user_and_mode() {
+        let t = args(&["pop3s://alice@mail.example"]).target().unwrap();
+        assert_eq!(
+            t,
+            Target {
+                host: "mail.example".into(),
+                port: 995,
+                user: "alice".into(),
+                tls: TlsMode::Implicit
+            }
+        );
+        let t = args(&["pop3://bob%40example.org@127.0.0.1:1110"]).target().unwrap();
+        assert_eq!(
+            t,
+            Target {
+                host: "127.0.0.1".into(),
+                port: 1110,
+                user: "bob@example.org".into(),
+                tls: TlsMode::Starttls
+            }
+        );
+        let t = args(&["pop3://u@[::1]"]).target().unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 110));
+    }
+
+    #[test]
+    fn flags_override_the_url() {
+        let t = args(&[
+            "pop3s://alice@a.example",
+            "--host",
+            "b.example",
+            "--port",
+            "2",
+            "--user",
+            "carol",
+            "--tls",
+            "none",
+        ])
+        .target()
+        .unwrap();
+        assert_eq!(
+            t,
+            Target {
+                host: "b.example".into(),
+                port: 2,
+                user: "carol".into(),
+                tls: TlsMode::None
+            }
+        );
+    }
+
+    #[test]
+    fn bad_targets_are_usage_errors() {
+        for bad in [
+            vec!["http://x@y"],
+            vec!["pop3s://a:secret@host"],
+            vec!["pop3s://host"],
+            vec![],
+        ] {
+            let e = args(&bad).target().unwrap_err();
+            assert_eq!(e.kind, FailureKind::Usage, "{bad:?}");
+            assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_size(3 * 1024 * 1024 + 400 * 1024), "3.4 MB");
+    }
+
+    #[test]
+    fn first_line_only() {
+        assert_eq!(first_line(b"pw\r\nrest".to_vec(), "x").unwrap().expose(), b"pw");
+        assert!(first_line(b"\n".to_vec(), "x").is_err());
+    }
+}

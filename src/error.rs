@@ -1,0 +1,94 @@
+//! What went wrong, in words a person can act on, and the exit code that
+//! scripts can branch on.
+
+use std::fmt;
+
+/// The classes of failure popscope distinguishes. Each has its own exit
+/// code (documented in the README); keep the two in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Bad arguments or configuration.
+    Usage,
+    /// Name resolution or TCP connect failed, or the link dropped.
+    Connect,
+    /// TLS handshake or certificate verification failed.
+    Tls,
+    /// The server rejected the credentials.
+    Auth,
+    /// Logged in (or close to it) but the maildrop is locked or unavailable
+    /// ([IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM]).
+    Mailbox,
+    /// The server said something that is not POP3.
+    Protocol,
+    /// A step took longer than its time limit.
+    Timeout,
+    /// popscope refused to do something unsafe (plaintext password, no STLS).
+    Policy,
+    /// A local problem: a file could not be written, a helper command failed.
+    Local,
+}
+
+impl FailureKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::Local => 1,
+            FailureKind::Usage => 2,
+            FailureKind::Connect => 3,
+            FailureKind::Tls => 4,
+            FailureKind::Auth => 5,
+            FailureKind::Mailbox => 6,
+            FailureKind::Protocol => 7,
+            FailureKind::Timeout => 8,
+            FailureKind::Policy => 9,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Local => "error",
+            FailureKind::Usage => "usage error",
+            FailureKind::Connect => "connection failed",
+            FailureKind::Tls => "TLS failed",
+            FailureKind::Auth => "login failed",
+            FailureKind::Mailbox => "mailbox unavailable",
+            FailureKind::Protocol => "protocol error",
+            FailureKind::Timeout => "timed out",
+            FailureKind::Policy => "refused",
+        }
+    }
+}
+
+/// A failure with its class, what happened, and what to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.label(), self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  try: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}

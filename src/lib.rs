@@ -1,0 +1,9 @@
+//! popscope: see and clean a remote POP3 mailbox, safely.
+
+pub mod cli;
+pub mod error;
+pub mod headers;
+pub mod pop3;
+pub mod sanitize;
+pub mod secret;
+pub mod session;

@@ -1,0 +1,542 @@
+//! Byte-table tests of the client state machine: what goes out for what
+//! comes in.
+
+use super::*;
+use crate::pop3::codec::{ResponseCode, Status};
+
+fn client(window: usize) -> Client {
+    let mut c = Client::new(ClientConfig {
+        window,
+        trace: true,
+        trace_bodies: false,
+    });
+    c.receive(b"+OK ready <1.2@example>\r\n").unwrap();
+    drain(&mut c);
+    c
+}
+
+fn drain(c: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| c.poll_event()).collect()
+}
+
+fn completions(events: &[Event]) -> Vec<(RequestId, CommandKind, Outcome)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Completed { id, command, outcome } => Some((*id, *command, outcome.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn out(c: &mut Client) -> String {
+    String::from_utf8(c.take_output()).unwrap()
+}
+
+fn logged_in(window: usize) -> Client {
+    let mut c = client(window);
+    c.submit(Command::User("alice".into()), Priority::Normal).unwrap();
+    c.submit(Command::Pass(Secret::from("s3cret")), Priority::Normal)
+        .unwrap();
+    assert_eq!(out(&mut c), "USER alice\r\n");
+    c.receive(b"+OK\r\n").unwrap();
+    assert_eq!(out(&mut c), "PASS s3cret\r\n");
+    c.receive(b"+OK logged in\r\n").unwrap();
+    assert_eq!(c.state(), SessionState::Transaction);
+    drain(&mut c);
+    c
+}
+
+#[test]
+fn greeting_moves_to_authorization() {
+    let mut c = Client::new(ClientConfig::default());
+    assert_eq!(c.state(), SessionState::Greeting);
+    c.submit(Command::Capa, Priority::Normal).unwrap();
+    assert!(!c.has_output(), "nothing is sent before the greeting");
+    c.receive(b"+OK hi\r\n").unwrap();
+    assert_eq!(c.state(), SessionState::Authorization);
+    assert_eq!(out(&mut c), "CAPA\r\n");
+    let events = drain(&mut c);
+    assert!(matches!(&events[0], Event::Trace(_)));
+    assert!(events.iter().any(|e| matches!(e, Event::Greeting(s) if s.text == "hi")));
+}
+
+#[test]
+fn rejected_greeting_is_fatal() {
+    let mut c = Client::new(ClientConfig::default());
+    let err = c.receive(b"-ERR [SYS/TEMP] go away\r\n").unwrap_err();
+    assert!(matches!(err, ProtocolError::GreetingRejected(s) if s.code == Some(ResponseCode::SysTemp)));
+}
+
+#[test]
+fn garbage_greeting_is_a_clear_error() {
+    let mut c = Client::new(ClientConfig::default());
+    let err = c.receive(b"SSH-2.0-OpenSSH_9.2\r\n").unwrap_err();
+    assert!(err.to_string().contains("neither +OK nor -ERR"), "{err}");
+    assert!(err.to_string().contains("greeting"), "{err}");
+}
+
+#[test]
+fn capa_is_collected() {
+    let mut c = client(1);
+    let id = c.submit(Command::Capa, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "CAPA\r\n");
+    c.receive(b"+OK\r\nTOP\r\nPIPELINING\r\n.\r\n").unwrap();
+    let done = completions(&drain(&mut c));
+    let (got_id, kind, Outcome::Ok(reply)) = &done[0] else {
+        panic!("{done:?}")
+    };
+    assert_eq!((*got_id, *kind), (id, CommandKind::Capa));
+    assert_eq!(reply.payload(), b"TOP\r\nPIPELINING\r\n");
+}
+
+#[test]
+fn every_split_of_a_reply_stream_gives_the_same_events() {
+    let wire: &[u8] = b"+OK 2 messages\r\n1 100\r\n2 200\r\n.\r\n+OK 2 300\r\n-ERR no such message\r\n";
+    let reference = {
+        let mut c = logged_in(10);
+        c.submit(Command::List(None), Priority::Normal).unwrap();
+        c.submit(Command::Stat, Priority::Normal).unwrap();
+        c.submit(Command::Retr(9), Priority::Normal).unwrap();
+        c.receive(wire).unwrap();
+        completions(&drain(&mut c))
+    };
+    assert_eq!(reference.len(), 3);
+    for cut in 0..wire.len() {
+        let mut c = logged_in(10);
+        c.submit(Command::List(None), Priority::Normal).unwrap();
+        c.submit(Command::Stat, Priority::Normal).unwrap();
+        c.submit(Command::Retr(9), Priority::Normal).unwrap();
+        c.receive(&wire[..cut]).unwrap();
+        c.receive(&wire[cut..]).unwrap();
+        assert_eq!(completions(&drain(&mut c)), reference, "cut at {cut}");
+    }
+}
+
+#[test]
+fn pipelining_window_bounds_what_is_in_flight() {
+    let mut c = logged_in(3);
+    for n in 1..=10 {
+        c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
+    }
+    assert_eq!(out(&mut c), "TOP 1 0\r\nTOP 2 0\r\nTOP 3 0\r\n");
+    assert_eq!(c.in_flight(), 3);
+    c.receive(b"+OK\r\nSubject: one\r\n\r\n.\r\n").unwrap();
+    assert_eq!(out(&mut c), "TOP 4 0\r\n");
+    // Two answers in one read: both refills go out in one write.
+    c.receive(b"+OK\r\nSubject: two\r\n.\r\n+OK\r\nSubject: three\r\n.\r\n")
+        .unwrap();
+    assert_eq!(out(&mut c), "TOP 5 0\r\nTOP 6 0\r\n");
+    let done = completions(&drain(&mut c));
+    let kinds: Vec<_> = done.iter().map(|d| d.1).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            CommandKind::Top { msg: 1, lines: 0 },
+            CommandKind::Top { msg: 2, lines: 0 },
+            CommandKind::Top { msg: 3, lines: 0 }
+        ]
+    );
+    let Outcome::Ok(r) = &done[2].2 else { panic!() };
+    assert_eq!(r.payload(), b"Subject: three\r\n");
+}
+
+#[test]
+fn lockstep_sends_one_at_a_time() {
+    let mut c = logged_in(1);
+    c.submit(Command::Stat, Priority::Normal).unwrap();
+    c.submit(Command::Noop, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "STAT\r\n");
+    c.receive(b"+OK 0 0\r\n").unwrap();
+    assert_eq!(out(&mut c), "NOOP\r\n");
+}
+
+#[test]
+fn huge_window_sends_everything_at_once() {
+    let mut c = logged_in(100_000);
+    for n in 1..=2000 {
+        c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
+    }
+    let sent = out(&mut c);
+    assert_eq!(sent.lines().count(), 2000);
+    let mut wire = Vec::new();
+    for n in 1..=2000 {
+        wire.extend_from_slice(format!("+OK\r\nSubject: {n}\r\n.\r\n").as_bytes());
+    }
+    c.receive(&wire).unwrap();
+    let done = completions(&drain(&mut c));
+    assert_eq!(done.len(), 2000);
+    for (i, (_, kind, outcome)) in done.iter().enumerate() {
+        let n = i as u32 + 1;
+        assert_eq!(*kind, CommandKind::Top { msg: n, lines: 0 });
+        let Outcome::Ok(r) = outcome else { panic!() };
+        assert_eq!(r.payload(), format!("Subject: {n}\r\n").as_bytes());
+    }
+}
+
+#[test]
+fn barriers_wait_for_the_pipeline_to_drain_and_go_alone() {
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(1), Priority::Normal).unwrap();
+    c.submit(Command::Dele(2), Priority::Normal).unwrap();
+    c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+    c.submit(Command::Noop, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "DELE 1\r\nDELE 2\r\n");
+    c.receive(b"+OK\r\n").unwrap();
+    assert!(!c.has_output());
+    c.receive(b"+OK\r\n").unwrap();
+    assert_eq!(out(&mut c), "QUIT\r\n");
+    c.receive(b"+OK bye, 2 deleted\r\n").unwrap();
+    assert_eq!(c.state(), SessionState::Closed);
+    assert!(!c.has_output(), "nothing after QUIT");
+}
+
+#[test]
+fn unconfirmed_quit_resets_marks_first() {
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(3), Priority::Normal).unwrap();
+    let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "DELE 3\r\n");
+    c.receive(b"+OK marked\r\n").unwrap();
+    assert_eq!(out(&mut c), "RSET\r\n");
+    c.receive(b"+OK\r\n").unwrap();
+    assert_eq!(out(&mut c), "QUIT\r\n");
+    c.receive(b"+OK bye\r\n").unwrap();
+    let done = completions(&drain(&mut c));
+    assert!(done.iter().any(|(id, _, o)| *id == quit && o.is_ok()));
+}
+
+#[test]
+fn unconfirmed_quit_is_withheld_when_rset_fails() {
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(3), Priority::Normal).unwrap();
+    let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+    c.receive(b"+OK marked\r\n").unwrap();
+    assert_eq!(out(&mut c), "DELE 3\r\nRSET\r\n");
+    c.receive(b"-ERR cannot\r\n").unwrap();
+    assert!(!c.has_output(), "QUIT must not go out after a failed RSET");
+    let done = completions(&drain(&mut c));
+    assert!(
+        done.iter()
+            .any(|(id, _, o)| *id == quit && matches!(o, Outcome::NotSent(_)))
+    );
+}
+
+#[test]
+fn unconfirmed_quit_resets_even_when_dele_was_refused_or_unanswered() {
+    // A DELE still in flight may be accepted: RSET regardless.
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(3), Priority::Normal).unwrap();
+    c.receive(b"-ERR no such message\r\n").unwrap();
+    c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "DELE 3\r\nRSET\r\n");
+}
+
+#[test]
+fn unconfirmed_quit_without_marks_goes_straight_out() {
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(1), Priority::Normal).unwrap();
+    c.submit(Command::Rset, Priority::Normal).unwrap();
+    c.receive(b"+OK\r\n+OK\r\n").unwrap();
+    c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "DELE 1\r\nRSET\r\nQUIT\r\n");
+}
+
+#[test]
+fn retr_streams_in_chunks() {
+    let mut c = logged_in(10);
+    let id = c.submit(Command::Retr(1), Priority::Normal).unwrap();
+    c.receive(b"+OK 30 octets\r\nSubject: x\r\n\r\n..dot\r\n").unwrap();
+    c.receive(b"body\r\n.\r\n").unwrap();
+    let events = drain(&mut c);
+    let data: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Data { id: i, chunk } if *i == id => Some(chunk.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(data, b"Subject: x\r\n\r\n.dot\r\nbody\r\n");
+    let done = completions(&events);
+    let Outcome::Ok(Reply {
+        body: Some(Body::Streamed { total_bytes, lines }),
+        ..
+    }) = &done[0].2
+    else {
+        panic!("{done:?}")
+    };
+    assert_eq!((*total_bytes, *lines), (26, 4));
+}
+
+#[test]
+fn top_bodies_are_bounded() {
+    let mut c = logged_in(10);
+    c.submit(Command::Top { msg: 1, lines: 0 }, Priority::Normal).unwrap();
+    let mut wire = b"+OK\r\nX-Long: ".to_vec();
+    wire.extend(std::iter::repeat_n(b'a', MAX_TOP_BYTES * 2));
+    wire.extend_from_slice(b"\r\n.\r\n");
+    c.receive(&wire).unwrap();
+    let done = completions(&drain(&mut c));
+    let Outcome::Ok(Reply {
+        body:
+            Some(Body::Collected {
+                bytes,
+                truncated,
+                total_bytes,
+                ..
+            }),
+        ..
+    }) = &done[0].2
+    else {
+        panic!()
+    };
+    assert!(*truncated);
+    assert_eq!(bytes.len(), MAX_TOP_BYTES);
+    assert_eq!(*total_bytes as usize, MAX_TOP_BYTES * 2 + 10);
+}
+
+#[test]
+fn err_replies_are_not_multiline() {
+    let mut c = logged_in(10);
+    c.submit(Command::Top { msg: 99, lines: 0 }, Priority::Normal).unwrap();
+    c.submit(Command::Stat, Priority::Normal).unwrap();
+    c.receive(b"-ERR no such message\r\n+OK 1 5\r\n").unwrap();
+    let done = completions(&drain(&mut c));
+    assert!(matches!(&done[0].2, Outcome::Err(s) if s.status == Status::Err));
+    assert!(done[1].2.is_ok());
+}
+
+#[test]
+fn a_status_line_that_is_neither_is_fatal_and_fails_everything() {
+    let mut c = logged_in(10);
+    c.submit(Command::Stat, Priority::Normal).unwrap();
+    c.submit(Command::Noop, Priority::Normal).unwrap();
+    let err = c.receive(b"HELLO\r\n").unwrap_err();
+    assert!(err.to_string().contains("STAT"), "{err}");
+    let done = completions(&drain(&mut c));
+    assert_eq!(done.len(), 2);
+    assert!(matches!(done[0].2, Outcome::Lost(_)));
+    // Later submissions fail at once instead of hanging.
+    let id = c.submit(Command::Noop, Priority::Normal).unwrap();
+    let done = completions(&drain(&mut c));
+    assert!(matches!(&done[..], [(i, _, Outcome::NotSent(_))] if *i == id));
+}
+
+#[test]
+fn closed_mid_reply_is_reported_with_the_command() {
+    let mut c = logged_in(10);
+    c.submit(Command::Retr(4), Priority::Normal).unwrap();
+    c.receive(b"+OK\r\npartial li").unwrap();
+    let err = c.connection_closed().unwrap_err();
+    assert_eq!(err, ProtocolError::ClosedMidReply("RETR 4".into()));
+}
+
+#[test]
+fn an_overlong_status_line_is_an_error_not_a_buffer() {
+    let mut c = logged_in(10);
+    c.submit(Command::Stat, Priority::Normal).unwrap();
+    let err = c.receive(&vec![b'+'; MAX_STATUS_LINE + 10]).unwrap_err();
+    assert!(matches!(
+        err,
+        ProtocolError::Codec {
+            error: CodecError::StatusLineTooLong,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn stls_with_injected_bytes_is_refused() {
+    let mut c = client(1);
+    c.submit(Command::Stls, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "STLS\r\n");
+    let err = c.receive(b"+OK begin TLS\r\nUSER evil\r\n").unwrap_err();
+    assert!(matches!(err, ProtocolError::DataAfterStls(11)));
+}
+
+#[test]
+fn stls_then_tls_established_resumes() {
+    let mut c = client(1);
+    c.submit(Command::Stls, Priority::Normal).unwrap();
+    c.submit(Command::Capa, Priority::Normal).unwrap();
+    assert_eq!(out(&mut c), "STLS\r\n");
+    c.receive(b"+OK begin TLS\r\n").unwrap();
+    assert_eq!(c.state(), SessionState::AwaitingTls);
+    assert!(!c.has_output(), "nothing is written until TLS is up");
+    assert!(
+        c.receive(b"x").is_err(),
+        "bytes before the handshake completes are refused"
+    );
+    let mut c = client(1);
+    c.submit(Command::Stls, Priority::Normal).unwrap();
+    c.submit(Command::Capa, Priority::Normal).unwrap();
+    c.receive(b"+OK begin TLS\r\n").unwrap();
+    c.take_output();
+    c.tls_established();
+    assert_eq!(c.state(), SessionState::Authorization);
+    assert_eq!(out(&mut c), "CAPA\r\n");
+}
+
+#[test]
+fn secrets_are_redacted_in_the_trace() {
+    let mut c = client(1);
+    c.submit(Command::User("bob".into()), Priority::Normal).unwrap();
+    c.submit(Command::Pass(Secret::from("hunter2")), Priority::Normal)
+        .unwrap();
+    c.receive(b"+OK\r\n").unwrap();
+    c.receive(b"-ERR [AUTH] Authentication failed.\r\n").unwrap();
+    let traces: Vec<String> = drain(&mut c)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Trace(t) => Some(t.text),
+            _ => None,
+        })
+        .collect();
+    assert!(traces.contains(&"PASS ********".to_string()), "{traces:?}");
+    assert!(traces.iter().all(|t| !t.contains("hunter2")));
+}
+
+#[test]
+fn command_injection_is_refused() {
+    let mut c = client(1);
+    assert!(
+        c.submit(Command::User("bob\r\nDELE 1".into()), Priority::Normal)
+            .is_err()
+    );
+    assert!(c.submit(Command::User("bob smith".into()), Priority::Normal).is_err());
+    assert!(c.submit(Command::Pass(Secret::from("x\ny")), Priority::Normal).is_err());
+    assert!(c.submit(Command::Retr(0), Priority::Normal).is_err());
+    assert!(!c.has_output());
+}
+
+#[test]
+fn urgent_commands_jump_the_queue_but_not_the_wire() {
+    let mut c = logged_in(2);
+    for n in 1..=5 {
+        c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
+    }
+    assert_eq!(out(&mut c), "TOP 1 0\r\nTOP 2 0\r\n");
+    c.submit(Command::Retr(5), Priority::Urgent).unwrap();
+    c.receive(b"+OK\r\n.\r\n").unwrap();
+    assert_eq!(out(&mut c), "RETR 5\r\n");
+}
+
+#[test]
+fn cancel_withdraws_unsent_commands_only() {
+    let mut c = logged_in(1);
+    let a = c.submit(Command::Stat, Priority::Normal).unwrap();
+    let b = c.submit(Command::Noop, Priority::Normal).unwrap();
+    assert!(!c.cancel(a));
+    assert!(c.cancel(b));
+    assert_eq!(out(&mut c), "STAT\r\n");
+    c.receive(b"+OK 0 0\r\n").unwrap();
+    assert!(!c.has_output());
+}
+
+#[test]
+fn unsolicited_status_lines_are_reported() {
+    let mut c = logged_in(1);
+    c.receive(b"-ERR autologout timer expired\r\n").unwrap();
+    let events = drain(&mut c);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Unsolicited(s) if s.text.contains("autologout")))
+    );
+}
+
+mod sasl {
+    use super::*;
+    use crate::pop3::auth::{Mechanism, SaslExchange};
+
+    fn exchange(m: Mechanism, secret: &str) -> Box<SaslExchange> {
+        Box::new(
+            SaslExchange::new(
+                m,
+                "user",
+                secret.as_bytes(),
+                "rOprNGfwEbeRWgbNEkqO",
+                "mail.example",
+                995,
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn plain_uses_an_initial_response() {
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::Plain, "pw")), Priority::Normal)
+            .unwrap();
+        assert_eq!(out(&mut c), "AUTH PLAIN AHVzZXIAcHc=\r\n");
+        c.receive(b"+OK Logged in.\r\n").unwrap();
+        assert_eq!(c.state(), SessionState::Transaction);
+    }
+
+    #[test]
+    fn xoauth2_is_two_step_and_handles_the_error_json() {
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::XOAuth2, "tok")), Priority::Normal)
+            .unwrap();
+        assert_eq!(out(&mut c), "AUTH XOAUTH2\r\n");
+        c.receive(b"+ \r\n").unwrap();
+        let line = out(&mut c);
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(line.trim_end())
+            .unwrap();
+        assert_eq!(raw, b"user=user\x01auth=Bearer tok\x01\x01");
+        c.receive(b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n").unwrap();
+        assert_eq!(out(&mut c), "\r\n", "an empty line asks the server for its -ERR");
+        c.receive(b"-ERR [AUTH] invalid token\r\n").unwrap();
+        let done = completions(&drain(&mut c));
+        assert!(matches!(&done[0].2, Outcome::Err(s) if s.code == Some(ResponseCode::Auth)));
+        assert_eq!(c.state(), SessionState::Authorization);
+    }
+
+    #[test]
+    fn scram_server_must_prove_itself() {
+        let mut c = client(1);
+        c.submit(
+            Command::Auth(exchange(Mechanism::ScramSha256, "pencil")),
+            Priority::Normal,
+        )
+        .unwrap();
+        let first = out(&mut c);
+        assert!(first.starts_with("AUTH SCRAM-SHA-256 "), "{first}");
+        // The server skips the proof and says +OK: an impostor.
+        c.receive(b"+OK\r\n").unwrap();
+        let done = completions(&drain(&mut c));
+        assert!(matches!(&done[0].2, Outcome::AuthFailed { .. }), "{done:?}");
+        assert_ne!(c.state(), SessionState::Transaction);
+    }
+
+    #[test]
+    fn a_garbage_challenge_cancels_the_exchange() {
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::CramMd5, "pw")), Priority::Normal)
+            .unwrap();
+        assert_eq!(out(&mut c), "AUTH CRAM-MD5\r\n");
+        c.receive(b"+ !!!notbase64\r\n").unwrap();
+        assert_eq!(out(&mut c), "*\r\n");
+        c.receive(b"-ERR cancelled\r\n").unwrap();
+        let done = completions(&drain(&mut c));
+        assert!(matches!(&done[0].2, Outcome::AuthFailed { .. }));
+    }
+
+    #[test]
+    fn sasl_lines_are_redacted() {
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::Login, "hunter2")), Priority::Normal)
+            .unwrap();
+        c.receive(b"+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\n+OK\r\n").unwrap();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("hunter2");
+        for e in drain(&mut c) {
+            if let Event::Trace(t) = e {
+                assert!(!t.text.contains("hunter2") && !t.text.contains(&b64), "{t:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! The tokio task that owns one connection and runs the sans-IO client over
+//! it. Everything else talks to it through channels, so nothing outside
+//! ever waits on the network while holding state.
+//!
+//! Reads and writes are polled together in one future: while the server is
+//! busy writing answers we keep reading, and a large pipelined batch of
+//! commands goes out while answers stream in. Neither side can deadlock the
+//! other (RFC 2449 §6.6).
+//!
+//! When the handle is dropped, the task ends and the socket is closed
+//! without QUIT: POP3 then deletes nothing (RFC 1939 §6).
+
+use super::tls::{TlsInfo, TlsSetup, describe};
+use super::trace::{TraceClock, TraceEntry};
+use crate::error::{Failure, FailureKind};
+use crate::pop3::client::{
+    Body, Client, Command, CommandKind, Direction, Event, Outcome, Priority, ProtocolError, Reply, RequestId,
+    SessionState,
+};
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// Size of one socket read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A TCP connection, plain or inside TLS.
+pub enum Connection {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Only while an STLS upgrade is in progress.
+    Upgrading,
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Connection::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Connection::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_flush(cx),
+            Connection::Tls(s) => Pin::new(s).poll_flush(cx),
+            Connection::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Connection::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Connection::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// The result of one command as the caller sees it.
+pub type CommandResult = Result<Outcome, Failure>;
+
+/// Where a command's answer goes.
+pub enum Route {
+    /// The whole reply in one piece; a RETR body is collected up to `limit`
+    /// bytes (the rest is counted, not kept).
+    Reply {
+        tx: oneshot::Sender<CommandResult>,
+        limit: usize,
+    },
+    /// RETR data in chunks through a bounded channel (backpressure reaches
+    /// the socket), then the outcome.
+    Stream {
+        data: mpsc::Sender<Vec<u8>>,
+        done: oneshot::Sender<CommandResult>,
+    },
+    /// Completion (and data) as `SessionEvent`s on the session's event
+    /// channel, tagged with `ticket`.
+    Event { ticket: u64 },
+}
+
+pub enum Request {
+    Submit {
+        command: Command,
+        priority: Priority,
+        route: Route,
+    },
+    SetWindow(usize),
+}
+
+/// What the session tells its event subscriber (the UI).
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    Completed {
+        ticket: u64,
+        command: CommandKind,
+        outcome: Outcome,
+    },
+    Data {
+        ticket: u64,
+        chunk: Vec<u8>,
+    },
+    Trace(TraceEntry),
+    /// The connection is gone; the failure says why (None: after QUIT).
+    Closed(Option<Failure>),
+}
+
+pub struct DriverConfig {
+    pub host: String,
+    pub tls: Option<TlsSetup>,
+    pub response_timeout: Duration,
+    pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
+    pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
+    pub clock: TraceClock,
+}
+
+/// Shared view of the driver's condition.
+#[derive(Debug, Clone, Default)]
+pub struct DriverStatus {
+    pub greeting: Option<crate::pop3::codec::StatusLine>,
+    pub tls: Option<TlsInfo>,
+    pub failure: Option<Failure>,
+    pub state: Option<SessionState>,
+    pub closed: bool,
+}
+
+struct Pending {
+    route: Route,
+    collected: Vec<u8>,
+    limit: usize,
+}
+
+pub struct Driver {
+    client: Client,
+    conn: Connection,
+    config: DriverConfig,
+    requests: mpsc::UnboundedReceiver<Request>,
+    status: watch::Sender<DriverStatus>,
+    routes: HashMap<RequestId, Pending>,
+    sent_at: HashMap<RequestId, Instant>,
+    shared_failure: Arc<Mutex<Option<Failure>>>,
+    /// The STLS answer is held back until the handshake is done.
+    held_stls: Option<(RequestId, CommandKind, Outcome)>,
+    /// Streamed chunks not yet accepted by their (bounded) channel.
+    stream_backlog: Vec<(mpsc::Sender<Vec<u8>>, Vec<u8>)>,
+}
+
+impl Driver {
+    pub fn new(
+        client: Client,
+        conn: Connection,
+        config: DriverConfig,
+        requests: mpsc::UnboundedReceiver<Request>,
+        status: watch::Sender<DriverStatus>,
+        shared_failure: Arc<Mutex<Option<Failure>>>,
+    ) -> Driver {
+        Driver {
+            client,
+            conn,
+            config,
+            requests,
+            status,
+            routes: HashMap::new(),
+            sent_at: HashMap::new(),
+            shared_failure,
+            held_stls: None,
+            stream_backlog: Vec::new(),
+        }
+    }
+
+    pub async fn run(mut self) {
+        let result = self.pump().await;
+        let failure = result.err();
+        if let Some(f) = &failure {
+            *self.shared_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
+            self.client.abandon(&f.message);
+        } else {
+            self.client.abandon("the session has ended");
+        }
+        self.dispatch_events();
+        self.flush_streams().await;
+        if let Some(events) = &self.config.events {
+            let _ = events.send(SessionEvent::Closed(failure.clone()));
+        }
+        self.status.send_modify(|s| {
+            s.failure = failure;
+            s.closed = true;
+        });
+        // Dropping `self.conn` closes the socket. No QUIT is ever sent here.
+    }
+
+    async fn pump(&mut self) -> Result<(), Failure> {
+        let mut read_buf = vec![0u8; READ_CHUNK];
+        let mut out: Vec<u8> = Vec::new();
+        let mut out_pos = 0usize;
+        let mut needs_flush = false;
+        let mut requests_open = true;
+        let mut deadline: Option<Instant> = None;
+        loop {
+            self.dispatch_events();
+            // Waiting here while a slow consumer catches up means not
+            // reading: TCP then pushes back on the server.
+            self.flush_streams().await;
+            if self.client.state() == SessionState::Closed && self.client.in_flight() == 0 && out_pos == out.len() {
+                return Ok(());
+            }
+            if !requests_open && self.client.in_flight() == 0 && self.client.queued() == 0 && out_pos == out.len() {
+                // Handle dropped and nothing left to do: close without QUIT.
+                return Ok(());
+            }
+            if self.client.state() == SessionState::AwaitingTls && out_pos == out.len() {
+                self.upgrade_to_tls().await?;
+                continue;
+            }
+            if out_pos == out.len() && self.client.has_output() {
+                out = self.client.take_output();
+                out_pos = 0;
+            }
+            let awaiting = self.client.in_flight() > 0 || self.client.state() == SessionState::Greeting;
+            match (awaiting, deadline) {
+                (true, None) => deadline = Some(Instant::now() + self.config.response_timeout),
+                (false, Some(_)) => deadline = None,
+                _ => {}
+            }
+            let conn = &mut self.conn;
+            let io = poll_fn(|cx| {
+                if out_pos < out.len() {
+                    match Pin::new(&mut *conn).poll_write(cx, &out[out_pos..]) {
+                        Poll::Ready(Ok(0)) => return Poll::Ready(Io::Error(io::ErrorKind::WriteZero.into())),
+                        Poll::Ready(Ok(n)) => return Poll::Ready(Io::Wrote(n)),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
+                        Poll::Pending => {}
+                    }
+                } else if needs_flush {
+                    match Pin::new(&mut *conn).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => return Poll::Ready(Io::Flushed),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
+                        Poll::Pending => {}
+                    }
+                }
+                let mut rb = ReadBuf::new(&mut read_buf);
+                match Pin::new(&mut *conn).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Io::Read(rb.filled().len())),
+                    Poll::Ready(Err(e)) => Poll::Ready(Io::Error(e)),
+                    Poll::Pending => Poll::Pending,
+                }
+            });
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                request = self.requests.recv(), if requests_open => match request {
+                    Some(request) => self.accept(request),
+                    None => requests_open = false,
+                },
+                io = io => match io {
+                    Io::Wrote(n) => {
+                        out_pos += n;
+                        needs_flush = true;
+                    }
+                    Io::Flushed => needs_flush = false,
+                    Io::Read(0) => {
+                        self.dispatch_events();
+                        return match self.client.connection_closed() {
+                            Ok(()) if self.client.state() == SessionState::Closed => Ok(()),
+                            Ok(()) => Err(Failure::new(FailureKind::Connect, "the server closed the connection")),
+                            Err(e) => Err(protocol_failure(e, FailureKind::Connect)),
+                        };
+                    }
+                    Io::Read(n) => {
+                        deadline = None;
+                        if let Err(e) = self.client.receive(&read_buf[..n]) {
+                            return Err(protocol_failure(e, FailureKind::Protocol));
+                        }
+                    }
+                    Io::Error(e) => {
+                        return Err(Failure::new(FailureKind::Connect, format!("the connection failed: {e}"))
+                            .with_hint("check the network; nothing was committed"));
+                    }
+                },
+                _ = sleep => {
+                    let step = self.waiting_for();
+                    return Err(Failure::new(
+                        FailureKind::Timeout,
+                        format!("no answer to {step} within {} s", self.config.response_timeout.as_secs_f32()),
+                    ).with_hint("the server or the network is stalled; raise --timeout if it is just slow"));
+                }
+            }
+        }
+    }
+
+    fn waiting_for(&self) -> String {
+        match self.client.waiting_for() {
+            Some(kind) => kind.to_string(),
+            None => "the server's greeting".into(),
+        }
+    }
+
+    async fn flush_streams(&mut self) {
+        for (tx, chunk) in std::mem::take(&mut self.stream_backlog) {
+            // A consumer that went away just stops receiving; the reply is
+            // still read to its end so the session stays in step.
+            let _ = tx.send(chunk).await;
+        }
+    }
+
+    fn accept(&mut self, request: Request) {
+        match request {
+            Request::SetWindow(n) => self.client.set_window(n),
+            Request::Submit {
+                command,
+                priority,
+                route,
+            } => {
+                let kind = command.kind();
+                let limit = match &route {
+                    Route::Reply { limit, .. } => *limit,
+                    _ => 0,
+                };
+                match self.client.submit(command, priority) {
+                    Ok(id) => {
+                        self.routes.insert(
+                            id,
+                            Pending {
+                                route,
+                                collected: Vec::new(),
+                                limit,
+                            },
+                        );
+                    }
+                    Err(invalid) => {
+                        let failure = Failure::new(FailureKind::Usage, invalid.to_string());
+                        match route {
+                            Route::Reply { tx, .. } | Route::Stream { done: tx, .. } => {
+                                let _ = tx.send(Err(failure));
+                            }
+                            Route::Event { ticket } => {
+                                if let Some(events) = &self.config.events {
+                                    let _ = events.send(SessionEvent::Completed {
+                                        ticket,
+                                        command: kind,
+                                        outcome: Outcome::NotSent(failure.message),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn upgrade_to_tls(&mut self) -> Result<(), Failure> {
+        let Some(tls) = &self.config.tls else {
+            return Err(Failure::new(
+                FailureKind::Tls,
+                "STLS accepted but no TLS configuration is available",
+            ));
+        };
+        let Connection::Plain(tcp) = std::mem::replace(&mut self.conn, Connection::Upgrading) else {
+            return Err(Failure::new(
+                FailureKind::Protocol,
+                "STLS accepted on a connection that is already encrypted",
+            ));
+        };
+        let info = handshake(tcp, tls, &self.config.host, self.config.response_timeout).await;
+        let (stream, info) = info?;
+        self.conn = Connection::Tls(Box::new(stream));
+        self.trace_note(format!(
+            "TLS established: {} {}, certificate {}",
+            info.version, info.cipher, info.verification
+        ));
+        self.status.send_modify(|s| s.tls = Some(info));
+        self.client.tls_established();
+        if let Some((id, kind, outcome)) = self.held_stls.take() {
+            self.complete(id, kind, outcome);
+        }
+        Ok(())
+    }
+
+    fn trace_note(&mut self, text: String) {
+        if let Some(trace) = &self.config.trace {
+            let _ = trace.send(self.config.clock.entry(Direction::Note, text, None));
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::Trace(record) => {
+                    let rtt = match (record.direction, record.request) {
+                        (Direction::Sent, Some(id)) => {
+                            self.sent_at.entry(id).or_insert_with(Instant::now);
+                            None
+                        }
+                        (Direction::Received, Some(id)) => self.sent_at.remove(&id).map(|t| t.elapsed()),
+                        _ => None,
+                    };
+                    let entry = self.config.clock.entry(record.direction, record.text, rtt);
+                    if let Some(trace) = &self.config.trace {
+                        let _ = trace.send(entry.clone());
+                    }
+                    if let Some(events) = &self.config.events {
+                        let _ = events.send(SessionEvent::Trace(entry));
+                    }
+                }
+                Event::StateChanged(state) => self.status.send_modify(|s| s.state = Some(state)),
+                Event::Greeting(greeting) => self.status.send_modify(|s| s.greeting = Some(greeting)),
+                Event::Unsolicited(_) => {}
+                Event::Data { id, chunk } => self.deliver_data(id, chunk),
+                Event::Completed { id, command, outcome } => {
+                    self.sent_at.remove(&id);
+                    if command == CommandKind::Stls
+                        && outcome.is_ok()
+                        && self.client.state() == SessionState::AwaitingTls
+                    {
+                        self.held_stls = Some((id, command, outcome));
+                    } else {
+                        self.complete(id, command, outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    fn deliver_data(&mut self, id: RequestId, chunk: Vec<u8>) {
+        let Some(pending) = self.routes.get_mut(&id) else {
+            return;
+        };
+        match &pending.route {
+            Route::Reply { .. } => {
+                let room = pending.limit.saturating_sub(pending.collected.len());
+                pending.collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Route::Stream { data, .. } => self.stream_backlog.push((data.clone(), chunk)),
+            Route::Event { ticket } => {
+                if let Some(events) = &self.config.events {
+                    let _ = events.send(SessionEvent::Data { ticket: *ticket, chunk });
+                }
+            }
+        }
+    }
+
+    fn complete(&mut self, id: RequestId, command: CommandKind, outcome: Outcome) {
+        let Some(pending) = self.routes.remove(&id) else { return };
+        match pending.route {
+            Route::Reply { tx, .. } => {
+                let outcome = match outcome {
+                    Outcome::Ok(Reply {
+                        status,
+                        body: Some(Body::Streamed { lines, total_bytes }),
+                    }) => Outcome::Ok(Reply {
+                        status,
+                        body: Some(Body::Collected {
+                            truncated: (pending.collected.len() as u64) < total_bytes,
+                            bytes: pending.collected,
+                            lines,
+                            total_bytes,
+                        }),
+                    }),
+                    other => other,
+                };
+                let _ = tx.send(Ok(outcome));
+            }
+            Route::Stream { done, .. } => {
+                let _ = done.send(Ok(outcome));
+            }
+            Route::Event { ticket } => {
+                if let Some(events) = &self.config.events {
+                    let _ = events.send(SessionEvent::Completed {
+                        ticket,
+                        command,
+                        outcome,
+                    });
+                }
+            }
+        }
+    }
+}
+
+enum Io {
+    Wrote(usize),
+    Flushed,
+    Read(usize),
+    Error(io::Error),
+}
+
+fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
+    match &error {
+        ProtocolError::DataAfterStls(_) => Failure::new(FailureKind::Tls, format!("possible injection attack: {error}"))
+            .with_hint("someone between you and the server may be tampering with the connection; use pop3s:// (implicit TLS) if the server offers it"),
+        ProtocolError::ClosedMidReply(_) => Failure::new(closed_kind, error.to_string())
+            .with_hint("the server dropped the connection; nothing was committed. Check the server's log"),
+        ProtocolError::GreetingRejected(status) => {
+            let kind = if status.code.is_some() { FailureKind::Mailbox } else { FailureKind::Connect };
+            Failure::new(kind, error.to_string())
+        }
+        _ => Failure::new(FailureKind::Protocol, error.to_string())
+            .with_hint("the server does not speak POP3 as expected on this port; run with --trace to see the exchange"),
+    }
+}
+
+/// Runs a TLS handshake over `tcp`, with a time limit.
+pub async fn handshake(
+    tcp: TcpStream,
+    tls: &TlsSetup,
+    host: &str,
+    limit: Duration,
+) -> Result<(TlsStream<TcpStream>, TlsInfo), Failure> {
+    let name = ServerName::try_from(host.to_string()).map_err(|_| {
+        Failure::new(
+            FailureKind::Usage,
+            format!("{host:?} is not a valid server name for TLS"),
+        )
+    })?;
+    let connector = TlsConnector::from(tls.config.clone());
+    let stream = match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
+        Err(_) => {
+            return Err(Failure::new(
+                FailureKind::Timeout,
+                format!("the TLS handshake did not finish within {} s", limit.as_secs_f32()),
+            )
+            .with_hint("check that the port speaks TLS: pop3s:// expects implicit TLS (port 995)"));
+        }
+        Ok(Err(e)) => return Err(tls.explain_failure(&e, host)),
+        Ok(Ok(stream)) => stream,
+    };
+    let info = describe(stream.get_ref().1, &tls.verification);
+    Ok((stream, info))
+}
