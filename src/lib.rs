@@ -1,9 +1,12 @@
 //! popscope: see and clean a remote POP3 mailbox, safely.
 
+pub mod app;
 pub mod cli;
 pub mod error;
 pub mod headers;
+pub mod message_view;
 pub mod pop3;
 pub mod sanitize;
 pub mod secret;
 pub mod session;
+pub mod ui;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use popscope::cli::{Cli, CliCommand};
+use popscope::cli::{Cli, CliCommand, DemoArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -15,12 +15,21 @@ fn main() -> ExitCode {
         match &cli.command {
             Some(CliCommand::Check(args)) => popscope::cli::check::run(args).await,
             Some(CliCommand::List(args)) => popscope::cli::list::run(args).await,
-            None => Err(popscope::error::Failure::new(
-                popscope::error::FailureKind::Usage,
-                "the inspector UI is not built yet; use `popscope check URL` or `popscope list URL`",
-            )),
+            Some(CliCommand::Demo(args)) => popscope::cli::run_demo(args).await,
+            None if cli.connect.names_no_server() => {
+                let defaults = DemoArgs {
+                    messages: 3_000,
+                    seed: 1,
+                    latency_ms: 0,
+                    trace: cli.connect.trace.clone(),
+                };
+                popscope::cli::run_demo(&defaults).await
+            }
+            None => popscope::cli::inspect::run_url(&cli.connect).await,
         }
     });
+    // Sockets still open (a dropped session) close here, without QUIT.
+    drop(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -2,6 +2,8 @@
 //! `check` and `list` commands.
 
 pub mod check;
+// pub mod demo; (wired once src/demo lands)
+pub mod inspect;
 pub mod list;
 
 use crate::error::{Failure, FailureKind};
@@ -24,9 +26,13 @@ use tokio::sync::mpsc;
     about = "See, trace and safely clean a remote POP3 mailbox",
     after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
+    /// Without a subcommand: open the inspector UI on this server.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +43,25 @@ pub enum CliCommand {
     /// List every message: number, UID, size, date, sender, subject.
     /// Never marks anything.
     List(ListArgs),
+    /// Open the inspector on an embedded demo server with a generated
+    /// maildrop (nothing to install, nothing leaves this machine).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many messages the demo maildrop holds.
+    #[arg(long, default_value_t = 3_000)]
+    pub messages: usize,
+    /// Seed for the generated maildrop (same seed, same mailbox).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Added delay per command batch, in milliseconds (to feel a slow link).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Write the protocol trace to this file ("-" for standard error).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +141,39 @@ pub struct ConnectArgs {
     /// Commands in flight at once when pipelining.
     #[arg(long, env = "POPSCOPE_WINDOW", default_value_t = DEFAULT_WINDOW)]
     pub window: usize,
+}
+
+impl ConnectArgs {
+    /// Defaults with no server: what the demo starts from.
+    pub fn for_demo() -> ConnectArgs {
+        ConnectArgs {
+            url: None,
+            host: None,
+            port: None,
+            user: None,
+            tls: None,
+            starttls: StartTlsPolicy::Optional,
+            ca_file: None,
+            pin: None,
+            insecure: false,
+            allow_plaintext: true,
+            mechanism: None,
+            password_command: None,
+            password_file: None,
+            oauth_token_command: None,
+            connect_timeout: 15.0,
+            timeout: 30.0,
+            trace: None,
+            trace_bodies: false,
+            no_pipelining: false,
+            window: DEFAULT_WINDOW,
+        }
+    }
+
+    /// True when no server was named at all.
+    pub fn names_no_server(&self) -> bool {
+        self.url.is_none() && self.host.is_none()
+    }
 }
 
 fn parse_mechanism(s: &str) -> Result<Mechanism, String> {
@@ -473,4 +531,9 @@ mod tests {
         assert_eq!(first_line(b"pw\r\nrest".to_vec(), "x").unwrap().expose(), b"pw");
         assert!(first_line(b"\n".to_vec(), "x").is_err());
     }
+}
+
+/// `popscope demo`.
+pub async fn run_demo(_args: &DemoArgs) -> Result<(), Failure> {
+    Err(Failure::new(FailureKind::Usage, "the demo server is not built yet"))
 }

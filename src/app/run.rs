@@ -1,0 +1,249 @@
+//! The event loop: one `tokio::select!` over terminal input, session
+//! events, signals and a tick. State changes happen in `App`; this file
+//! only moves events in and effects out, and owns the terminal.
+//!
+//! Every way out except an answered, confirmed QUIT leaves by dropping the
+//! session, which closes the socket without QUIT: the server deletes
+//! nothing (RFC 1939 §6). The terminal is restored on every path,
+//! including a panic.
+
+use super::keymap;
+use super::state::{App, ConnectionFacts, Effect, ExitReport};
+use crate::error::{Failure, FailureKind};
+use crate::session::driver::{Route, SessionEvent};
+use crate::session::tls::Verification;
+use crate::session::{Session, TlsMode};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::Stdout;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Send NOOP after this much silence: some providers end sessions idle for
+/// 60 s.
+const KEEPALIVE_AFTER: Duration = Duration::from_secs(45);
+/// Session events handled before the screen is redrawn.
+const EVENTS_PER_FRAME: usize = 2_000;
+
+/// What the connection looks like, for the status bar.
+pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode) -> ConnectionFacts {
+    let caps = session.report.capabilities();
+    let tls = session.tls();
+    let (security, verified) = match (&tls, mode) {
+        (Some(info), _) => {
+            let how = match &info.verification {
+                Verification::Insecure => "NOT VERIFIED",
+                Verification::Pinned => "pinned",
+                _ => "verified",
+            };
+            (
+                format!("{} {how}", info.version),
+                !matches!(info.verification, Verification::Insecure),
+            )
+        }
+        (None, _) if is_loopback(host) => ("no TLS (loopback)".to_string(), true),
+        (None, _) => ("NO TLS".to_string(), false),
+    };
+    ConnectionFacts {
+        server: format!("{host}:{port}"),
+        security,
+        verified,
+        has_top: caps.top || session.report.capa_after.is_none() && session.report.capa_before.is_none(),
+        has_uidl: caps.uidl,
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Puts the terminal back the way it was. Safe to call twice.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard, Failure> {
+        let local = |e: std::io::Error| Failure::new(FailureKind::Local, format!("cannot set up the terminal: {e}"));
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        enable_raw_mode().map_err(local)?;
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            crossterm::event::EnableMouseCapture
+        )
+        .map_err(local)?;
+        let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(local)?;
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Runs the inspector until the person leaves. `events` must be the
+/// receiving end of the session's event channel.
+pub async fn run(
+    session: Session,
+    mut events: mpsc::UnboundedReceiver<SessionEvent>,
+    facts: ConnectionFacts,
+) -> Result<ExitReport, Failure> {
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard
+        .terminal
+        .size()
+        .map_err(|e| Failure::new(FailureKind::Local, format!("cannot read the terminal size: {e}")))?;
+    let mut app = App::new(facts, (size.width, size.height));
+    for warning in &session.report.warnings {
+        app.activity = format!("warning: {warning}");
+    }
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut signals = Signals::new()?;
+    let mut last_traffic = Instant::now();
+    let mut pending = app.start();
+    let mut session_open = true;
+
+    loop {
+        let mut exit = false;
+        for effect in pending.drain(..) {
+            match effect {
+                Effect::Submit {
+                    ticket,
+                    command,
+                    priority,
+                } => {
+                    last_traffic = Instant::now();
+                    if session.submit(command, priority, Route::Event { ticket }).is_err() && session_open {
+                        session_open = false;
+                    }
+                }
+                Effect::Exit => exit = true,
+            }
+        }
+        if exit {
+            break;
+        }
+        guard
+            .terminal
+            .draw(|frame| crate::ui::draw(frame, &app))
+            .map_err(|e| Failure::new(FailureKind::Local, format!("cannot draw: {e}")))?;
+
+        tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if let Some(action) = keymap::lookup(app.context(), &key) {
+                        pending = app.handle_action(action);
+                    }
+                }
+                Some(Ok(Event::Mouse(mouse))) => match mouse.kind {
+                    MouseEventKind::ScrollDown => pending = app.scroll_wheel(true),
+                    MouseEventKind::ScrollUp => pending = app.scroll_wheel(false),
+                    _ => {}
+                },
+                Some(Ok(Event::Resize(w, h))) => pending = app.resize(w, h),
+                Some(Ok(_)) => {}
+                // The terminal is gone (e.g. the SSH session closed).
+                Some(Err(_)) | None => pending = app.interrupt("the terminal went away"),
+            },
+            event = events.recv() => match event {
+                Some(event) => {
+                    pending = app.handle_session_event(event);
+                    // Drain a burst before redrawing: 100,000 header replies
+                    // must not mean 100,000 frames.
+                    let mut handled = 1;
+                    while handled < EVENTS_PER_FRAME && pending.is_empty() {
+                        match events.try_recv() {
+                            Ok(event) => pending.extend(app.handle_session_event(event)),
+                            Err(_) => break,
+                        }
+                        handled += 1;
+                    }
+                }
+                None => {
+                    session_open = false;
+                    pending = app.handle_session_event(SessionEvent::Closed(None));
+                }
+            },
+            why = signals.next() => pending = app.interrupt(why),
+            _ = tick.tick() => {
+                if last_traffic.elapsed() >= KEEPALIVE_AFTER {
+                    last_traffic = Instant::now();
+                    pending = app.keepalive();
+                }
+            }
+        }
+    }
+    drop(guard);
+    // Without an answered QUIT this closes the socket: nothing is deleted.
+    session.abandon().await;
+    Ok(app
+        .exit_report
+        .unwrap_or_else(|| ExitReport::NothingDeleted("left without QUIT".into())))
+}
+
+/// SIGINT, SIGTERM and SIGHUP, each leading to the same safe exit.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, Failure> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let install = |kind| {
+                signal(kind)
+                    .map_err(|e| Failure::new(FailureKind::Local, format!("cannot install a signal handler: {e}")))
+            };
+            Ok(Signals {
+                interrupt: install(SignalKind::interrupt())?,
+                terminate: install(SignalKind::terminate())?,
+                hangup: install(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "interrupted (SIGINT)",
+                _ = self.terminate.recv() => "terminated (SIGTERM)",
+                _ = self.hangup.recv() => "the terminal hung up (SIGHUP)",
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending().await
+    }
+}

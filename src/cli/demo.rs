@@ -1,0 +1,51 @@
+//! `popscope demo`: the inspector on an embedded POP3 server with a
+//! generated maildrop, so a newcomer sees the real thing with nothing else
+//! installed. Plain TCP on loopback: nothing leaves this machine.
+
+use super::{ConnectArgs, DemoArgs};
+use crate::demo::{DemoOptions, DemoServer, Maildrop};
+use crate::error::{Failure, FailureKind};
+use crate::secret::Secret;
+use crate::session::tls::TlsOptions;
+use crate::session::{Credential, DEFAULT_WINDOW, SessionConfig, StartTlsPolicy, TlsMode};
+use std::time::Duration;
+
+pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
+    let maildrop = Maildrop::generate(args.messages, args.seed);
+    let options = DemoOptions {
+        latency: (args.latency_ms > 0).then(|| Duration::from_millis(args.latency_ms)),
+        ..DemoOptions::default()
+    };
+    let server = DemoServer::start(maildrop, options)
+        .await
+        .map_err(|e| Failure::new(FailureKind::Local, format!("cannot start the demo server: {e}")))?;
+    let config = demo_session_config(&server);
+    let connect = ConnectArgs {
+        trace: args.trace.clone(),
+        ..ConnectArgs::for_demo()
+    };
+    let result = super::inspect::inspect(&config, &connect).await;
+    server.shutdown().await;
+    result
+}
+
+/// How popscope logs in to a demo server.
+pub fn demo_session_config(server: &DemoServer) -> SessionConfig {
+    SessionConfig {
+        host: "127.0.0.1".into(),
+        port: server.port(),
+        tls: TlsMode::None,
+        starttls: StartTlsPolicy::Optional,
+        tls_options: TlsOptions::default(),
+        user: server.user().to_string(),
+        credential: Credential::Password(Secret::from(server.password())),
+        mechanism: None,
+        // Loopback to our own process: there is no wire to eavesdrop on.
+        allow_plaintext: true,
+        connect_timeout: Duration::from_secs(5),
+        response_timeout: Duration::from_secs(30),
+        pipelining: true,
+        window: DEFAULT_WINDOW,
+        trace_bodies: false,
+    }
+}

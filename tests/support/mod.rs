@@ -1,0 +1,19 @@
+//! Shared support code for popscope's integration tests.
+//!
+//! A test binary uses it with `mod support;` at its crate root (each binary
+//! uses a subset, hence the `dead_code` allowance):
+//!
+//! * `dovecot`: a private Dovecot POP3 server (`Dovecot::start()`), and the
+//!   `require_dovecot!()` availability rule;
+//! * `maildrop`: deterministic ordinary and hostile test messages;
+//! * `raw_pop3`: a tiny blocking POP3 client used as an independent oracle.
+//!
+//! The files are self-contained, so a test may also pull in just one of them
+//! with `#[path = "support/<file>.rs"] mod <name>;` (the `require_dovecot!`
+//! macro needs the `support::dovecot` path; call
+//! `dovecot::dovecot_or_skip(name)` instead).
+#![allow(dead_code)]
+
+pub mod dovecot;
+pub mod maildrop;
+pub mod raw_pop3;
