@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Some(CliCommand::Check(args)) => popscope::cli::check::run(args).await,
             Some(CliCommand::List(args)) => popscope::cli::list::run(args).await,
+            Some(CliCommand::Retr(args)) => popscope::cli::retr::run(args).await,
             Some(CliCommand::Demo(args)) => popscope::cli::run_demo(args).await,
             None if cli.connect.names_no_server() => {
                 let defaults = DemoArgs {

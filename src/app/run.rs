@@ -55,6 +55,7 @@ pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode)
         verified,
         has_top: caps.top || session.report.capa_after.is_none() && session.report.capa_before.is_none(),
         has_uidl: caps.uidl,
+        window: session.report.window,
     }
 }
 

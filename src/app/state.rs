@@ -17,9 +17,10 @@ pub const TRACE_CAPACITY: usize = 5_000;
 /// How much of a message is kept for viewing; the rest streams past and is
 /// only counted.
 pub const PREVIEW_CAP: usize = 2 * 1024 * 1024;
-/// TOP requests the app keeps queued in the session at once. Enough to fill
-/// a pipelining window twice; few enough that a jump reprioritises quickly.
-pub const HEADER_REQUESTS_IN_FLIGHT: usize = 200;
+/// TOP requests the app keeps queued in the session at least. The real
+/// budget is twice the pipelining window: enough to keep the window full,
+/// few enough that a jump reprioritises within one window.
+pub const MIN_HEADER_REQUESTS: usize = 50;
 
 /// One message in the list, kept small: 100,000 of these must fit easily.
 #[derive(Debug, Clone)]
@@ -215,6 +216,8 @@ pub struct ConnectionFacts {
     pub verified: bool,
     pub has_top: bool,
     pub has_uidl: bool,
+    /// Commands the session keeps in flight (1 = lockstep).
+    pub window: usize,
 }
 
 pub struct App {
@@ -250,6 +253,8 @@ pub struct App {
     /// Background header loading walks the display order from here.
     background_cursor: usize,
     pending_uids: Option<HashMap<u32, String>>,
+    marked_totals: (usize, u64),
+    total_bytes: u64,
 }
 
 impl App {
@@ -281,6 +286,8 @@ impl App {
             headers_loaded: 0,
             background_cursor: 0,
             pending_uids: None,
+            marked_totals: (0, 0),
+            total_bytes: 0,
         }
     }
 
@@ -316,15 +323,29 @@ impl App {
         }
     }
 
+    /// Marked messages and their total size (kept up to date, not counted,
+    /// because the status bar asks on every frame).
     pub fn marked(&self) -> (usize, u64) {
-        self.rows
-            .iter()
-            .filter(|r| r.marked)
-            .fold((0, 0), |(n, b), r| (n + 1, b + r.size))
+        self.marked_totals
     }
 
     pub fn total_size(&self) -> u64 {
-        self.rows.iter().map(|r| r.size).sum()
+        self.total_bytes
+    }
+
+    fn set_row_mark(&mut self, i: usize, on: bool) {
+        let row = &mut self.rows[i];
+        if row.marked != on {
+            row.marked = on;
+            let (n, b) = &mut self.marked_totals;
+            if on {
+                *n += 1;
+                *b += row.size;
+            } else {
+                *n -= 1;
+                *b -= row.size;
+            }
+        }
     }
 
     pub fn headers_progress(&self) -> (usize, usize) {
@@ -423,6 +444,7 @@ impl App {
             Action::Unmark => self.set_mark(false),
             Action::UnmarkAll => {
                 self.rows.iter_mut().for_each(|r| r.marked = false);
+                self.marked_totals = (0, 0);
                 self.activity = "all marks removed".into();
             }
             Action::SortNext => {
@@ -450,7 +472,7 @@ impl App {
             None => self.order.get(self.selected).copied(),
         };
         if let Some(i) = number {
-            self.rows[i].marked = on;
+            self.set_row_mark(i, on);
             let n = self.rows[i].number;
             self.activity = if on {
                 format!("message {n} marked for deletion (nothing is sent until you quit and confirm)")
@@ -674,29 +696,31 @@ impl App {
         if !self.facts.has_top || self.link != Link::Open || self.commit != Commit::Idle {
             return vec![];
         }
-        let mut wanted = Vec::new();
-        let budget = HEADER_REQUESTS_IN_FLIGHT.saturating_sub(self.headers_in_flight);
+        let budget = self.header_budget().saturating_sub(self.headers_in_flight);
         if budget == 0 {
             return vec![];
         }
+        let mut wanted = Vec::new();
+        // Marking a row Requested as soon as it is picked keeps the passes
+        // below from picking it twice.
+        let take = |rows: &mut [MessageRow], i: usize, wanted: &mut Vec<usize>| {
+            if rows[i].headers == Headers::Unknown {
+                rows[i].headers = Headers::Requested;
+                wanted.push(i);
+            }
+        };
         let height = self.list_height().max(1);
         let visible = self.offset..(self.offset + height).min(self.order.len());
         for pos in visible.clone() {
             if wanted.len() >= budget {
                 break;
             }
-            let i = self.order[pos];
-            if self.rows[i].headers == Headers::Unknown {
-                wanted.push(i);
-            }
+            take(&mut self.rows, self.order[pos], &mut wanted);
         }
         // Then the rows after the screen, then from the top.
         let mut cursor = self.background_cursor.max(visible.end);
         while wanted.len() < budget && cursor < self.order.len() {
-            let i = self.order[cursor];
-            if self.rows[i].headers == Headers::Unknown && !wanted.contains(&i) {
-                wanted.push(i);
-            }
+            take(&mut self.rows, self.order[cursor], &mut wanted);
             cursor += 1;
         }
         self.background_cursor = cursor;
@@ -705,20 +729,20 @@ impl App {
                 if wanted.len() >= budget {
                     break;
                 }
-                let i = self.order[pos];
-                if self.rows[i].headers == Headers::Unknown && !wanted.contains(&i) {
-                    wanted.push(i);
-                }
+                take(&mut self.rows, self.order[pos], &mut wanted);
             }
         }
         let mut effects = Vec::with_capacity(wanted.len());
         for i in wanted {
-            self.rows[i].headers = Headers::Requested;
             self.headers_in_flight += 1;
             let n = self.rows[i].number;
             effects.push(self.submit(Purpose::Top(n), Command::Top { msg: n, lines: 0 }, Priority::Normal));
         }
         effects
+    }
+
+    fn header_budget(&self) -> usize {
+        (self.facts.window * 2).max(MIN_HEADER_REQUESTS)
     }
 
     // ---- session events ---------------------------------------------------
@@ -917,6 +941,8 @@ impl App {
                         })
                         .collect();
                     self.rows.sort_by_key(|r| r.number);
+                    self.total_bytes = self.rows.iter().map(|r| r.size).sum();
+                    self.marked_totals = (0, 0);
                     self.order = (0..self.rows.len()).collect();
                     self.listed = true;
                     if let Some(uids) = self.pending_uids.take() {

@@ -5,6 +5,7 @@ pub mod check;
 // pub mod demo; (wired once src/demo lands)
 pub mod inspect;
 pub mod list;
+pub mod retr;
 
 use crate::error::{Failure, FailureKind};
 use crate::pop3::auth::Mechanism;
@@ -43,9 +44,24 @@ pub enum CliCommand {
     /// List every message: number, UID, size, date, sender, subject.
     /// Never marks anything.
     List(ListArgs),
+    /// Save one message (as the server sends it) to a file or standard
+    /// output, streamed. Never marks anything.
+    Retr(RetrArgs),
     /// Open the inspector on an embedded demo server with a generated
     /// maildrop (nothing to install, nothing leaves this machine).
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetrArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The message number (as shown by `list`).
+    #[arg(long = "msg", short = 'm')]
+    pub message: u32,
+    /// Write here instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

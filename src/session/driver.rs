@@ -299,7 +299,11 @@ impl Driver {
                         }
                     }
                     Io::Error(e) => {
-                        return Err(Failure::new(FailureKind::Connect, format!("the connection failed: {e}"))
+                        let what = match self.client.waiting_for() {
+                            Some(kind) => format!("the connection was lost while waiting for the reply to {kind}: {e}"),
+                            None => format!("the connection was lost: {e}"),
+                        };
+                        return Err(Failure::new(FailureKind::Connect, what)
                             .with_hint("check the network; nothing was committed"));
                     }
                 },
@@ -517,8 +521,16 @@ fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
         ProtocolError::ClosedMidReply(_) => Failure::new(closed_kind, error.to_string())
             .with_hint("the server dropped the connection; nothing was committed. Check the server's log"),
         ProtocolError::GreetingRejected(status) => {
-            let kind = if status.code.is_some() { FailureKind::Mailbox } else { FailureKind::Connect };
-            Failure::new(kind, error.to_string())
+            use crate::pop3::codec::ResponseCode::*;
+            let kind = match status.code {
+                Some(InUse | LoginDelay | SysTemp | SysPerm) => FailureKind::Mailbox,
+                _ => FailureKind::Connect,
+            };
+            let failure = Failure::new(kind, error.to_string());
+            match &status.code {
+                Some(code) => failure.with_hint(code.explanation()),
+                None => failure,
+            }
         }
         _ => Failure::new(FailureKind::Protocol, error.to_string())
             .with_hint("the server does not speak POP3 as expected on this port; run with --trace to see the exchange"),

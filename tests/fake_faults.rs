@@ -1,0 +1,654 @@
+//! Fault injection against the `popscope` binary: a scripted fake POP3
+//! server (tests/support/fake_server.rs) misbehaves on purpose, and each test
+//! checks the exit code and what popscope tells the person.
+//!
+//! Every run has a hard deadline: the child is polled with `try_wait` and
+//! killed if it overstays, so a hang is a test failure, never a stuck CI job.
+
+#[path = "support/fake_server.rs"]
+mod fake_server;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use fake_server::{FakeServer, Step, capa, expect, greeting, multiline, quit, send_line, user_pass_login};
+use popscope::pop3::codec::ResponseCode;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "Tr0ub4dor&3-horse";
+const TOKEN: &str = "tok123";
+/// How long one popscope run may take before it is killed.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// How long the fake server may take to finish its script.
+const WAIT: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------
+// Running the binary
+// ---------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the exit code and that nothing panicked.
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "wrong exit code; run: {self:#?}");
+        self.no_panic()
+    }
+
+    fn no_panic(&self) -> &Run {
+        let all = self.all();
+        assert!(
+            !all.contains("panicked") && !all.contains("RUST_BACKTRACE"),
+            "popscope panicked: {self:#?}"
+        );
+        self
+    }
+
+    fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}; run: {self:#?}");
+        self
+    }
+
+    fn stderr_has_ci(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr lacks {needle:?} (any case); run: {self:#?}"
+        );
+        self
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Runs popscope with `args`, stdin null, the password in POPSCOPE_PASSWORD
+/// (unless `None`), no other POPSCOPE_* variables, and a hard deadline.
+fn popscope(args: &[String], password: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_popscope"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_BACKTRACE");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("POPSCOPE_") {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(pw) = password {
+        cmd.env("POPSCOPE_PASSWORD", pw);
+    }
+    let started = Instant::now();
+    let mut child: Child = cmd.spawn().expect("start popscope");
+    let out = reader(child.stdout.take().expect("stdout pipe"));
+    let err = reader(child.stderr.take().expect("stderr pipe"));
+    let deadline = started + RUN_LIMIT;
+    let status = loop {
+        match child.try_wait().expect("poll popscope") {
+            Some(status) => break Some(status),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let elapsed = started.elapsed();
+    let run = Run {
+        code: status.and_then(|s| s.code()),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed,
+    };
+    assert!(
+        status.is_some(),
+        "popscope did not finish within {RUN_LIMIT:?}; killed. {run:#?}"
+    );
+    run
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// `COMMAND pop3://alice@127.0.0.1:PORT --tls none --allow-plaintext [extra]`.
+fn plain_args(command: &str, server: &FakeServer, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        command,
+        &format!("pop3://{USER}@127.0.0.1:{}", server.port()),
+        "--tls",
+        "none",
+        "--allow-plaintext",
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
+/// `COMMAND URL --ca-file CERT [extra]`, URL on host `localhost` (the name in
+/// the fake server's certificate).
+fn tls_args(command: &str, scheme: &str, server: &FakeServer, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        command,
+        &format!("{scheme}://{USER}@localhost:{}", server.port()),
+        "--ca-file",
+        &server.cert_pem_path().display().to_string(),
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
+// ---------------------------------------------------------------------------
+// Scripts
+// ---------------------------------------------------------------------------
+
+/// Greeting, CAPA, USER/PASS, CAPA again (popscope's plain login).
+fn plain_login(caps: &[&str]) -> Vec<Step> {
+    let mut s = vec![greeting()];
+    s.extend(capa(caps));
+    s.extend(user_pass_login(USER, PASSWORD));
+    s.extend(capa(caps));
+    s
+}
+
+fn list_reply() -> Step {
+    multiline("+OK 2 messages (320 octets)", &["1 120", "2 200"])
+}
+
+fn uidl_reply() -> Step {
+    multiline("+OK", &["1 uid-one-AAA", "2 uid-two-BBB"])
+}
+
+fn top_reply(subject: &str) -> Step {
+    multiline(
+        "+OK",
+        &[
+            "From: Bob <bob@example.org>",
+            "To: alice@example.org",
+            &format!("Subject: {subject}"),
+            "Date: Tue, 02 Jan 2024 10:00:00 +0000",
+            "",
+        ],
+    )
+}
+
+fn done(server: &FakeServer) -> fake_server::Transcript {
+    server.wait_done(WAIT).expect("fake server script")
+}
+
+fn temp_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------
+// 1. Disconnect in the middle of a multi-line response
+// ---------------------------------------------------------------------------
+
+fn list_cut_off(last: Step) {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST"));
+    // The LIST body, cut before its "." terminator.
+    script.push(Step::Send(b"+OK 2 messages (320 octets)\r\n1 120\r\n".to_vec()));
+    script.push(last);
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("list", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(3).stderr_has("LIST");
+    assert!(
+        run.stderr.contains("closed") || run.stderr.contains("reset"),
+        "stderr should say the connection closed: {run:#?}"
+    );
+    let t = done(&server);
+    assert_eq!(t.received.last().map(String::as_str), Some("LIST"));
+    assert!(
+        !server.received().iter().any(|l| l == "QUIT"),
+        "{:?}",
+        server.received()
+    );
+}
+
+#[test]
+fn list_body_cut_by_close_exits_3_naming_list() {
+    list_cut_off(Step::Close);
+}
+
+#[test]
+fn list_body_cut_by_reset_exits_3_naming_list() {
+    list_cut_off(Step::Reset);
+}
+
+// ---------------------------------------------------------------------------
+// 2. A status line that is neither +OK nor -ERR
+// ---------------------------------------------------------------------------
+
+#[test]
+fn non_status_answer_to_stat_is_a_protocol_error() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("STAT"));
+    script.push(send_line("HELLO"));
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(7)
+        .stderr_has("neither +OK nor -ERR")
+        .stderr_has("HELLO")
+        .stderr_has("STAT");
+    done(&server);
+}
+
+#[test]
+fn garbage_greeting_is_a_protocol_error() {
+    let server = FakeServer::start(vec![send_line("HTTP/1.1 400 Bad Request")]);
+    let run = popscope(&plain_args("check", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(7)
+        .stderr_has("neither +OK nor -ERR")
+        .stderr_has("greeting");
+    done(&server);
+    assert!(
+        server.received().is_empty(),
+        "nothing may be sent after a bad greeting: {:?}",
+        server.received()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. STLS response injection
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bytes_after_stls_ok_abort_as_injection() {
+    let mut script = vec![greeting()];
+    script.extend(capa(&["USER", "STLS"]));
+    script.push(expect("STLS"));
+    // The +OK and an injected line in one write: a man-in-the-middle's trick.
+    script.push(Step::Send(b"+OK begin TLS\r\n-ERR injected\r\n".to_vec()));
+    let server = FakeServer::start(script);
+    let run = popscope(&tls_args("check", "pop3", &server, &[]), Some(PASSWORD));
+    run.expect_code(4).stderr_has("injection");
+    done(&server);
+    let received = server.received();
+    assert_eq!(received, ["CAPA", "STLS"], "nothing may follow the aborted STLS");
+}
+
+// ---------------------------------------------------------------------------
+// 4. Missing capabilities
+// ---------------------------------------------------------------------------
+
+#[test]
+fn list_without_uidl_gives_null_uids_and_warns() {
+    let mut script = plain_login(&["USER", "TOP"]);
+    script.push(expect("LIST"));
+    script.push(list_reply());
+    script.push(expect("TOP 1 0"));
+    script.push(top_reply("first message"));
+    script.push(expect("TOP 2 0"));
+    script.push(top_reply("second message"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--json"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(0).stderr_has("warning").stderr_has("UIDL");
+    let rows: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    assert_eq!(rows.len(), 2, "{run:#?}");
+    for (row, (msg, size, subject)) in rows.iter().zip([(1, 120, "first message"), (2, 200, "second message")]) {
+        assert_eq!(row["msg"], msg, "{row}");
+        assert!(row.get("uid").is_some_and(|u| u.is_null()), "uid must be null: {row}");
+        assert_eq!(row["size"], size, "{row}");
+        assert_eq!(row["subject"], subject, "{row}");
+    }
+    let t = done(&server);
+    assert!(!t.received.iter().any(|l| l.starts_with("UIDL")), "{:?}", t.received);
+}
+
+#[test]
+fn list_without_top_shows_no_headers_and_warns() {
+    let mut script = plain_login(&["USER", "UIDL"]);
+    script.push(expect("LIST"));
+    script.push(list_reply());
+    script.push(expect("UIDL"));
+    script.push(uidl_reply());
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("list", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(0).stderr_has("warning").stderr_has("TOP");
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{run:#?}");
+    assert!(
+        rows[0].contains("uid-one-AAA") && rows[1].contains("uid-two-BBB"),
+        "{run:#?}"
+    );
+    let t = done(&server);
+    assert!(!t.received.iter().any(|l| l.starts_with("TOP")), "{:?}", t.received);
+}
+
+#[test]
+fn check_without_capa_logs_in_with_user_pass() {
+    let mut script = vec![greeting()];
+    script.push(expect("CAPA"));
+    script.push(send_line("-ERR unknown command"));
+    script.extend(user_pass_login(USER, PASSWORD));
+    script.push(expect("CAPA"));
+    script.push(send_line("-ERR unknown command"));
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 2 320"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    // No --auth: popscope must fall back to USER/PASS on its own.
+    let run = popscope(&plain_args("check", &server, &[]), Some(PASSWORD));
+    run.expect_code(0);
+    assert!(run.stdout.contains("2 messages"), "{run:#?}");
+    assert!(
+        run.all().contains("CAPA"),
+        "the missing CAPA should be reported: {run:#?}"
+    );
+    done(&server);
+}
+
+// ---------------------------------------------------------------------------
+// 5. A server that stops answering
+// ---------------------------------------------------------------------------
+
+#[test]
+fn stall_after_greeting_times_out_naming_capa() {
+    let server = FakeServer::start(vec![greeting(), Step::Stall]);
+    let run = popscope(
+        &plain_args("check", &server, &["--auth", "USER", "--timeout", "1"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(8).stderr_has("CAPA");
+    assert!(run.elapsed < Duration::from_secs(6), "took {:?}", run.elapsed);
+}
+
+#[test]
+fn stall_in_the_middle_of_top_times_out_naming_top() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST"));
+    script.push(list_reply());
+    script.push(expect("UIDL"));
+    script.push(uidl_reply());
+    script.push(expect("TOP 1 0"));
+    // Half a header block, then silence.
+    script.push(Step::Send(b"+OK\r\nFrom: bob@example.org\r\nSubj".to_vec()));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--timeout", "1"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(8).stderr_has("TOP 1");
+    assert!(run.elapsed < Duration::from_secs(6), "took {:?}", run.elapsed);
+    done(&server);
+}
+
+// ---------------------------------------------------------------------------
+// 6. OAuth two-step exchanges, exact bytes
+// ---------------------------------------------------------------------------
+
+fn oauth_caps() -> Vec<&'static str> {
+    vec!["USER", "UIDL", "TOP", "SASL XOAUTH2 OAUTHBEARER"]
+}
+
+fn xoauth2_message() -> String {
+    B64.encode(format!("user={USER}\x01auth=Bearer {TOKEN}\x01\x01"))
+}
+
+fn assert_token_absent(trace: &str, secret_line: &str) {
+    assert!(!trace.is_empty(), "trace file is empty");
+    assert!(!trace.contains(TOKEN), "token in trace:\n{trace}");
+    assert!(!trace.contains(secret_line), "encoded token in trace:\n{trace}");
+}
+
+#[test]
+fn xoauth2_two_step_exact_bytes() {
+    let mut script = vec![greeting()];
+    script.extend(capa(&oauth_caps()));
+    script.push(expect("AUTH XOAUTH2"));
+    script.push(send_line("+ "));
+    script.push(Step::Expect(xoauth2_message()));
+    script.push(send_line("+OK authenticated"));
+    script.extend(capa(&oauth_caps()));
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 0 0"));
+    script.extend(quit());
+    let server = FakeServer::start_tls(script);
+    let (_dir, trace) = temp_file("trace.txt");
+    let trace_arg = trace.display().to_string();
+    let run = popscope(
+        &tls_args(
+            "check",
+            "pop3s",
+            &server,
+            &[
+                "--auth",
+                "XOAUTH2",
+                "--oauth-token-command",
+                "echo tok123",
+                "--trace",
+                &trace_arg,
+            ],
+        ),
+        None,
+    );
+    run.expect_code(0);
+    assert!(!run.all().contains(TOKEN), "{run:#?}");
+    let t = done(&server);
+    assert!(t.tls);
+    assert_token_absent(&read(&trace), &xoauth2_message());
+}
+
+#[test]
+fn xoauth2_error_challenge_is_answered_empty_then_exit_5() {
+    let json = r#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+    let mut script = vec![greeting()];
+    script.extend(capa(&oauth_caps()));
+    script.push(expect("AUTH XOAUTH2"));
+    script.push(send_line("+ "));
+    script.push(Step::Expect(xoauth2_message()));
+    script.push(Step::SendLine(format!("+ {}", B64.encode(json))));
+    // RFC 7628 / Google: the client answers the error challenge with an
+    // empty line, and only then does the server send its -ERR.
+    script.push(expect(""));
+    script.push(send_line("-ERR [AUTH] Invalid credentials"));
+    let server = FakeServer::start_tls(script);
+    let (_dir, trace) = temp_file("trace.txt");
+    let trace_arg = trace.display().to_string();
+    let run = popscope(
+        &tls_args(
+            "check",
+            "pop3s",
+            &server,
+            &[
+                "--auth",
+                "XOAUTH2",
+                "--oauth-token-command",
+                "echo tok123",
+                "--trace",
+                &trace_arg,
+            ],
+        ),
+        None,
+    );
+    run.expect_code(5).stderr_has("Invalid credentials");
+    assert!(!run.all().contains(TOKEN), "{run:#?}");
+    done(&server);
+    assert_token_absent(&read(&trace), &xoauth2_message());
+}
+
+#[test]
+fn oauthbearer_two_step_exact_bytes() {
+    // The message names the server's port, known only once the fake server
+    // has bound, after its script is fixed: so the script takes the line as
+    // ExpectAny and the test compares it exactly from `received()`.
+    let mut script = vec![greeting()];
+    script.extend(capa(&oauth_caps()));
+    script.push(expect("AUTH OAUTHBEARER"));
+    script.push(send_line("+ "));
+    script.push(Step::ExpectAny);
+    script.push(send_line("+OK authenticated"));
+    script.extend(capa(&oauth_caps()));
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 0 0"));
+    script.extend(quit());
+    let server = FakeServer::start_tls(script);
+    let expected = B64.encode(format!(
+        "n,a={USER},\x01host=localhost\x01port={}\x01auth=Bearer {TOKEN}\x01\x01",
+        server.port()
+    ));
+    let (_dir, trace) = temp_file("trace.txt");
+    let trace_arg = trace.display().to_string();
+    let run = popscope(
+        &tls_args(
+            "check",
+            "pop3s",
+            &server,
+            &[
+                "--auth",
+                "OAUTHBEARER",
+                "--oauth-token-command",
+                "echo tok123",
+                "--trace",
+                &trace_arg,
+            ],
+        ),
+        None,
+    );
+    run.expect_code(0);
+    let t = done(&server);
+    assert_eq!(
+        t.received[..3],
+        ["CAPA", "AUTH OAUTHBEARER", expected.as_str()],
+        "{:?}",
+        t.received
+    );
+    assert!(!run.all().contains(TOKEN), "{run:#?}");
+    assert_token_absent(&read(&trace), &expected);
+}
+
+// ---------------------------------------------------------------------------
+// 7. STLS required but not offered
+// ---------------------------------------------------------------------------
+
+#[test]
+fn stls_not_offered_is_refused_by_policy() {
+    let mut script = vec![greeting()];
+    script.extend(capa(&["USER", "UIDL", "TOP"]));
+    let server = FakeServer::start(script);
+    let run = popscope(&tls_args("check", "pop3", &server, &[]), Some(PASSWORD));
+    run.expect_code(9)
+        .stderr_has("pop3s://")
+        .stderr_has("--starttls optional");
+    done(&server);
+    let received = server.received();
+    assert_eq!(received, ["CAPA"], "nothing (least of all the password) may follow");
+}
+
+#[test]
+fn stls_not_offered_continues_when_optional() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 1 120"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &tls_args(
+            "check",
+            "pop3",
+            &server,
+            &["--starttls", "optional", "--allow-plaintext"],
+        ),
+        Some(PASSWORD),
+    );
+    run.expect_code(0);
+    let all = run.all();
+    assert!(all.contains("WARNING") || all.contains("warning"), "{run:#?}");
+    assert!(all.contains("WITHOUT encryption"), "{run:#?}");
+    let t = done(&server);
+    assert!(!t.tls);
+    assert!(!t.received.iter().any(|l| l == "STLS"), "{:?}", t.received);
+}
+
+// ---------------------------------------------------------------------------
+// 8. Locked or unavailable maildrop
+// ---------------------------------------------------------------------------
+
+#[test]
+fn greeting_sys_temp_is_a_mailbox_failure_with_the_code_explained() {
+    let server = FakeServer::start(vec![send_line("-ERR [SYS/TEMP] maintenance")]);
+    let run = popscope(&plain_args("check", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(6)
+        .stderr_has("SYS/TEMP")
+        .stderr_has("maintenance")
+        .stderr_has(&ResponseCode::SysTemp.explanation());
+    done(&server);
+}
+
+#[test]
+fn in_use_answer_to_pass_is_exit_6_locked() {
+    let mut script = vec![greeting()];
+    script.extend(capa(&["USER", "UIDL", "TOP", "RESP-CODES"]));
+    script.push(Step::Expect(format!("USER {USER}")));
+    script.push(send_line("+OK"));
+    script.push(Step::Expect(format!("PASS {PASSWORD}")));
+    script.push(send_line("-ERR [IN-USE] Unable to lock maildrop"));
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(6).stderr_has("IN-USE").stderr_has_ci("locked");
+    assert!(!run.all().contains(PASSWORD), "{run:#?}");
+    done(&server);
+}
+
+// ---------------------------------------------------------------------------
+// 9. Redaction
+// ---------------------------------------------------------------------------
+
+#[test]
+fn trace_redacts_the_password() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 0 0"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let (_dir, trace) = temp_file("trace.txt");
+    let trace_arg = trace.display().to_string();
+    let run = popscope(
+        &plain_args("check", &server, &["--auth", "USER", "--trace", &trace_arg]),
+        Some(PASSWORD),
+    );
+    run.expect_code(0);
+    done(&server);
+    let text = read(&trace);
+    assert!(text.contains("PASS ********"), "{text}");
+    assert!(text.contains(&format!("USER {USER}")), "{text}");
+    assert!(!text.contains(PASSWORD), "{text}");
+    assert!(!run.all().contains(PASSWORD), "{run:#?}");
+}
