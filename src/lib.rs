@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod headers;
 pub mod message_view;

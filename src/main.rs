@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             Some(CliCommand::Check(args)) => popscope::cli::check::run(args).await,
             Some(CliCommand::List(args)) => popscope::cli::list::run(args).await,
             Some(CliCommand::Retr(args)) => popscope::cli::retr::run(args).await,
-            Some(CliCommand::Demo(args)) => popscope::cli::run_demo(args).await,
+            Some(CliCommand::Demo(args)) => popscope::cli::demo::run(args).await,
             None if cli.connect.names_no_server() => {
                 let defaults = DemoArgs {
                     messages: 3_000,
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
                     latency_ms: 0,
                     trace: cli.connect.trace.clone(),
                 };
-                popscope::cli::run_demo(&defaults).await
+                popscope::cli::demo::run(&defaults).await
             }
             None => popscope::cli::inspect::run_url(&cli.connect).await,
         }

@@ -124,9 +124,8 @@ pub fn raw_source(raw: &[u8], max_bytes: usize) -> String {
             text.push('\n');
         }
         text.push_str(&format!(
-            "[… {} ({} bytes) more not shown; showing the first {} bytes of {}]",
+            "[… {} more not shown: showing the first {} of {} bytes]",
             format_size(cut),
-            cut,
             end,
             raw.len()
         ));
@@ -206,7 +205,6 @@ fn wrap_one(line: &str, width: usize, out: &mut Vec<String>) {
                 cur_w = 0;
             }
             continuation = true;
-            has_content = !cur.is_empty();
         }
         cur.push(c);
         cur_w += w;
@@ -243,6 +241,15 @@ fn char_width(prev: Option<char>, c: char) -> usize {
 /// `None` when mail-parser finds no message in `raw`.
 fn parse_mime(raw: &[u8]) -> Option<(ParsedMessage, bool)> {
     let message = MessageParser::default().parse(raw)?;
+    // Text without a header block, or byte soup: mail-parser reads "headers"
+    // whose names are not header names. Show such input raw.
+    let plausible = message.root_part().headers().iter().any(|h| {
+        let name = h.name();
+        !name.is_empty() && name.bytes().all(|b| (33..=126).contains(&b) && b != b':')
+    });
+    if !plausible {
+        return None;
+    }
     let headers = display_headers(&message);
     let (body, body_cut) = bound_body(body_text(&message, raw));
     let attachments = message.attachments().map(attachment).collect();
@@ -369,7 +376,14 @@ fn body_text(message: &Message, raw: &[u8]) -> String {
         }
     }
     if pieces.is_empty() {
-        return NO_TEXT_PART.to_string();
+        // A single-part text/* message of another subtype, or a multipart
+        // whose boundary never occurs (mail-parser then reads it as text).
+        let root = message.root_part();
+        match &root.body {
+            PartType::Text(text) => pieces.push(plain_text(root, text, raw)),
+            PartType::Html(html) => pieces.push(html_to_text(html)),
+            _ => return NO_TEXT_PART.to_string(),
+        }
     }
     let mut body = String::new();
     for piece in pieces {
@@ -500,6 +514,7 @@ fn format_size(bytes: u64) -> String {
 fn html_to_text(html: &str) -> String {
     let b = html.as_bytes();
     let mut w = HtmlWriter::default();
+    let mut finder = TagFinder::default();
     let mut i = 0;
     let mut text_start = 0;
     while i < b.len() {
@@ -528,7 +543,7 @@ fn html_to_text(html: &str) -> String {
             let (name, after) = tag_name(html, i + 1);
             let (attrs, end) = parse_attrs(html, after);
             w.start_tag(&name, &attrs);
-            skip_content(html, &name, end)
+            skip_content(html, &name, end, &mut finder)
         };
         text_start = i;
     }
@@ -538,13 +553,14 @@ fn html_to_text(html: &str) -> String {
 
 /// Where to continue after the start tag of `name` ending at `end`: past the
 /// content of elements whose content is not text for a reader.
-fn skip_content(html: &str, name: &str, end: usize) -> usize {
+fn skip_content(html: &str, name: &str, end: usize, finder: &mut TagFinder) -> usize {
     let b = html.as_bytes();
-    let close = |tag: &str| find_tag_ci(b, end, tag.as_bytes());
+    let mut close = |tag: &'static str| finder.find(b, end, tag);
     let skip_to = |at: usize| find_byte(b, at, b'>').map_or(b.len(), |p| p + 1);
     match name {
         // Code: if never closed, the rest is code too.
-        "script" | "style" => close(if name == "script" { "</script" } else { "</style" }).map_or(b.len(), skip_to),
+        "script" => close("</script").map_or(b.len(), skip_to),
+        "style" => close("</style").map_or(b.len(), skip_to),
         // Markup containers: if never closed, read on rather than lose the text.
         "head" => match (close("</head"), close("<body")) {
             (Some(a), Some(c)) if c < a => c,
@@ -556,6 +572,34 @@ fn skip_content(html: &str, name: &str, end: usize) -> usize {
         "template" => close("</template").map_or(end, skip_to),
         "svg" => close("</svg").map_or(end, skip_to),
         _ => end,
+    }
+}
+
+/// Finds closing tags, remembering answers so that a thousand unclosed
+/// `<title>`s cost one scan, not a thousand: searches start at increasing
+/// positions, so an earlier answer at or after the new start is still the
+/// first one, and a tag found absent stays absent.
+#[derive(Default)]
+struct TagFinder {
+    memo: Vec<(&'static str, Option<usize>)>,
+}
+
+impl TagFinder {
+    fn find(&mut self, b: &[u8], from: usize, needle: &'static str) -> Option<usize> {
+        let slot = self.memo.iter().position(|(n, _)| *n == needle);
+        if let Some(slot) = slot {
+            match self.memo[slot].1 {
+                None => return None,
+                Some(p) if p >= from => return Some(p),
+                Some(_) => {}
+            }
+        }
+        let found = find_tag_ci(b, from, needle.as_bytes());
+        match slot {
+            Some(slot) => self.memo[slot].1 = found,
+            None => self.memo.push((needle, found)),
+        }
+        found
     }
 }
 
@@ -1124,6 +1168,27 @@ mod tests {
         assert_eq!(html_to_text("<ul><li>a<ul><li>b</li></ul></li></ul>"), "• a\n\n  • b");
         let deep = "<div><a href=x>".repeat(10_000);
         let _ = html_to_text(&deep);
+        // Unclosed containers and comments, repeated: still linear.
+        let start = std::time::Instant::now();
+        for unit in [
+            "<head>x",
+            "<title>x",
+            "<svg>x",
+            "<template>x",
+            "<script>x",
+            "<!--x",
+            "<a href='x",
+            "&#x",
+            "<x",
+        ] {
+            let hostile = unit.repeat(200_000);
+            let _ = html_to_text(&hostile);
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
@@ -1336,7 +1401,7 @@ mod tests {
         let full = raw_source(raw, 1 << 20);
         assert_eq!(full, "Subject: \u{241b}[2J\n\nGrüße \u{FFFD}\n");
         // Cut inside 'ü': no broken character, a final line says how much.
-        let cut = raw_source(raw, 22);
+        let cut = raw_source(raw, 20);
         let lines: Vec<&str> = cut.lines().collect();
         assert_eq!(lines[2], "Gr");
         assert!(lines[3].contains("more not shown") && lines[3].contains(&format!("of {}", raw.len())));

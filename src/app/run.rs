@@ -175,13 +175,11 @@ pub async fn run(
                     pending = app.handle_session_event(event);
                     // Drain a burst before redrawing: 100,000 header replies
                     // must not mean 100,000 frames.
-                    let mut handled = 1;
-                    while handled < EVENTS_PER_FRAME && pending.is_empty() {
+                    for _ in 1..EVENTS_PER_FRAME {
                         match events.try_recv() {
                             Ok(event) => pending.extend(app.handle_session_event(event)),
                             Err(_) => break,
                         }
-                        handled += 1;
                     }
                 }
                 None => {

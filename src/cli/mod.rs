@@ -2,7 +2,7 @@
 //! `check` and `list` commands.
 
 pub mod check;
-// pub mod demo; (wired once src/demo lands)
+pub mod demo;
 pub mod inspect;
 pub mod list;
 pub mod retr;
@@ -547,9 +547,4 @@ mod tests {
         assert_eq!(first_line(b"pw\r\nrest".to_vec(), "x").unwrap().expose(), b"pw");
         assert!(first_line(b"\n".to_vec(), "x").is_err());
     }
-}
-
-/// `popscope demo`.
-pub async fn run_demo(_args: &DemoArgs) -> Result<(), Failure> {
-    Err(Failure::new(FailureKind::Usage, "the demo server is not built yet"))
 }

@@ -301,7 +301,15 @@ impl TlsSetup {
                         "the server's certificate is not valid yet".to_string(),
                         "check this machine's clock".to_string(),
                     ),
-                    other => (format!("the server's certificate was rejected: {other:?}"), pin_hint),
+                    CertificateError::BadSignature => (
+                        "the server's certificate is not signed by a trusted authority: a trusted certificate has its issuer's name but did not sign it (the server's certificate may have been replaced)".to_string(),
+                        pin_hint,
+                    ),
+                    CertificateError::Revoked => (
+                        "the server's certificate has been revoked".to_string(),
+                        "do not trust this server until its administrator replaces the certificate".to_string(),
+                    ),
+                    other => (format!("the server's certificate was rejected ({})", certificate_error_words(other)), pin_hint),
                 };
                 let what = match observed.leaf.as_deref() {
                     Some(der) => {
@@ -318,6 +326,20 @@ impl TlsSetup {
                 .with_hint("check that the port speaks TLS (pop3s:// is usually port 995, pop3:// with STLS port 110)"),
         }
     }
+}
+
+/// A rustls certificate error in words, not as a Rust identifier.
+fn certificate_error_words(error: &CertificateError) -> String {
+    let name = format!("{error:?}");
+    let name = name.split(['(', ' ', '{']).next().unwrap_or("");
+    let mut words = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    words
 }
 
 fn system_roots() -> Result<RootCertStore, Failure> {
