@@ -387,4 +387,19 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_readme_documents_every_key() {
+        let readme = include_str!("../../README.md");
+        for b in BINDINGS {
+            assert!(readme.contains(b.help), "README.md lacks the key help {:?}", b.help);
+            for k in b.keys {
+                assert!(
+                    readme.contains(&format!("`{}`", k.label())),
+                    "README.md lacks the key {}",
+                    k.label()
+                );
+            }
+        }
+    }
 }

@@ -235,6 +235,8 @@ pub struct App {
     pub screen: (u16, u16),
     pub message: Option<MessageScreen>,
     pub help: bool,
+    /// First help line shown, when the help is taller than the screen.
+    pub help_scroll: usize,
     pub confirm: Option<Confirmation>,
     pub trace: VecDeque<TraceEntry>,
     pub trace_visible: bool,
@@ -250,8 +252,10 @@ pub struct App {
     next_ticket: u64,
     headers_in_flight: usize,
     headers_loaded: usize,
-    /// Background header loading walks the display order from here.
+    /// Background header loading walks the display order from here...
     background_cursor: usize,
+    /// ...and, once that reached the end, from the top.
+    wrap_cursor: usize,
     pending_uids: Option<HashMap<u32, String>>,
     marked_totals: (usize, u64),
     total_bytes: u64,
@@ -270,6 +274,7 @@ impl App {
             screen,
             message: None,
             help: false,
+            help_scroll: 0,
             confirm: None,
             trace: VecDeque::new(),
             trace_visible: false,
@@ -285,6 +290,7 @@ impl App {
             headers_in_flight: 0,
             headers_loaded: 0,
             background_cursor: 0,
+            wrap_cursor: 0,
             pending_uids: None,
             marked_totals: (0, 0),
             total_bytes: 0,
@@ -397,6 +403,7 @@ impl App {
         match action {
             Action::Help => {
                 self.help = !self.help;
+                self.help_scroll = 0;
                 return vec![];
             }
             Action::ToggleTrace => {
@@ -414,8 +421,14 @@ impl App {
             _ => {}
         }
         if self.help {
-            if matches!(action, Action::Back | Action::Quit) {
-                self.help = false;
+            match action {
+                Action::Back | Action::Quit => self.help = false,
+                Action::Down => self.help_scroll += 1,
+                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Action::PageDown => self.help_scroll += 10,
+                Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                Action::First => self.help_scroll = 0,
+                _ => {}
             }
             return vec![];
         }
@@ -672,6 +685,7 @@ impl App {
             self.selected = self.order.iter().position(|&i| i == row).unwrap_or(0);
         }
         self.background_cursor = 0;
+        self.wrap_cursor = 0;
         self.activity = format!(
             "sorted by {}{}",
             self.sort.label(),
@@ -697,9 +711,6 @@ impl App {
             return vec![];
         }
         let budget = self.header_budget().saturating_sub(self.headers_in_flight);
-        if budget == 0 {
-            return vec![];
-        }
         let mut wanted = Vec::new();
         // Marking a row Requested as soon as it is picked keeps the passes
         // below from picking it twice.
@@ -711,32 +722,40 @@ impl App {
         };
         let height = self.list_height().max(1);
         let visible = self.offset..(self.offset + height).min(self.order.len());
+        // Rows on screen are always asked for (a screenful at most), even
+        // beyond the budget.
         for pos in visible.clone() {
-            if wanted.len() >= budget {
-                break;
-            }
             take(&mut self.rows, self.order[pos], &mut wanted);
         }
+        // Rows on screen go ahead of the background queue, so a jump (G, a
+        // sort) waits at most for the window already in flight.
+        let on_screen = wanted.len();
         // Then the rows after the screen, then from the top.
+        let budget = budget.max(on_screen);
         let mut cursor = self.background_cursor.max(visible.end);
         while wanted.len() < budget && cursor < self.order.len() {
             take(&mut self.rows, self.order[cursor], &mut wanted);
             cursor += 1;
         }
         self.background_cursor = cursor;
-        if wanted.len() < budget && cursor >= self.order.len() {
-            for pos in 0..visible.start {
-                if wanted.len() >= budget {
-                    break;
-                }
-                take(&mut self.rows, self.order[pos], &mut wanted);
-            }
+        // Both cursors only move forward (until a re-sort), so sweeping
+        // 100,000 rows costs O(n) in all, not O(n) per answer.
+        let mut wrap = self.wrap_cursor;
+        while wanted.len() < budget && cursor >= self.order.len() && wrap < self.order.len() {
+            take(&mut self.rows, self.order[wrap], &mut wanted);
+            wrap += 1;
         }
+        self.wrap_cursor = wrap;
         let mut effects = Vec::with_capacity(wanted.len());
-        for i in wanted {
+        for (k, i) in wanted.into_iter().enumerate() {
             self.headers_in_flight += 1;
             let n = self.rows[i].number;
-            effects.push(self.submit(Purpose::Top(n), Command::Top { msg: n, lines: 0 }, Priority::Normal));
+            let priority = if k < on_screen {
+                Priority::Urgent
+            } else {
+                Priority::Normal
+            };
+            effects.push(self.submit(Purpose::Top(n), Command::Top { msg: n, lines: 0 }, priority));
         }
         effects
     }
@@ -996,5 +1015,139 @@ fn timestamp(row: &MessageRow) -> i64 {
     match &row.headers {
         Headers::Loaded(h) => h.timestamp.unwrap_or(i64::MIN),
         _ => i64::MIN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pop3::client::Reply;
+    use crate::pop3::codec::parse_status_line;
+
+    fn facts(window: usize) -> ConnectionFacts {
+        ConnectionFacts {
+            server: "test:110".into(),
+            security: "TLS 1.3 verified".into(),
+            verified: true,
+            has_top: true,
+            has_uidl: false,
+            window,
+        }
+    }
+
+    fn ok(body: &[u8]) -> Outcome {
+        Outcome::Ok(Reply {
+            status: parse_status_line(b"+OK").unwrap(),
+            body: Some(Body::Collected {
+                bytes: body.to_vec(),
+                truncated: false,
+                lines: 0,
+                total_bytes: body.len() as u64,
+            }),
+        })
+    }
+
+    fn listed(n: u32, window: usize) -> (App, Vec<Effect>) {
+        let mut app = App::new(facts(window), (120, 40));
+        let start = app.start();
+        let Effect::Submit { ticket, .. } = &start[0] else {
+            panic!()
+        };
+        let listing: String = (1..=n).map(|i| format!("{i} {}\r\n", 100 + i)).collect();
+        let effects = app.handle_session_event(SessionEvent::Completed {
+            ticket: *ticket,
+            command: CommandKind::List(None),
+            outcome: ok(listing.as_bytes()),
+        });
+        (app, effects)
+    }
+
+    fn tops(effects: &[Effect]) -> Vec<(u32, Priority)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Submit {
+                    command: Command::Top { msg, .. },
+                    priority,
+                    ..
+                } => Some((*msg, *priority)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_for_the_screen_come_first_and_urgent() {
+        let (app, effects) = listed(1000, 10);
+        let asked = tops(&effects);
+        let height = app.list_height();
+        assert!(height > 5);
+        for (k, (msg, priority)) in asked.iter().enumerate() {
+            if k < height {
+                assert_eq!((*msg, *priority), (k as u32 + 1, Priority::Urgent));
+            } else {
+                assert_eq!(*priority, Priority::Normal);
+            }
+        }
+        assert_eq!(
+            asked.len(),
+            height.max(MIN_HEADER_REQUESTS),
+            "screen plus the background budget"
+        );
+    }
+
+    #[test]
+    fn a_jump_asks_for_the_new_screen_at_once() {
+        let (mut app, _) = listed(1000, 10);
+        let effects = app.handle_action(Action::Last);
+        let asked = tops(&effects);
+        assert!(
+            asked.iter().any(|(m, p)| *m == 1000 && *p == Priority::Urgent),
+            "{asked:?}"
+        );
+    }
+
+    #[test]
+    fn sweeping_a_huge_list_stays_linear() {
+        let (mut app, mut effects) = listed(100_000, 100);
+        effects.extend(app.handle_action(Action::Last));
+        let started = std::time::Instant::now();
+        let mut answered = 0;
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for e in effects {
+                if let Effect::Submit {
+                    ticket,
+                    command: Command::Top { .. },
+                    ..
+                } = e
+                {
+                    next.extend(app.handle_session_event(SessionEvent::Completed {
+                        ticket,
+                        command: CommandKind::Noop,
+                        outcome: ok(b"Subject: x\r\n\r\n"),
+                    }));
+                    answered += 1;
+                }
+            }
+            effects = next;
+        }
+        assert_eq!(answered, 100_000);
+        assert_eq!(app.headers_progress(), (100_000, 100_000));
+        // Generous: quadratic behaviour would take minutes, not seconds.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    fn marks_are_counted_incrementally() {
+        let (mut app, _) = listed(10, 10);
+        app.handle_action(Action::Mark);
+        app.handle_action(Action::Mark);
+        assert_eq!(app.marked(), (2, 101 + 102));
+        app.handle_action(Action::Up);
+        app.handle_action(Action::Unmark);
+        assert_eq!(app.marked(), (1, 101));
+        app.handle_action(Action::UnmarkAll);
+        assert_eq!(app.marked(), (0, 0));
     }
 }

@@ -498,9 +498,23 @@ fn draw_help(frame: &mut Frame, app: &App) {
     let area = Rect::new(0, 0, app.screen.0, app.screen.1);
     let lines = help_lines();
     let popup = centered(area, 76, lines.len() as u16 + 2);
+    let room = popup.height.saturating_sub(2) as usize;
+    let clipped = lines.len() > room;
+    let start = app.help_scroll.min(lines.len().saturating_sub(room));
+    let title = if clipped {
+        format!(
+            " Keys {}-{} of {} · j/k scroll · Esc close ",
+            start + 1,
+            (start + room).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Keys (? or Esc to close) ".to_string()
+    };
+    let shown: Vec<Line> = lines.into_iter().skip(start).take(room).collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title(" Keys (? or Esc to close) ")),
+        Paragraph::new(shown).block(Block::new().borders(Borders::ALL).title(title)),
         popup,
     );
 }
