@@ -666,7 +666,7 @@ fn person(rng: &mut Rng) -> (String, String) {
         1 => format!("{}.{l}", &f[..1]),
         2 => format!("{f}{l}{}", rng.range(1, 99)),
         3 => format!("{f}_{l}"),
-        _ => format!("{f}"),
+        _ => f.clone(),
     };
     let domain = if rng.percent(40) {
         *rng.pick(WORK_DOMAINS)
@@ -723,13 +723,16 @@ fn paragraphs(rng: &mut Rng, pool: &[&str], min: u64, max: u64) -> Vec<String> {
 fn fill_placeholders(template: &str, rng: &mut Rng) -> String {
     let mut s = template.to_string();
     if s.contains("{month}") {
-        s = s.replace("{month}", *rng.pick(MONTH_NAMES_DE));
+        s = s.replace("{month}", rng.pick::<&str>(MONTH_NAMES_DE));
     }
     if s.contains("{place}") {
-        s = s.replace("{place}", *rng.pick(&["München", "Zürich", "Köln", "Genève", "Málaga"]));
+        s = s.replace(
+            "{place}",
+            rng.pick::<&str>(&["München", "Zürich", "Köln", "Genève", "Málaga"]),
+        );
     }
     if s.contains("{weekday}") {
-        s = s.replace("{weekday}", *rng.pick(WEEKDAY_NAMES));
+        s = s.replace("{weekday}", rng.pick::<&str>(WEEKDAY_NAMES));
     }
     if s.contains("{n}") {
         s = s.replace("{n}", &rng.range(1, 12).to_string());
@@ -1058,13 +1061,15 @@ fn work(rng: &mut Rng) -> Draft {
 
 fn invoice(rng: &mut Rng, slot: &Slot) -> Draft {
     let (company, domain) = *rng.pick(BILLERS);
-    let year = civil_from_days(slot.arrival / 86_400).0;
+    let (year, month, _) = civil_from_days(slot.arrival.div_euclid(86_400));
     let number = format!("INV-{year}-{:04}", rng.range(1, 9999));
     let amount = format!("{}.{:02}", rng.range(5, 2400), rng.below(100));
-    let month = MONTHS[rng.below(12) as usize];
+    // Billed for the month before the mail arrived.
+    let (billed_year, billed_month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+    let billed = format!("{} {billed_year}", MONTHS[(billed_month - 1) as usize]);
     let subject = match rng.below(5) {
         0 => format!("Invoice {number} from {company}"),
-        1 => format!("Your {company} invoice for {month} {year}"),
+        1 => format!("Your {company} invoice for {billed}"),
         2 => "Payment received – thank you".to_string(),
         3 => format!("Reminder: invoice {number} is due"),
         _ => format!("Receipt for your payment of EUR {amount}"),
@@ -1451,7 +1456,8 @@ pub fn huge_head(seed: u64, size: u64, pad: usize) -> Vec<u8> {
         ("Scanned documents, high resolution", "scans.pdf", "application/pdf"),
     ];
     let (title, file, mime) = kinds[huge_kind(seed)];
-    let mb = size as f64 / 1_000_000.0;
+    // MiB, as mail clients (and popscope) show sizes.
+    let mb = size as f64 / f64::from(1 << 20);
     let date = format_date(DATES_END - rng.below(DATES_SPAN as u64) as i64, random_zone(&mut rng));
     let boundary = huge_boundary(seed);
     let reference = format!("{:016X}{:08X}", seed, mix(seed, 1) as u32);

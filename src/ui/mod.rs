@@ -145,7 +145,7 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     let date_w = if width >= 100 { 16 } else { 10 };
     let fixed = number_w + 1 + 1 + 8 + date_w + 5;
     let rest = width.saturating_sub(fixed);
-    let from_w = (rest * 2 / 5).clamp(8, 32);
+    let from_w = (rest / 3).clamp(8, 28);
     let subject_w = rest.saturating_sub(from_w + 1);
     let height = table_area.height.saturating_sub(1) as usize;
     let end = (app.offset + height).min(app.order.len());
