@@ -26,6 +26,9 @@ pub enum FailureKind {
     Policy,
     /// A local problem: a file could not be written, a helper command failed.
     Local,
+    /// The person (Ctrl-C) or a signal ended the inspector; nothing was
+    /// committed.
+    Interrupted,
 }
 
 impl FailureKind {
@@ -40,6 +43,7 @@ impl FailureKind {
             FailureKind::Protocol => 7,
             FailureKind::Timeout => 8,
             FailureKind::Policy => 9,
+            FailureKind::Interrupted => 130,
         }
     }
 
@@ -54,6 +58,7 @@ impl FailureKind {
             FailureKind::Protocol => "protocol error",
             FailureKind::Timeout => "timed out",
             FailureKind::Policy => "refused",
+            FailureKind::Interrupted => "interrupted",
         }
     }
 }

@@ -34,7 +34,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("popscope: {failure}");
+            if !failure.message.is_empty() {
+                eprintln!("popscope: {failure}");
+            }
             ExitCode::from(failure.kind.exit_code())
         }
     }

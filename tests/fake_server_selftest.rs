@@ -43,9 +43,7 @@ impl Client {
     }
 
     fn send(&mut self, line: &str) {
-        self.writer
-            .write_all(format!("{line}\r\n").as_bytes())
-            .expect("write");
+        self.writer.write_all(format!("{line}\r\n").as_bytes()).expect("write");
     }
 }
 
@@ -156,9 +154,7 @@ fn trailing_lines_are_drained_after_the_script() {
     let server = FakeServer::start(vec![greeting()]);
     let mut c = Client::connect(&server);
     c.line().expect("greeting");
-    let t = server
-        .wait_done(WAIT)
-        .expect("script ends after the greeting");
+    let t = server.wait_done(WAIT).expect("script ends after the greeting");
     assert!(t.received.is_empty());
     // Unscripted QUIT: read and recorded, no reset; the server closes after
     // the client does.
@@ -214,9 +210,7 @@ fn stall_ends_when_server_is_dropped() {
 #[test]
 fn drop_without_a_client_is_prompt() {
     let server = FakeServer::start(vec![greeting()]);
-    let err = server
-        .wait_done(Duration::from_millis(50))
-        .expect_err("no client");
+    let err = server.wait_done(Duration::from_millis(50)).expect_err("no client");
     assert!(err.contains("timed out"), "{err}");
     let started = Instant::now();
     drop(server);
@@ -301,10 +295,7 @@ async fn stls_upgrade_by_ip_address() {
     assert!(plain.buffer().is_empty());
 
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let tls = tls_connector(&server)
-        .connect(name, plain.into_inner())
-        .await
-        .unwrap();
+    let tls = tls_connector(&server).connect(name, plain.into_inner()).await.unwrap();
     let mut tls = tokio::io::BufReader::new(tls);
     tls.write_all(b"CAPA\r\n").await.unwrap();
     for want in ["+OK\r\n", "USER\r\n", ".\r\n"] {

@@ -213,6 +213,12 @@ pub const BINDINGS: &[Binding] = &[
         help: "quit (asks first when messages are marked)",
     },
     Binding {
+        context: List,
+        keys: &[Code(KeyCode::Esc)],
+        action: Back,
+        help: "close the help",
+    },
+    Binding {
         context: Message,
         keys: &[Char('j'), Code(KeyCode::Down)],
         action: Down,

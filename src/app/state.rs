@@ -111,8 +111,13 @@ impl MessageScreen {
             return;
         }
         let Some(p) = &self.parsed else { return };
+        // Long values wrap under themselves, past the 13-column label.
+        let value_width = width.saturating_sub(13).max(10);
         for (name, value) in &p.headers {
-            self.lines.push(format!("\u{1}H{name}\u{1}{value}"));
+            for (k, part) in wrap_lines(value, value_width).into_iter().enumerate() {
+                let label = if k == 0 { name.as_str() } else { "" };
+                self.lines.push(format!("\u{1}H{label}\u{1}{part}"));
+            }
         }
         if let Some(note) = &p.parse_note {
             self.lines.push(String::new());
@@ -171,6 +176,8 @@ pub enum Commit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExitReport {
     NothingDeleted(String),
+    /// Left by Ctrl-C, a signal or a vanished terminal, without QUIT.
+    Interrupted(String),
     Deleted {
         count: usize,
         bytes: u64,
@@ -190,6 +197,7 @@ impl std::fmt::Display for ExitReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExitReport::NothingDeleted(why) => write!(f, "nothing was deleted ({why})"),
+            ExitReport::Interrupted(why) => write!(f, "nothing was deleted ({why}; no QUIT was sent)"),
             ExitReport::Deleted { count, bytes, server } => write!(
                 f,
                 "deleted {count} message{} ({}); server said: {server}",
@@ -426,10 +434,12 @@ impl App {
                 Action::Down => self.help_scroll += 1,
                 Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
                 Action::PageDown => self.help_scroll += 10,
+                Action::Last => self.help_scroll = usize::MAX,
                 Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
                 Action::First => self.help_scroll = 0,
                 _ => {}
             }
+            self.help_scroll = self.help_scroll.min(crate::ui::help_max_scroll(self.screen));
             return vec![];
         }
         match self.context() {
@@ -443,6 +453,15 @@ impl App {
     }
 
     fn list_action(&mut self, action: Action) -> Vec<Effect> {
+        if self.commit != Commit::Idle
+            && matches!(
+                action,
+                Action::Quit | Action::Mark | Action::Unmark | Action::UnmarkAll | Action::Open
+            )
+        {
+            self.activity = "a commit is in progress; Ctrl-C leaves without QUIT (nothing is deleted then)".into();
+            return vec![];
+        }
         let page = self.list_height().max(1);
         let last = self.order.len().saturating_sub(1);
         match action {
@@ -480,6 +499,9 @@ impl App {
     }
 
     fn set_mark(&mut self, on: bool) {
+        if self.commit != Commit::Idle {
+            return;
+        }
         let number = match &self.message {
             Some(m) => self.row_index(m.number),
             None => self.order.get(self.selected).copied(),
@@ -499,7 +521,7 @@ impl App {
     }
 
     fn message_action(&mut self, action: Action) -> Vec<Effect> {
-        let page = (self.screen.1 as usize).saturating_sub(8).max(1);
+        let rows = crate::ui::message_text_rows(self).max(1);
         match action {
             Action::Back => {
                 self.message = None;
@@ -509,27 +531,32 @@ impl App {
             Action::Unmark => self.set_mark(false),
             _ => {}
         }
+        let width = crate::ui::message_text_width(self.screen);
         let Some(m) = self.message.as_mut() else { return vec![] };
-        match action {
-            Action::Down => m.scroll = (m.scroll + 1).min(m.lines.len()),
-            Action::Up => m.scroll = m.scroll.saturating_sub(1),
-            Action::PageDown => m.scroll = (m.scroll + page).min(m.lines.len()),
-            Action::PageUp => m.scroll = m.scroll.saturating_sub(page),
-            Action::First => m.scroll = 0,
-            Action::Last => m.scroll = m.lines.len(),
-            Action::ToggleRaw => {
-                m.show_raw = !m.show_raw;
-                m.scroll = 0;
-                m.layout(crate::ui::message_text_width(self.screen));
-            }
-            _ => {}
+        if action == Action::ToggleRaw {
+            m.show_raw = !m.show_raw;
+            m.scroll = 0;
+            m.layout(width);
+            return vec![];
         }
+        // The same bound the drawing uses, so Up after End moves at once.
+        let last = m.lines.len().saturating_sub(rows);
+        m.scroll = match action {
+            Action::Down => m.scroll + 1,
+            Action::Up => m.scroll.saturating_sub(1),
+            Action::PageDown => m.scroll + rows,
+            Action::PageUp => m.scroll.saturating_sub(rows),
+            Action::First => 0,
+            Action::Last => last,
+            _ => m.scroll,
+        }
+        .min(last);
         vec![]
     }
 
     fn trace_action(&mut self, action: Action) {
         let len = self.trace.len();
-        let page = 10;
+        let page = crate::ui::trace_rows(self).max(1);
         let current = self.trace_scroll.unwrap_or(len.saturating_sub(page));
         self.trace_scroll = match action {
             Action::Down => Some(current + 1),
@@ -546,9 +573,13 @@ impl App {
         };
         if let Some(s) = self.trace_scroll
             && s + page >= len
-            && matches!(action, Action::Down | Action::PageDown)
         {
-            self.trace_scroll = None;
+            // Scrolled down to the newest line: follow again.
+            self.trace_scroll = if matches!(action, Action::Down | Action::PageDown) {
+                None
+            } else {
+                Some(len.saturating_sub(page))
+            };
         }
     }
 
@@ -650,7 +681,7 @@ impl App {
 
     /// Leaves without QUIT: the server deletes nothing.
     pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
-        self.exit_report = Some(ExitReport::NothingDeleted(format!("{why}; no QUIT was sent")));
+        self.exit_report = Some(ExitReport::Interrupted(why.to_string()));
         vec![Effect::Exit]
     }
 

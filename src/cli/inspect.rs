@@ -36,6 +36,11 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), F
     if let Some(task) = trace_task {
         let _ = task.await;
     }
-    println!("popscope: {}", report?);
-    Ok(())
+    let report = report?;
+    println!("popscope: {report}");
+    match report {
+        // The line above said it all; the exit code tells scripts.
+        crate::app::state::ExitReport::Interrupted(_) => Err(Failure::new(crate::error::FailureKind::Interrupted, "")),
+        _ => Ok(()),
+    }
 }

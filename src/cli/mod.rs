@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
     name = "popscope",
     version,
     about = "See, trace and safely clean a remote POP3 mailbox",
-    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy."
+    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy, 130 interrupted (nothing deleted)."
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {

@@ -25,8 +25,14 @@ pub struct Regions {
     pub status: Rect,
 }
 
+/// Regions for the terminal size the app last saw.
 pub fn regions(app: &App) -> Regions {
-    let area = Rect::new(0, 0, app.screen.0, app.screen.1);
+    regions_in(Rect::new(0, 0, app.screen.0, app.screen.1), app)
+}
+
+/// Regions inside `area`. Drawing uses the frame's real area, which can be
+/// smaller than `app.screen` for one frame before a resize event arrives.
+pub fn regions_in(area: Rect, app: &App) -> Regions {
     let [body, activity, status] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let (main, trace) = if app.trace_visible && body.height >= 8 {
@@ -74,8 +80,22 @@ fn loading_gauge_height(app: &App) -> u16 {
     u16::from(total > 0 && loaded < total)
 }
 
+/// Text rows of the message view.
+pub fn message_text_rows(app: &App) -> usize {
+    let progress = app.message.as_ref().is_some_and(|m| !m.done);
+    regions(app).main.height.saturating_sub(2 + u16::from(progress)) as usize
+}
+
+/// Text rows of the trace pane (0 when hidden).
+pub fn trace_rows(app: &App) -> usize {
+    regions(app)
+        .trace
+        .map(|t| t.height.saturating_sub(2) as usize)
+        .unwrap_or(0)
+}
+
 pub fn draw(frame: &mut Frame, app: &App) {
-    let r = regions(app);
+    let r = regions_in(frame.area(), app);
     if let Some(area) = r.list {
         draw_list(frame, app, area);
     }
@@ -299,7 +319,7 @@ fn styled_message_line(line: &str) -> Line<'static> {
     if let Some(rest) = line.strip_prefix("\u{1}H") {
         let (name, value) = rest.split_once('\u{1}').unwrap_or((rest, ""));
         return Line::from(vec![
-            Span::styled(format!("{name:<12}"), Style::new().dark_gray()),
+            Span::styled(format!("{name:<12} "), Style::new().dark_gray()),
             Span::styled(value.to_string(), Style::new().bold()),
         ]);
     }
@@ -365,9 +385,11 @@ fn draw_trace(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_activity(frame: &mut Frame, app: &App, area: Rect) {
-    let hint = match app.context() {
-        Context::Message => " r raw · d mark · Esc back · ? help ",
-        Context::Confirm => " y delete · n back · k keep all ",
+    let hint = match (app.context(), &app.link, &app.commit) {
+        (_, Link::Lost(_), _) => " read-only · t trace · ? help · q quit ",
+        (_, _, Commit::Deleting { .. } | Commit::Quitting { .. }) => " committing… Ctrl-C leaves without QUIT ",
+        (Context::Message, _, _) => " r raw · d mark · Esc back · ? help ",
+        (Context::Confirm, _, _) => " y delete · n back · k keep all ",
         _ => " Enter open · d mark · t trace · ? help · q quit ",
     };
     let hint_w = (hint.chars().count() as u16).min(area.width / 2);
@@ -400,22 +422,22 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         Style::new().fg(Color::Yellow).bold()
     };
-    let mut spans = vec![
-        link,
-        Span::raw(" "),
+    // The link and the marks first: they must stay visible at 80 columns.
+    let mut spans = vec![link, Span::raw(" ")];
+    if marked > 0 {
+        spans.push(Span::styled(
+            format!("{marked} marked ({})", human_size(marked_bytes)),
+            Style::new().fg(Color::Red).bold(),
+        ));
+        spans.push(Span::raw(" │ "));
+    }
+    spans.extend([
         Span::raw(app.facts.server.clone()).bold(),
         Span::raw(" │ "),
         Span::styled(app.facts.security.clone(), security_style),
         Span::raw(" │ "),
         Span::raw(format!("{} msgs, {}", app.rows.len(), human_size(app.total_size()))),
-    ];
-    if marked > 0 {
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled(
-            format!("{marked} marked ({})", human_size(marked_bytes)),
-            Style::new().fg(Color::Red).bold(),
-        ));
-    }
+    ]);
     if total > 0 && loaded < total {
         spans.push(Span::raw(format!(" │ headers {loaded}/{total}")));
     }
@@ -433,7 +455,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 fn draw_confirm(frame: &mut Frame, app: &App) {
     let Some(c) = &app.confirm else { return };
-    let area = Rect::new(0, 0, app.screen.0, app.screen.1);
+    let area = frame.area();
     let mut lines = vec![
         Line::from(format!(
             "Delete {} message{} ({}) from the server?",
@@ -494,8 +516,15 @@ pub fn help_lines() -> Vec<Line<'static>> {
     lines
 }
 
+/// How far the help can scroll on a screen of this size.
+pub fn help_max_scroll(screen: (u16, u16)) -> usize {
+    let lines = help_lines().len();
+    let popup_height = (lines as u16 + 2).min(screen.1);
+    lines.saturating_sub(popup_height.saturating_sub(2) as usize)
+}
+
 fn draw_help(frame: &mut Frame, app: &App) {
-    let area = Rect::new(0, 0, app.screen.0, app.screen.1);
+    let area = frame.area();
     let lines = help_lines();
     let popup = centered(area, 76, lines.len() as u16 + 2);
     let room = popup.height.saturating_sub(2) as usize;

@@ -1,0 +1,948 @@
+//! End-to-end tests of the real `popscope` binary in a real terminal.
+//!
+//! tmux is the terminal: every test starts its own tmux server (a unique
+//! `-L` socket, no user config) whose single pane runs popscope through
+//! `sh -c`, types with `send-keys` (one key per call) and reads the screen
+//! with `capture-pane`. The server side is a private Dovecot
+//! (`support::dovecot`) holding `maildrop::mixed_maildrop(40)`, and what is
+//! left on it afterwards is checked with the independent `RawPop3` client
+//! (and Dovecot's own log says whether the session ended with QUIT).
+//!
+//! Nothing here sleeps to wait: every wait polls the screen (or the log)
+//! until a condition holds and panics after `WAIT` showing the last screen.
+//!
+//! The shell command in the pane is
+//! `popscope ...; echo "EXIT:$?"; <tty mode>; sleep 300`, so popscope's last
+//! line, its exit code and whether it left the tty in raw mode stay on
+//! screen after it exits.
+//!
+//! Availability: like `require_dovecot!()`, a missing tmux panics when `$CI`
+//! is set and otherwise skips the test with a loud line on stderr.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use support::dovecot::Dovecot;
+use support::maildrop;
+use support::raw_pop3::RawPop3;
+
+/// alice's password; popscope gets it from `POPSCOPE_PASSWORD`.
+const PASSWORD: &str = "e2e-Secret-42";
+/// Messages in the maildrop.
+const MESSAGES: usize = 40;
+/// Terminal size of every pane.
+const COLS: u16 = 120;
+const ROWS: u16 = 32;
+/// How long any single wait may take.
+const WAIT: Duration = Duration::from_secs(20);
+/// Poll interval while waiting (not a wait in itself).
+const POLL: Duration = Duration::from_millis(40);
+/// Marker the pane's shell prints after popscope exits.
+const EXIT_MARK: &str = "EXIT:";
+
+// ---------------------------------------------------------------------------
+// tmux availability
+
+fn tmux_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("tmux"))
+        .find(|p| p.is_file())
+}
+
+/// The availability rule for tmux, the same as `dovecot_or_skip`: true if
+/// tmux is installed; if not, panics when `$CI` is set, else prints a loud
+/// SKIPPED line and returns false.
+fn tmux_or_skip() -> bool {
+    if tmux_binary().is_some() {
+        return true;
+    }
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("e2e_tui");
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("CI is set but tmux is not installed: apt-get install -y tmux (needed by {test})");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED: tmux not installed ({test}); apt-get install -y tmux to run it ***"
+    );
+    false
+}
+
+/// First statements of every test here: Dovecot and tmux must be there.
+macro_rules! require_terminal_and_dovecot {
+    () => {
+        require_dovecot!();
+        if !tmux_or_skip() {
+            return;
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// A tmux server with one pane
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// One private tmux server (own socket) with one session `s` of
+/// `COLS`x`ROWS`. Killed on drop.
+struct Tmux {
+    socket: String,
+    // The server's socket file, removed on drop (tmux leaves it behind).
+    socket_path: Option<PathBuf>,
+    // Holds the tmux config file; removed after the server is killed.
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts a server whose only pane runs `cmd` (through the shell).
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let dir = tempfile::Builder::new()
+            .prefix("popscope-e2e-tmux-")
+            .tempdir()
+            .expect("temp dir for tmux config");
+        let config = dir.path().join("tmux.conf");
+        // set-clipboard on: an OSC 52 that got through would become a tmux
+        // paste buffer, which `paste_buffers` can see.
+        std::fs::write(&config, "set -s set-clipboard on\nset -g status off\n").expect("write tmux.conf");
+        let socket = format!(
+            "popscope-e2e-{}-{}-{name}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut tmux = Tmux {
+            socket,
+            socket_path: None,
+            _dir: dir,
+        };
+        let cols = COLS.to_string();
+        let rows = ROWS.to_string();
+        let config = config.to_str().expect("utf-8 temp path");
+        let mut command = Command::new("tmux");
+        command
+            .args(["-f", config, "-L", &tmux.socket])
+            .args(["new-session", "-d", "-x", &cols, "-y", &rows, "-s", "s", cmd])
+            .env_remove("TMUX");
+        // The server passes its environment on to the pane: no POPSCOPE_*
+        // setting of whoever runs the tests may change what popscope does.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("POPSCOPE_") {
+                command.env_remove(name);
+            }
+        }
+        let out = command.output().expect("run tmux");
+        assert!(out.status.success(), "tmux new-session failed: {}", describe(&out));
+        tmux.socket_path = Some(PathBuf::from(tmux.format("#{socket_path}")));
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    }
+
+    fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "tmux {args:?} failed: {}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen as text, one line per row (trailing blanks cut).
+    fn screen(&self) -> String {
+        self.run_ok(&["capture-pane", "-p", "-t", "s"])
+    }
+
+    /// The visible screen with wrapped lines joined (for shell output).
+    fn screen_joined(&self) -> String {
+        self.run_ok(&["capture-pane", "-p", "-J", "-t", "s"])
+    }
+
+    /// The visible screen with colours and attributes as escape sequences.
+    fn screen_styled(&self) -> String {
+        self.run_ok(&["capture-pane", "-p", "-e", "-t", "s"])
+    }
+
+    /// A tmux format (`#{...}`) evaluated for the pane.
+    fn format(&self, format: &str) -> String {
+        self.run_ok(&["display-message", "-p", "-t", "s", format])
+            .trim_end()
+            .to_string()
+    }
+
+    /// tmux's paste buffers (an OSC 52 that reached tmux makes one).
+    fn paste_buffers(&self) -> String {
+        // Exit status is not checked: no buffers is not an error.
+        String::from_utf8_lossy(&self.run(&["list-buffers"]).stdout).into_owned()
+    }
+
+    /// Sends one key (tmux key name or a single character).
+    fn send(&self, key: &str) {
+        self.run_ok(&["send-keys", "-t", "s", key]);
+    }
+
+    /// Polls the screen until `ok` holds; panics after `WAIT` with the last
+    /// screen. Returns the screen that satisfied it.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {WAIT:?} waiting for {what}\n--- last screen ---\n{screen}\n--- end of screen ---"
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Sends `key` and waits until the screen differs from what it was
+    /// before (needed after Esc: ESC quickly followed by a letter reads as
+    /// Alt+letter) and has settled (a frame may be caught half drawn).
+    /// Returns the new screen.
+    fn send_and_wait_change(&self, key: &str) -> String {
+        let before = self.settled();
+        self.send(key);
+        self.wait_for(&format!("the screen to change after {key}"), |s| s != before);
+        self.settled()
+    }
+
+    /// The screen once two captures in a row are the same.
+    fn settled(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = self.screen();
+        loop {
+            std::thread::sleep(POLL);
+            let now = self.screen();
+            if now == last {
+                return now;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never settled within {WAIT:?}\n--- last screen ---\n{now}"
+            );
+            last = now;
+        }
+    }
+
+    /// Waits until popscope has exited and the shell printed `EXIT:<code>`;
+    /// returns the (joined) screen and the exit code.
+    fn wait_exit(&self) -> (String, i32) {
+        self.wait_for("popscope to exit (the EXIT: line)", |s| exit_code(s).is_some());
+        let screen = self.screen_joined();
+        let code = exit_code(&screen).expect("EXIT line vanished");
+        (screen, code)
+    }
+
+    /// The pid of the pane's shell.
+    fn pane_pid(&self) -> u32 {
+        self.format("#{pane_pid}").parse().expect("pane_pid is a number")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "{}; stdout {:?}; stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The code from the shell's `EXIT:<code>` line, once it is on screen.
+fn exit_code(screen: &str) -> Option<i32> {
+    screen
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(EXIT_MARK))
+        .find_map(|rest| rest.trim().parse().ok())
+}
+
+/// Row `n` (0-based) of a captured screen.
+fn row(screen: &str, n: u16) -> &str {
+    screen.lines().nth(n as usize).unwrap_or("")
+}
+
+/// The status bar: the last row.
+fn status_bar(screen: &str) -> &str {
+    row(screen, ROWS - 1)
+}
+
+/// The list row of message `n` (2-column number field), if visible:
+/// `Some(true)` when it shows the `D` mark.
+fn row_marked(screen: &str, n: usize) -> Option<bool> {
+    let prefix = format!("│{n:<2} ");
+    screen
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| rest.starts_with('D'))
+}
+
+/// Children of `pid` called `name` (from /proc).
+fn children_named(pid: u32, name: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let ppid = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if comm == name && ppid == Some(pid) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------
+// One popscope run against a private Dovecot
+
+/// How popscope connects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// pop3s:// (implicit TLS)
+    Pop3s,
+    /// pop3:// (upgraded with STLS)
+    Pop3Stls,
+}
+
+/// A Dovecot with alice's 40 messages and popscope running on it in tmux.
+/// Field order matters: tmux (and popscope in it) goes before Dovecot.
+struct Run {
+    tmux: Tmux,
+    dovecot: Dovecot,
+}
+
+impl Run {
+    fn start(name: &str, scheme: Scheme) -> Run {
+        Run::start_after(name, scheme, |_| {})
+    }
+
+    /// Like `start`, running `before` on the filled Dovecot before popscope
+    /// starts (e.g. to read the UIDL while nobody holds the lock).
+    fn start_after(name: &str, scheme: Scheme, before: impl FnOnce(&Dovecot)) -> Run {
+        let dovecot = Dovecot::builder().user("alice", PASSWORD).start();
+        let n = dovecot.deliver_many("alice", maildrop::mixed_maildrop(MESSAGES));
+        assert_eq!(n, MESSAGES);
+        before(&dovecot);
+        let url = match scheme {
+            Scheme::Pop3s => format!("pop3s://alice@localhost:{}", dovecot.pop3s_port()),
+            Scheme::Pop3Stls => format!("pop3://alice@localhost:{}", dovecot.pop3_port()),
+        };
+        let cmd = pane_command(
+            &format!("POPSCOPE_PASSWORD={PASSWORD}"),
+            &format!("{url} --ca-file {}", shell_quote(dovecot.cert_pem_path())),
+        );
+        let tmux = Tmux::start(name, &cmd);
+        Run { tmux, dovecot }
+    }
+
+    /// Waits for the list: 40 messages in the status bar, every header
+    /// loaded (no `headers n/m` progress) and message 1's subject shown.
+    fn wait_list(&self) -> String {
+        let first_subject = maildrop::ordinary_meta(0).subject;
+        self.tmux
+            .wait_for("the list with 40 messages and all headers loaded", |s| {
+                let status = status_bar(s);
+                status.contains(" ● connected ")
+                    && status.contains(&format!("{MESSAGES} msgs"))
+                    && !status.contains("headers ")
+                    && s.contains(&first_subject)
+            })
+    }
+
+    /// Moves the selection down once and waits for the preview to show
+    /// message `expect`.
+    fn down_to(&self, expect: usize) -> String {
+        self.tmux.send("j");
+        self.wait_preview(expect)
+    }
+
+    fn up_to(&self, expect: usize) -> String {
+        self.tmux.send("k");
+        self.wait_preview(expect)
+    }
+
+    fn wait_preview(&self, number: usize) -> String {
+        let label = format!("Number/UID  {number} / ");
+        self.tmux
+            .wait_for(&format!("the preview of message {number}"), |s| s.contains(&label))
+    }
+
+    /// Waits for the status bar to count `n` marked messages (none: no
+    /// "marked" part at all).
+    fn wait_marked(&self, n: usize) -> String {
+        self.tmux
+            .wait_for(&format!("{n} marked messages in the status bar"), |s| {
+                let status = status_bar(s);
+                if n == 0 {
+                    !status.contains(" marked (")
+                } else {
+                    status.contains(&format!(" {n} marked ("))
+                }
+            })
+    }
+
+    /// From a loaded list with message 1 selected: moves to message 3 and
+    /// does `mark_3_and_4_unmark_4`.
+    fn select_3_mark_3_and_4_unmark_4(&self) {
+        self.down_to(2);
+        self.down_to(3);
+        self.mark_3_and_4_unmark_4();
+    }
+
+    /// With message 3 selected: marks 3 and 4 (`d` moves down), goes back
+    /// to 4 and unmarks it. Leaves message 3 marked and 4 selected.
+    fn mark_3_and_4_unmark_4(&self) {
+        self.tmux.send("d");
+        let s = self.wait_marked(1);
+        assert_eq!(row_marked(&s, 3), Some(true), "message 3 shows D:\n{s}");
+        self.wait_preview(4);
+        self.tmux.send("d");
+        let s = self.wait_marked(2);
+        assert_eq!(row_marked(&s, 4), Some(true), "message 4 shows D:\n{s}");
+        self.wait_preview(5);
+        self.up_to(4);
+        self.tmux.send("u");
+        let s = self.wait_marked(1);
+        assert_eq!(row_marked(&s, 3), Some(true), "message 3 still marked:\n{s}");
+        assert_eq!(row_marked(&s, 4), Some(false), "message 4 unmarked:\n{s}");
+    }
+
+    /// Pid of the popscope process in the pane.
+    fn popscope_pid(&self) -> u32 {
+        let shell = self.tmux.pane_pid();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let pids = children_named(shell, "popscope");
+            if let [pid] = pids[..] {
+                return pid;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no single popscope child of {shell}: {pids:?}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// After popscope exited: a fresh session on the maildrop (popscope's
+    /// lock is gone, so this does not wait for `[IN-USE]`).
+    fn check_session(&self) -> RawPop3 {
+        RawPop3::login(self.dovecot.pop3_port(), "alice", PASSWORD)
+    }
+
+    /// Dovecot's `Disconnected:` lines for alice's POP3 sessions, waiting
+    /// until there are `count` of them.
+    fn disconnects(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let log = std::fs::read_to_string(self.dovecot.log_path()).unwrap_or_default();
+            let lines: Vec<String> = log
+                .lines()
+                .filter(|l| l.contains("pop3(alice)") && l.contains("Disconnected"))
+                .map(str::to_owned)
+                .collect();
+            if lines.len() >= count {
+                return lines;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Dovecot logged {} POP3 disconnects, expected {count}\n{}",
+                lines.len(),
+                self.dovecot.log_tail()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// The pane's shell command: popscope, then the exit code, then whether the
+/// tty was left in raw mode (`-icanon`), then a long sleep so the screen
+/// stays capturable.
+fn pane_command(env: &str, popscope_args: &str) -> String {
+    let bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_popscope")));
+    format!(
+        "{env} {bin} {popscope_args}; echo \"{EXIT_MARK}$?\"; \
+         case \"$(stty -a)\" in *-icanon*) echo TTY:raw;; *) echo TTY:cooked;; esac; sleep 300"
+    )
+}
+
+fn shell_quote(p: &Path) -> String {
+    let s = p.to_str().expect("utf-8 path");
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// UIDL of the maildrop (and the session is closed with a QUIT that
+/// deletes nothing).
+fn uidl(port: u16) -> Vec<(u32, String)> {
+    let mut pop = RawPop3::login(port, "alice", PASSWORD);
+    let list = pop.uidl();
+    pop.quit().expect("QUIT");
+    list
+}
+
+/// Asserts what a terminal restored by popscope looks like after it left:
+/// the normal screen, cursor shown, mouse reporting off, tty not raw.
+fn assert_terminal_restored(tmux: &Tmux, screen: &str) {
+    assert_eq!(
+        tmux.format("#{alternate_on}"),
+        "0",
+        "popscope left the alternate screen on\n{screen}"
+    );
+    assert_eq!(tmux.format("#{cursor_flag}"), "1", "cursor left hidden\n{screen}");
+    assert_eq!(
+        tmux.format("#{mouse_any_flag}"),
+        "0",
+        "mouse reporting left on\n{screen}"
+    );
+    let tty = tmux.wait_for("the TTY: line", |s| s.contains("TTY:"));
+    assert!(tty.contains("TTY:cooked"), "tty left in raw mode\n{tty}");
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+/// a. Browse, read, mark two, unmark one, commit: exactly that message is
+/// deleted on the server.
+#[test]
+fn browse_read_mark_and_commit_one_deletion() {
+    require_terminal_and_dovecot!();
+    let mut dovecot_uidl = Vec::new();
+    // The UIDL before popscope logs in (this session's QUIT deletes nothing).
+    let run = Run::start_after("commit", Scheme::Pop3s, |d| dovecot_uidl = uidl(d.pop3_port()));
+    assert_eq!(dovecot_uidl.len(), MESSAGES);
+    let t = &run.tmux;
+
+    let s = run.wait_list();
+    let status = status_bar(&s);
+    assert!(status.contains("TLS 1.3 verified"), "status bar: {status:?}");
+    assert!(
+        status.contains(&format!("localhost:{}", run.dovecot.pop3s_port())),
+        "{status:?}"
+    );
+    assert!(s.contains(" Messages · 40 "), "list title\n{s}");
+    assert!(!s.contains(PASSWORD), "the password is on screen\n{s}");
+
+    // j moves; the preview follows the selection with TOP's headers.
+    let s = run.down_to(2);
+    assert!(
+        s.contains("Subject     hostile: 200 KB header line"),
+        "preview of 2\n{s}"
+    );
+    let s = run.down_to(3);
+    let meta = maildrop::ordinary_meta(2);
+    assert!(
+        s.contains(&format!("Subject     {}", meta.subject)),
+        "preview of 3\n{s}"
+    );
+    assert!(
+        s.contains(&format!("Number/UID  3 / {}", dovecot_uidl[2].1)),
+        "UID of 3\n{s}"
+    );
+
+    // Enter opens message 3 (RETR): title and body text.
+    t.send("Enter");
+    let s = t.wait_for("message 3 open with its body", |s| {
+        row(s, 0).starts_with("┌ Message 3 ") && s.contains("this is test message 2.")
+    });
+    assert!(
+        s.lines().any(|l| l.contains("│Subject ") && l.contains(&meta.subject)),
+        "message header\n{s}"
+    );
+    assert!(s.contains(&meta.from_name), "From\n{s}");
+
+    // Esc goes back to the list (wait for the change before the next key).
+    t.send_and_wait_change("Escape");
+    let s = t.wait_for("the list again", |s| {
+        row(s, 0).starts_with("┌ Messages · 40 ") && s.contains("Number/UID  3 / ")
+    });
+    assert!(!s.contains("┌ Message 3 "), "{s}");
+
+    run.mark_3_and_4_unmark_4();
+
+    // q asks first; the dialog names one message and its subject.
+    t.send("q");
+    let s = t.wait_for("the commit dialog", |s| s.contains("Commit deletions"));
+    assert!(s.contains("Delete 1 message ("), "dialog text\n{s}");
+    assert!(
+        s.contains(&format!("#3  {}", meta.subject)),
+        "dialog lists message 3\n{s}"
+    );
+
+    t.send("y");
+    let (s, code) = t.wait_exit();
+    assert!(s.contains("popscope: deleted 1 message ("), "exit report\n{s}");
+    assert!(s.contains("server said: +OK"), "server's QUIT answer\n{s}");
+    assert_eq!(code, 0, "exit code\n{s}");
+    assert_terminal_restored(t, &s);
+
+    // Dovecot: popscope's session ended with QUIT and deleted 1 of 40.
+    let log = run.disconnects(2);
+    let last = log.last().unwrap();
+    assert!(last.contains("Logged out") && last.contains("del=1/40"), "{log:#?}");
+
+    // The oracle: 39 left, message 3's UID gone, every other UID there.
+    let mut pop = run.check_session();
+    assert_eq!(pop.stat().0 as usize, MESSAGES - 1);
+    let after: BTreeSet<String> = pop.uidl().into_iter().map(|(_, u)| u).collect();
+    let expected: BTreeSet<String> = dovecot_uidl
+        .iter()
+        .filter(|(n, _)| *n != 3)
+        .map(|(_, u)| u.clone())
+        .collect();
+    assert_eq!(after, expected, "exactly message 3 ({}) was deleted", dovecot_uidl[2].1);
+    pop.quit().expect("QUIT");
+}
+
+/// b. Over pop3:// + STLS: q, n (back, marks kept), q, k (quit keeping
+/// all): nothing is deleted.
+#[test]
+fn stls_quit_keeping_all_deletes_nothing() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("keep", Scheme::Pop3Stls);
+    let t = &run.tmux;
+    let s = run.wait_list();
+    let status = status_bar(&s);
+    assert!(status.contains("TLS 1.3 verified"), "STLS upgraded: {status:?}");
+    assert!(
+        status.contains(&format!("localhost:{}", run.dovecot.pop3_port())),
+        "{status:?}"
+    );
+
+    run.select_3_mark_3_and_4_unmark_4();
+
+    t.send("q");
+    t.wait_for("the commit dialog", |s| {
+        s.contains("Commit deletions") && s.contains("Delete 1 message (")
+    });
+    t.send("n");
+    let s = t.wait_for("the dialog to close", |s| !s.contains("Commit deletions"));
+    assert_eq!(row_marked(&s, 3), Some(true), "mark kept after n\n{s}");
+    assert!(status_bar(&s).contains(" 1 marked ("), "{s}");
+
+    t.send("q");
+    t.wait_for("the commit dialog again", |s| s.contains("Commit deletions"));
+    t.send("k");
+    let (s, code) = t.wait_exit();
+    assert!(s.contains("popscope: nothing was deleted ("), "exit report\n{s}");
+    assert!(!s.contains("popscope: deleted"), "{s}");
+    assert_eq!(code, 0, "exit code\n{s}");
+    assert_terminal_restored(t, &s);
+
+    // A plain QUIT: Dovecot logs out with nothing deleted.
+    let log = run.disconnects(1);
+    assert!(log[0].contains("Logged out") && log[0].contains("del=0/40"), "{log:#?}");
+    let mut pop = run.check_session();
+    assert_eq!(pop.stat().0 as usize, MESSAGES);
+    pop.quit().expect("QUIT");
+}
+
+/// c. Ctrl-C with marks: leaves at once without QUIT, nothing deleted.
+#[test]
+fn ctrl_c_with_marks_deletes_nothing() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("ctrlc", Scheme::Pop3s);
+    let t = &run.tmux;
+    run.wait_list();
+    run.select_3_mark_3_and_4_unmark_4();
+    t.send("C-c");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 130, "an interrupted inspector exits 130\n{s}");
+    assert!(s.contains("popscope: nothing was deleted ("), "exit report\n{s}");
+    assert!(s.contains("no QUIT was sent"), "exit report\n{s}");
+    assert_terminal_restored(t, &s);
+    let log = run.disconnects(1);
+    assert!(!log[0].contains("Logged out"), "popscope sent QUIT: {log:#?}");
+    let mut pop = run.check_session();
+    assert_eq!(pop.stat().0 as usize, MESSAGES);
+    pop.quit().expect("QUIT");
+}
+
+/// d. The process is killed with marks staged.
+fn killed_with_marks(signal: &str) {
+    let run = Run::start(&signal.to_ascii_lowercase(), Scheme::Pop3s);
+    let t = &run.tmux;
+    run.wait_list();
+    run.select_3_mark_3_and_4_unmark_4();
+    // One more mark, so two are staged.
+    t.send("d");
+    run.wait_marked(2);
+    let pid = run.popscope_pid();
+    let out = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .output()
+        .expect("run kill");
+    assert!(out.status.success(), "kill -{signal} {pid}: {}", describe(&out));
+    let (s, code) = t.wait_exit();
+    if signal == "KILL" {
+        assert_eq!(code, 128 + 9, "killed by SIGKILL\n{s}");
+    } else {
+        assert_eq!(code, 130, "an interrupted inspector exits 130\n{s}");
+        assert!(s.contains("popscope: nothing was deleted ("), "exit report\n{s}");
+        assert!(s.contains("no QUIT was sent"), "exit report\n{s}");
+        assert!(s.contains(&format!("SIG{signal}")), "names the signal\n{s}");
+        assert_terminal_restored(t, &s);
+    }
+    let log = run.disconnects(1);
+    assert!(!log[0].contains("Logged out"), "popscope sent QUIT: {log:#?}");
+    let mut pop = run.check_session();
+    assert_eq!(pop.stat().0 as usize, MESSAGES, "after SIG{signal}");
+    pop.quit().expect("QUIT");
+}
+
+#[test]
+fn sigterm_with_marks_deletes_nothing_and_restores_terminal() {
+    require_terminal_and_dovecot!();
+    killed_with_marks("TERM");
+}
+
+#[test]
+fn sighup_with_marks_deletes_nothing_and_restores_terminal() {
+    require_terminal_and_dovecot!();
+    killed_with_marks("HUP");
+}
+
+#[test]
+fn sigkill_with_marks_deletes_nothing() {
+    require_terminal_and_dovecot!();
+    killed_with_marks("KILL");
+}
+
+/// e. The message full of terminal escape sequences, opened end to end:
+/// nothing reaches the terminal (title, clipboard, screen layout).
+#[test]
+fn escape_sequence_message_cannot_touch_the_terminal() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("escapes", Scheme::Pop3s);
+    let t = &run.tmux;
+    let title_before = t.format("#{pane_title}");
+    run.wait_list();
+
+    let (index, _) = maildrop::hostile_positions(MESSAGES)
+        .into_iter()
+        .find(|(_, name)| *name == "terminal-escapes")
+        .expect("terminal-escapes is in the maildrop");
+    let number = index + 1;
+    for n in 2..=number {
+        run.down_to(n);
+    }
+    t.wait_for("the hostile row selected", |s| {
+        s.lines()
+            .any(|l| l.starts_with(&format!("│{number:<2} ")) && l.contains("hostile: ␛[2J"))
+            && s.contains("Subject     hostile: ")
+    });
+    // Compared row by row below: a whole frame, not one caught half drawn.
+    let before = t.settled();
+    let check_terminal = |when: &str, screen: &str| {
+        let title = t.format("#{pane_title}");
+        assert!(
+            !title.contains("pwned"),
+            "{when}: pane title set to {title:?}\n{screen}"
+        );
+        assert_eq!(title, title_before, "{when}: pane title changed\n{screen}");
+        let buffers = t.paste_buffers();
+        assert!(buffers.trim().is_empty(), "{when}: OSC 52 reached tmux: {buffers:?}");
+        assert_eq!(
+            t.format("#{alternate_on}"),
+            "1",
+            "{when}: alternate screen switched off"
+        );
+        let styled = t.screen_styled();
+        for bad in ["\x1b]", "\u{9d}", "\x07", "\x1bP", "\x1b_", "\x1bk"] {
+            assert!(!styled.contains(bad), "{when}: {bad:?} on screen:\n{styled:?}");
+        }
+    };
+    check_terminal("list", &before);
+
+    t.send("Enter");
+    let s = t.wait_for("the hostile message open", |s| {
+        row(s, 0).starts_with(&format!("┌ Message {number} ")) && s.contains("clipboard") && s.contains("click me")
+    });
+    // Sanitized, visible stand-ins instead of the sequences.
+    assert!(s.contains("␛"), "escape shown as a stand-in\n{s}");
+    assert!(status_bar(&s).contains(" ● connected "), "status bar intact\n{s}");
+    assert!(row(&s, ROWS - 3).starts_with('└'), "message frame intact\n{s}");
+    check_terminal("message view", &s);
+
+    t.send_and_wait_change("Escape");
+    t.wait_for("the list again", |s| row(s, 0).starts_with("┌ Messages · 40 "));
+    let after = t.settled();
+    check_terminal("back in the list", &after);
+    // Same screen as before opening it (the activity line may differ).
+    for r in 0..ROWS {
+        if r == ROWS - 2 {
+            continue;
+        }
+        assert_eq!(
+            row(&after, r),
+            row(&before, r),
+            "row {r} differs\n{before}\n---\n{after}"
+        );
+    }
+    assert!(row(&after, ROWS - 3).starts_with('└'), "list border in place\n{after}");
+    assert!(
+        status_bar(&after).starts_with(" ● connected "),
+        "status bar in place\n{after}"
+    );
+
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: nothing was deleted ("), "{s}");
+    assert!(!t.format("#{pane_title}").contains("pwned"));
+}
+
+/// Whether the help overlay is on screen (its frame's title starts with
+/// "Keys").
+fn help_open(screen: &str) -> bool {
+    screen.contains("┌ Keys ")
+}
+
+/// The help overlay opens and closes with `?` and scrolls down to the last
+/// binding; `t` shows the protocol trace, which never shows the password.
+#[test]
+fn help_and_trace_overlays() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("help", Scheme::Pop3s);
+    let t = &run.tmux;
+    let list = run.wait_list();
+
+    t.send("?");
+    let s = t.wait_for("the help overlay", help_open);
+    assert!(s.contains("show or hide this help"), "{s}");
+    assert!(s.contains("leave at once: no QUIT is sent"), "{s}");
+    // The last line of the key table is reachable (scrolling with j when
+    // the help is taller than the screen).
+    let last_help = "quit keeping every message";
+    let mut s = s;
+    for _ in 0..60 {
+        if s.contains(last_help) {
+            break;
+        }
+        s = t.send_and_wait_change("j");
+    }
+    assert!(s.contains(last_help), "the end of the help is unreachable\n{s}");
+    assert!(help_open(&s), "{s}");
+    t.send("?");
+    let s = t.wait_for("help closed with ?", |s| !help_open(s));
+    assert_eq!(row(&s, 3), row(&list, 3), "list back as it was\n{s}");
+
+    t.send("t");
+    let s = t.wait_for("the trace pane", |s| s.contains("Protocol trace · "));
+    assert!(!s.contains(PASSWORD), "password in the trace\n{s}");
+    // Scroll the trace to its first line: the login is there, redacted.
+    t.send("Tab");
+    t.send("g");
+    let s = t.wait_for("the trace at its first line", |s| s.contains("scrolled (G to follow)"));
+    assert!(s.contains("C: CAPA"), "the session's first commands\n{s}");
+    assert!(!s.contains(PASSWORD), "password in the trace\n{s}");
+    t.send("t");
+    let s = t.wait_for("the trace hidden", |s| !s.contains("Protocol trace"));
+    assert_eq!(row(&s, ROWS - 3), row(&list, ROWS - 3), "layout back\n{s}");
+
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: nothing was deleted ("), "{s}");
+}
+
+/// The help overlay's title says Esc closes it: it must, from the list
+/// too (not only from the message view).
+#[test]
+fn help_closes_with_esc_as_its_title_says() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("helpesc", Scheme::Pop3s);
+    let t = &run.tmux;
+    run.wait_list();
+    t.send("?");
+    let s = t.wait_for("the help overlay", help_open);
+    assert!(row(&s, 0).contains("Esc"), "the title names Esc\n{s}");
+    t.send("Escape");
+    t.wait_for("help closed with Esc", |s| !help_open(s));
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+}
+
+/// f. `popscope demo`: the embedded server's 3,000 messages, no Dovecot.
+#[test]
+fn demo_lists_3000_messages() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_popscope");
+    let help = Command::new(bin).arg("--help").output().expect("run popscope --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    if !help.lines().any(|l| l.trim_start().starts_with("demo ")) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: `popscope demo` does not exist yet (not in popscope --help) ***"
+        );
+        return;
+    }
+    let tmux = Tmux::start("demo", &pane_command("", "demo"));
+    let s = tmux.wait_for("the demo list, or popscope exiting", |s| {
+        status_bar(s).contains(" msgs") || exit_code(s).is_some()
+    });
+    if exit_code(&s).is_some() && s.contains("not built yet") {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: `popscope demo` is not implemented yet: {} ***",
+            s.lines().find(|l| l.contains("popscope:")).unwrap_or("").trim()
+        );
+        return;
+    }
+    let s = tmux.wait_for("3000 messages listed", |s| {
+        status_bar(s).contains("3000 msgs") && s.contains(" Messages · 3000 ")
+    });
+    assert!(status_bar(&s).starts_with(" ● connected "), "{s}");
+    assert!(row_marked(&s, 1).is_some(), "message 1 in the list\n{s}");
+    // Every header arrives (3,000 pipelined TOPs): no progress left.
+    tmux.wait_for("all 3000 headers loaded", |s| {
+        let status = status_bar(s);
+        status.contains("3000 msgs") && !status.contains("headers ")
+    });
+    tmux.send("G");
+    tmux.wait_for("the last message selected", |s| s.contains("Number/UID  3000 / "));
+    tmux.send("q");
+    let (s, code) = tmux.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: nothing was deleted"), "{s}");
+    assert_terminal_restored(&tmux, &s);
+}

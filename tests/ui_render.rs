@@ -1,0 +1,1383 @@
+//! Rendering tests for the inspector: a deterministic fake session drives
+//! `App` through `SessionEvent`s, `ui::draw` renders into ratatui's
+//! `TestBackend`, and every screen is checked three ways: an insta snapshot
+//! of the text, explicit assertions on text and styles, and a scan of every
+//! cell for characters that must never reach a terminal.
+
+use popscope::app::keymap::{Action, BINDINGS};
+use popscope::app::state::{App, ConnectionFacts, Effect, ExitReport, Headers, Link};
+use popscope::cli::human_size;
+use popscope::error::{Failure, FailureKind};
+use popscope::pop3::client::{Body, CommandKind, Direction, Outcome, Reply};
+use popscope::pop3::codec::{StatusLine, parse_status_line};
+use popscope::session::driver::SessionEvent;
+use popscope::session::trace::TraceEntry;
+use popscope::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------
+// The fake mailbox: deterministic messages, built on demand.
+
+/// Messages 1..=CATALOG have hand-written headers; later ones are generic.
+const CATALOG: u32 = 12;
+/// The message whose headers and body carry terminal escapes and friends.
+const HOSTILE: u32 = 3;
+/// The message with a large body (for the RETR progress gauge).
+const LARGE: u32 = 4;
+
+const SUBJECTS: [&str; CATALOG as usize] = [
+    "Quarterly numbers",
+    "Lunch on Friday?",
+    "", // HOSTILE: built separately
+    "Site photos (large)",
+    "Re: build failure on main",
+    "=?utf-8?Q?Gr=C3=BC=C3=9Fe_aus_M=C3=BCnchen?=",
+    "Invoice 2025-0042",
+    "Meeting notes: roadmap review, hiring plan, and the Q3 budget for the platform team",
+    "Your ticket #4711 was updated",
+    "Weekly digest",
+    "Password expiry notice",
+    "Welcome to the team!",
+];
+
+const FROMS: [&str; CATALOG as usize] = [
+    "Alice Example <alice@example.org>",
+    "Bob Builder <bob@builder.example>",
+    "", // HOSTILE: built separately
+    "Carol Danvers <carol@example.net>",
+    "CI Robot <ci@build.example>",
+    "=?utf-8?Q?Frank_Gr=C3=BC=C3=9F?= <frank@example.de>",
+    "Billing <billing@vendor.example>",
+    "Dave Null <dave@example.com>",
+    "Helpdesk <support@tickets.example>",
+    "Newsletter <news@digest.example>",
+    "IT <it@example.org>",
+    "Erin Ops <erin@ops.example>",
+];
+
+/// The hostile header block: raw CSI and OSC sequences (including OSC 52,
+/// the clipboard write), BEL, NUL, a bidi override, and an RFC 2047 encoded
+/// word whose decoded text is ESC [2J (clear screen).
+fn hostile_headers() -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(b"From: \"Mallory \x1b[31mIT-Support\x1b[0m\x07\" <mallory@evil.example>\r\n");
+    h.extend_from_slice(b"To: victim@example.org\r\n");
+    h.extend_from_slice(b"Subject: Invoice \x1b]52;c;aGVsbG8=\x07 paid\x07\x00 ");
+    h.extend_from_slice("\u{202e}fdp.exe =?utf-8?B?G1sySg==?= end\r\n".as_bytes());
+    h.extend_from_slice(b"Date: 3 Jul 2025 09:13:00 +0000\r\n");
+    h.extend_from_slice(b"Message-ID: <hostile\x1b[2J@evil.example>\r\n");
+    h.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    h.extend_from_slice(b"\r\n");
+    h
+}
+
+fn headers_of(n: u32) -> Vec<u8> {
+    if n == HOSTILE {
+        return hostile_headers();
+    }
+    let (from, subject) = if n <= CATALOG {
+        (FROMS[n as usize - 1].to_string(), SUBJECTS[n as usize - 1].to_string())
+    } else {
+        (
+            format!("Robot {n} <robot{n}@example.org>"),
+            format!("Automated report #{n}"),
+        )
+    };
+    let day = 1 + n % 28;
+    let hour = 8 + n % 10;
+    let minute = (n * 7) % 60;
+    format!(
+        "From: {from}\r\nTo: Me <me@example.org>\r\nSubject: {subject}\r\nDate: {day} Jul 2025 {hour:02}:{minute:02}:00 +0000\r\nMessage-ID: <{n}.popscope@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn body_of(n: u32) -> Vec<u8> {
+    match n {
+        HOSTILE => {
+            let mut b = Vec::new();
+            b.extend_from_slice(b"Dear customer,\x1b[2J\x1b[H\r\n\r\n");
+            b.extend_from_slice(b"\x1b]0;owned\x07Please pay ");
+            b.extend_from_slice("\u{202e}0.001\u{202c} BTC now.\r\n".as_bytes());
+            b.extend_from_slice(b"NUL\x00here, DEL\x7fhere, and C1 ");
+            b.extend_from_slice("\u{9b}31m in UTF-8.\r\n".as_bytes());
+            b
+        }
+        LARGE => {
+            let mut b = b"Photos follow as text, for the sake of the test.\r\n".to_vec();
+            for i in 0..20_000u32 {
+                b.extend_from_slice(format!("{i:05} {}\r\n", "abcdefghij".repeat(7)).as_bytes());
+            }
+            b
+        }
+        _ => format!(
+            "Hello,\r\n\r\nthis is message {n} of the fake mailbox. It has a line long enough to be wrapped \
+             when the terminal is narrow, so the viewer's wrapping shows up in the snapshots.\r\n\r\n\
+             Regards,\r\nthe fake server\r\n"
+        )
+        .into_bytes(),
+    }
+}
+
+fn message(n: u32) -> Vec<u8> {
+    let mut m = headers_of(n);
+    m.extend_from_slice(&body_of(n));
+    m
+}
+
+fn list_size(n: u32) -> u64 {
+    message(n).len() as u64
+}
+
+fn subject_text(n: u32) -> &'static str {
+    SUBJECTS[n as usize - 1]
+}
+
+// ---------------------------------------------------------------------------
+// Replies, as the session would report them.
+
+fn status(line: &str) -> StatusLine {
+    parse_status_line(line.as_bytes()).expect("a valid status line")
+}
+
+fn collected(line: &str, bytes: Vec<u8>) -> Outcome {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    let total_bytes = bytes.len() as u64;
+    Outcome::Ok(Reply {
+        status: status(line),
+        body: Some(Body::Collected {
+            bytes,
+            truncated: false,
+            lines,
+            total_bytes,
+        }),
+    })
+}
+
+fn ok(line: &str) -> Outcome {
+    Outcome::Ok(Reply {
+        status: status(line),
+        body: None,
+    })
+}
+
+fn facts() -> ConnectionFacts {
+    ConnectionFacts {
+        server: "pop.example.org:995".into(),
+        security: "TLS 1.3 verified".into(),
+        verified: true,
+        has_top: true,
+        has_uidl: true,
+        window: 8,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The driver.
+
+/// An effect, reduced to what tests compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    Submit { ticket: u64, kind: CommandKind },
+    Exit,
+}
+
+/// The app plus what a session would be holding for it: unanswered
+/// commands, and a log of everything ever submitted.
+struct Fake {
+    app: App,
+    pending: Vec<(u64, CommandKind)>,
+    log: Vec<CommandKind>,
+    exits: usize,
+}
+
+impl Fake {
+    fn new(facts: ConnectionFacts, screen: (u16, u16)) -> Fake {
+        Fake {
+            app: App::new(facts, screen),
+            pending: Vec::new(),
+            log: Vec::new(),
+            exits: 0,
+        }
+    }
+
+    /// A session with `n` messages, LIST and UIDL answered and every header
+    /// loaded.
+    fn session(n: u32, screen: (u16, u16)) -> Fake {
+        let mut fake = Fake::listed(n, screen);
+        fake.answer_tops();
+        assert!(fake.app.rows.iter().all(|r| matches!(r.headers, Headers::Loaded(_))));
+        fake
+    }
+
+    /// LIST and UIDL answered; the TOPs the app asked for are pending.
+    fn listed(n: u32, screen: (u16, u16)) -> Fake {
+        let mut fake = Fake::new(facts(), screen);
+        let first = fake.app.start();
+        let outs = fake.absorb(first);
+        let kinds: Vec<CommandKind> = outs.iter().filter_map(Out::kind).collect();
+        assert_eq!(kinds, [CommandKind::List(None), CommandKind::Uidl(None)]);
+        let mut list = String::new();
+        let mut uidl = String::new();
+        for i in 1..=n {
+            list.push_str(&format!("{i} {}\r\n", list_size(i)));
+            uidl.push_str(&format!("{i} uid-{i:06}\r\n"));
+        }
+        // UIDL first: the app must hold the UIDs until LIST arrives.
+        let uidl_ticket = fake.pending_ticket(CommandKind::Uidl(None));
+        fake.reply(uidl_ticket, collected("+OK", uidl.into_bytes()));
+        let list_ticket = fake.pending_ticket(CommandKind::List(None));
+        fake.reply(list_ticket, collected(&format!("+OK {n} messages"), list.into_bytes()));
+        assert_eq!(fake.app.rows.len(), n as usize);
+        fake
+    }
+
+    fn absorb(&mut self, effects: Vec<Effect>) -> Vec<Out> {
+        effects
+            .into_iter()
+            .map(|e| match e {
+                Effect::Submit { ticket, command, .. } => {
+                    let kind = command.kind();
+                    self.pending.push((ticket, kind));
+                    self.log.push(kind);
+                    Out::Submit { ticket, kind }
+                }
+                Effect::Exit => {
+                    self.exits += 1;
+                    Out::Exit
+                }
+            })
+            .collect()
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Out> {
+        let effects = self.app.handle_action(action);
+        self.absorb(effects)
+    }
+
+    fn resize(&mut self, w: u16, h: u16) -> Vec<Out> {
+        let effects = self.app.resize(w, h);
+        self.absorb(effects)
+    }
+
+    fn event(&mut self, event: SessionEvent) -> Vec<Out> {
+        let effects = self.app.handle_session_event(event);
+        self.absorb(effects)
+    }
+
+    fn pending_ticket(&self, kind: CommandKind) -> u64 {
+        self.pending
+            .iter()
+            .find(|(_, k)| *k == kind)
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("no pending {kind:?}; pending: {:?}", self.pending))
+    }
+
+    /// Answers one submitted command.
+    fn reply(&mut self, ticket: u64, outcome: Outcome) -> Vec<Out> {
+        let at = self
+            .pending
+            .iter()
+            .position(|(t, _)| *t == ticket)
+            .unwrap_or_else(|| panic!("ticket {ticket} is not pending"));
+        let (_, command) = self.pending.remove(at);
+        self.event(SessionEvent::Completed {
+            ticket,
+            command,
+            outcome,
+        })
+    }
+
+    /// Answers every TOP, including the ones each answer brings, until the
+    /// app asks for no more.
+    fn answer_tops(&mut self) {
+        loop {
+            let tops: Vec<(u64, u32)> = self
+                .pending
+                .iter()
+                .filter_map(|&(t, k)| match k {
+                    CommandKind::Top { msg, lines: 0 } => Some((t, msg)),
+                    _ => None,
+                })
+                .collect();
+            if tops.is_empty() {
+                break;
+            }
+            for (ticket, msg) in tops {
+                self.reply(ticket, collected("+OK top of message follows", headers_of(msg)));
+            }
+        }
+    }
+
+    /// Moves the selection to message `n` the way a person would.
+    fn select(&mut self, n: u32) {
+        self.act(Action::First);
+        let position = self
+            .app
+            .order
+            .iter()
+            .position(|&i| self.app.rows[i].number == n)
+            .expect("message exists");
+        for _ in 0..position {
+            self.act(Action::Down);
+        }
+        assert_eq!(self.app.selected_row().map(|r| r.number), Some(n));
+    }
+
+    fn mark(&mut self, n: u32) {
+        self.select(n);
+        self.act(Action::Mark);
+        assert!(self.app.row_by_number(n).unwrap().marked);
+    }
+
+    /// Opens message `n`; returns the RETR ticket.
+    fn open(&mut self, n: u32) -> u64 {
+        self.select(n);
+        let outs = self.act(Action::Open);
+        assert_eq!(outs.len(), 1, "{outs:?}");
+        match outs[0] {
+            Out::Submit {
+                ticket,
+                kind: CommandKind::Retr(m),
+            } if m == n => ticket,
+            other => panic!("expected RETR {n}, got {other:?}"),
+        }
+    }
+
+    /// Streams `bytes` in chunks as RETR data.
+    fn stream(&mut self, ticket: u64, bytes: &[u8]) {
+        for chunk in bytes.chunks(16 * 1024) {
+            let outs = self.event(SessionEvent::Data {
+                ticket,
+                chunk: chunk.to_vec(),
+            });
+            assert!(outs.is_empty(), "{outs:?}");
+        }
+    }
+
+    /// Opens message `n` and delivers all of it.
+    fn retrieve(&mut self, n: u32) {
+        let ticket = self.open(n);
+        let raw = message(n);
+        self.stream(ticket, &raw);
+        let lines = raw.iter().filter(|&&b| b == b'\n').count() as u64;
+        let outs = self.reply(
+            ticket,
+            Outcome::Ok(Reply {
+                status: status(&format!("+OK {} octets", raw.len())),
+                body: Some(Body::Streamed {
+                    lines,
+                    total_bytes: raw.len() as u64,
+                }),
+            }),
+        );
+        assert!(outs.is_empty(), "{outs:?}");
+        let m = self.app.message.as_ref().expect("the message view is open");
+        assert!(m.done && m.error.is_none(), "{:?}", m.error);
+    }
+
+    fn ever_sent(&self, pred: impl Fn(&CommandKind) -> bool) -> bool {
+        self.log.iter().any(pred)
+    }
+}
+
+impl Out {
+    fn kind(&self) -> Option<CommandKind> {
+        match self {
+            Out::Submit { kind, .. } => Some(*kind),
+            Out::Exit => None,
+        }
+    }
+}
+
+fn is_dele(k: &CommandKind) -> bool {
+    matches!(k, CommandKind::Dele(_))
+}
+
+fn is_quit(k: &CommandKind) -> bool {
+    matches!(k, CommandKind::Quit { .. })
+}
+
+/// The brief's entry point: a session of `n` messages at 120x32 with every
+/// header loaded.
+fn fake_session(n: u32) -> App {
+    Fake::session(n, (120, 32)).app
+}
+
+// ---------------------------------------------------------------------------
+// Rendering and inspecting screens.
+
+/// Draws `app` at its own screen size and checks the result for control
+/// characters. Every screen in this file goes through here.
+fn render(app: &App) -> Terminal<TestBackend> {
+    let (w, h) = app.screen;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal.draw(|f| ui::draw(f, app)).expect("draw");
+    assert_no_control_chars(terminal.backend().buffer());
+    terminal
+}
+
+fn forbidden(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20 || (0x7f..=0x9f).contains(&u) || (0x202a..=0x202e).contains(&u) || (0x2066..=0x2069).contains(&u)
+}
+
+fn assert_no_control_chars(buffer: &Buffer) {
+    let area = buffer.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let symbol = buffer[(x, y)].symbol();
+            assert!(
+                !symbol.chars().any(forbidden),
+                "cell ({x},{y}) holds {symbol:?}; row: {:?}",
+                row_text(buffer, y)
+            );
+        }
+    }
+}
+
+fn row_text(buffer: &Buffer, y: u16) -> String {
+    let area = buffer.area;
+    (area.left()..area.right()).map(|x| buffer[(x, y)].symbol()).collect()
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    (buffer.area.top()..buffer.area.bottom())
+        .map(|y| row_text(buffer, y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The screen row holding list position `pos` (header row plus border
+/// above the first row).
+fn list_row_y(app: &App, pos: usize) -> u16 {
+    let list = ui::regions(app).list.expect("the list is shown");
+    assert!(pos >= app.offset && pos - app.offset < ui::list_rows_visible(app));
+    list.y + 2 + (pos - app.offset) as u16
+}
+
+/// The inner cells of list position `pos`.
+fn list_row_cells(terminal: &Terminal<TestBackend>, app: &App, pos: usize) -> Vec<(String, Color)> {
+    let list = ui::regions(app).list.unwrap();
+    let y = list_row_y(app, pos);
+    let buffer = terminal.backend().buffer();
+    (list.x + 1..list.x + list.width - 1)
+        .map(|x| (buffer[(x, y)].symbol().to_string(), buffer[(x, y)].bg))
+        .collect()
+}
+
+fn list_row_words(terminal: &Terminal<TestBackend>, app: &App, pos: usize) -> Vec<String> {
+    let text: String = list_row_cells(terminal, app, pos).into_iter().map(|(s, _)| s).collect();
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+fn position_of(app: &App, n: u32) -> usize {
+    app.order.iter().position(|&i| app.rows[i].number == n).unwrap()
+}
+
+/// Checks the list's highlighting and "D" column: the selected row has a
+/// background colour on every inner cell, others have none; marked rows
+/// (and only they) carry "D" after the number.
+fn check_list_rows(terminal: &Terminal<TestBackend>, app: &App) {
+    let visible = ui::list_rows_visible(app).min(app.order.len() - app.offset);
+    assert!(visible > 0, "no list rows visible");
+    for pos in app.offset..app.offset + visible {
+        let cells = list_row_cells(terminal, app, pos);
+        let row = &app.rows[app.order[pos]];
+        if pos == app.selected {
+            assert!(
+                cells.iter().all(|(_, bg)| *bg != Color::Reset),
+                "selected row {} is not highlighted: {cells:?}",
+                row.number
+            );
+        } else {
+            assert!(
+                cells.iter().all(|(_, bg)| *bg == Color::Reset),
+                "unselected row {} has a background",
+                row.number
+            );
+        }
+        let words = list_row_words(terminal, app, pos);
+        assert_eq!(words[0], row.number.to_string(), "row {pos}: {words:?}");
+        assert_eq!(words[1] == "D", row.marked, "row {}: {words:?}", row.number);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. The list and preview.
+
+/// Twelve messages, 2 and 5 marked, the hostile one (3) selected.
+fn list_fixture(screen: (u16, u16)) -> Fake {
+    let mut fake = Fake::session(CATALOG, screen);
+    fake.mark(2);
+    fake.mark(5);
+    fake.select(HOSTILE);
+    fake
+}
+
+#[test]
+fn list_and_preview_120x32() {
+    let fake = list_fixture((120, 32));
+    let app = &fake.app;
+    let regions = ui::regions(app);
+    assert!(
+        regions.preview.is_some(),
+        "120 columns show the preview beside the list"
+    );
+    let terminal = render(app);
+    check_list_rows(&terminal, app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Messages · 12 · sorted by number"), "{text}");
+    assert!(text.contains("Preview (TOP, body not fetched)"));
+    assert!(text.contains("Quarterly numbers"));
+    assert!(text.contains("Grüße aus München"), "RFC 2047 subjects are decoded");
+    // The preview shows the hostile message's headers, defanged but visible.
+    assert!(text.contains("uid-000003"));
+    assert!(text.contains('\u{241b}'), "ESC is shown as a visible stand-in");
+    insta::assert_snapshot!("list_120x32", terminal.backend());
+}
+
+#[test]
+fn list_and_preview_80x24() {
+    let fake = list_fixture((80, 24));
+    let app = &fake.app;
+    let regions = ui::regions(app);
+    let (list, preview) = (regions.list.unwrap(), regions.preview.unwrap());
+    assert!(preview.y > list.y, "80x24 stacks the preview under the list");
+    let terminal = render(app);
+    check_list_rows(&terminal, app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Messages · 12"));
+    assert!(text.contains("Preview"));
+    assert!(text.contains("mallory@evil.example"), "{text}");
+    insta::assert_snapshot!("list_80x24", terminal.backend());
+}
+
+#[test]
+fn list_at_40x10_is_sensible() {
+    let fake = list_fixture((40, 10));
+    let app = &fake.app;
+    assert!(ui::regions(app).preview.is_none(), "no room for a preview");
+    assert!(ui::list_rows_visible(app) >= 3, "{}", ui::list_rows_visible(app));
+    let terminal = render(app);
+    check_list_rows(&terminal, app);
+    let buffer = terminal.backend().buffer();
+    assert!(row_text(buffer, 0).contains("Messages"), "{}", row_text(buffer, 0));
+    assert!(row_text(buffer, 9).contains("connected"), "{}", row_text(buffer, 9));
+    insta::assert_snapshot!("list_40x10", terminal.backend());
+}
+
+#[test]
+fn absurdly_small_terminals_do_not_panic() {
+    let mut fake = list_fixture((120, 32));
+    fake.act(Action::ToggleTrace);
+    for (w, h) in [(30, 6), (20, 4), (12, 3), (5, 2), (1, 1), (0, 0), (200, 2), (2, 60)] {
+        fake.resize(w, h);
+        render(&fake.app);
+        fake.app.help = true;
+        render(&fake.app);
+        fake.app.help = false;
+        fake.act(Action::Quit);
+        render(&fake.app);
+        fake.act(Action::ConfirmCancel);
+    }
+    fake.resize(30, 6);
+    fake.retrieve(1);
+    render(&fake.app);
+}
+
+#[test]
+fn selection_scrolls_with_the_list() {
+    let mut fake = Fake::session(40, (80, 24));
+    fake.act(Action::Last);
+    let app = &fake.app;
+    assert_eq!(app.selected, 39);
+    assert!(app.offset > 0);
+    let terminal = render(app);
+    check_list_rows(&terminal, app);
+    assert_eq!(list_row_words(&terminal, app, 39)[0], "40");
+}
+
+// ---------------------------------------------------------------------------
+// 2. The message view.
+
+#[test]
+fn message_view_plain() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.retrieve(1);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains(" Message 1 "), "{text}");
+    assert!(text.contains("Alice Example <alice@example.org>"));
+    assert!(text.contains("Quarterly numbers"));
+    assert!(text.contains("this is message 1 of the fake mailbox"));
+    assert!(text.contains("the fake server"));
+    assert!(!text.contains("retrieving"), "no gauge once complete");
+    assert!(text.contains("message 1 retrieved"));
+    insta::assert_snapshot!("message_plain_120x32", terminal.backend());
+
+    // Narrow: the body wraps to the screen, nothing is cut off.
+    fake.resize(50, 20);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("this is message 1 of the fake"), "{text}");
+    assert!(
+        text.contains("the snapshots."),
+        "the end of the wrapped line is on screen: {text}"
+    );
+    insta::assert_snapshot!("message_plain_50x20", terminal.backend());
+}
+
+/// Header names in the message view are padded to 12 columns; a name of 12
+/// or more ("Content-Type") must still be separated from its value.
+#[test]
+fn message_view_header_names_are_separated_from_values() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.retrieve(1);
+    let terminal = render(&fake.app);
+    let line = (0..32)
+        .map(|y| row_text(terminal.backend().buffer(), y))
+        .find(|l| l.contains("Content-Type"))
+        .expect("a Content-Type line");
+    assert!(
+        line.contains("Content-Type text/plain") || line.contains("Content-Type: text/plain"),
+        "the name runs into the value: {line}"
+    );
+}
+
+#[test]
+fn message_view_hostile_and_raw() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.retrieve(HOSTILE);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains(" Message 3 "));
+    assert!(text.contains("mallory@evil.example"));
+    assert!(
+        text.contains("[2J"),
+        "the decoded encoded word is shown, defanged: {text}"
+    );
+    assert!(text.contains('\u{241b}'), "ESC shows as a visible stand-in");
+    assert!(text.contains("Please pay"));
+    insta::assert_snapshot!("message_hostile_120x32", terminal.backend());
+
+    fake.act(Action::ToggleRaw);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("raw source"), "{text}");
+    assert!(text.contains("Subject: Invoice"), "{text}");
+    assert!(
+        text.contains("=?utf-8?B?G1sySg==?="),
+        "raw shows the encoded word as sent"
+    );
+    assert!(text.contains("Content-Type: text/plain"));
+    insta::assert_snapshot!("message_hostile_raw_120x32", terminal.backend());
+
+    fake.act(Action::ToggleRaw);
+    let terminal = render(&fake.app);
+    assert!(!screen_text(&terminal).contains("raw source"));
+}
+
+#[test]
+fn message_view_large_in_progress() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    let ticket = fake.open(LARGE);
+    let raw = message(LARGE);
+    let total = raw.len() as u64;
+    assert!(total > 1024 * 1024, "the large message is over a megabyte");
+    let part = &raw[..512 * 1024];
+    fake.stream(ticket, part);
+    let m = fake.app.message.as_ref().unwrap();
+    assert_eq!((m.received, m.total, m.done), (part.len() as u64, total, false));
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    let expected = format!("retrieving {} of {}", human_size(part.len() as u64), human_size(total));
+    assert!(text.contains(&expected), "expected {expected:?} in\n{text}");
+    assert!(text.contains(" Message 4 "));
+    insta::assert_snapshot!("message_large_in_progress", terminal.backend());
+
+    // The rest arrives: the gauge goes, the text shows.
+    fake.stream(ticket, &raw[part.len()..]);
+    fake.reply(
+        ticket,
+        Outcome::Ok(Reply {
+            status: status("+OK"),
+            body: Some(Body::Streamed {
+                lines: 20_003,
+                total_bytes: total,
+            }),
+        }),
+    );
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(!text.contains("retrieving"), "{text}");
+    assert!(text.contains("00000 abcdefghij"), "{text}");
+}
+
+#[test]
+fn message_view_lost_midway_says_so() {
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    let ticket = fake.open(LARGE);
+    fake.stream(ticket, &message(LARGE)[..64 * 1024]);
+    fake.event(SessionEvent::Closed(Some(Failure::new(
+        FailureKind::Connect,
+        "connection reset by peer",
+    ))));
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("the connection was lost before the message arrived"),
+        "{text}"
+    );
+    assert!(text.contains("CONNECTION LOST"), "{text}");
+}
+
+/// Header values are not wrapped in the message view; a long Subject at 80
+/// columns must still be readable in full (the body is wrapped, the
+/// headers should be too).
+#[test]
+fn message_view_shows_long_header_values_in_full() {
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.retrieve(8);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Meeting notes: roadmap review"), "{text}");
+    assert!(
+        text.contains("platform team"),
+        "the end of the Subject is cut off at 80 columns:\n{text}"
+    );
+}
+
+/// After End (G), one Up (k) must scroll the view by one line, not be
+/// swallowed by a scroll position beyond the last page.
+#[test]
+fn message_view_up_after_end_scrolls_at_once() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.retrieve(LARGE);
+    let last_line = "19999 abcdefghij";
+    // The row above the message block's bottom border.
+    let bottom_y = ui::regions(&fake.app).main.bottom() - 2;
+    fake.act(Action::Last);
+    let terminal = render(&fake.app);
+    let bottom = row_text(terminal.backend().buffer(), bottom_y);
+    assert!(
+        bottom.contains(last_line),
+        "End shows the last line at the bottom: {bottom}"
+    );
+    fake.act(Action::Up);
+    let terminal = render(&fake.app);
+    let bottom = row_text(terminal.backend().buffer(), bottom_y);
+    assert!(
+        bottom.contains("19998 abcdefghij"),
+        "one Up after End should move the view one line: {bottom}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. The trace pane.
+
+fn trace_entry(i: u32) -> TraceEntry {
+    let at = Duration::from_millis(250 + u64::from(i) * 37);
+    match i % 4 {
+        0 => TraceEntry {
+            at,
+            direction: Direction::Sent,
+            text: format!("TOP {} 0", i / 4 + 1),
+            rtt: None,
+        },
+        1 => TraceEntry {
+            at,
+            direction: Direction::Received,
+            text: format!("+OK top of message {} follows", i / 4 + 1),
+            rtt: Some(Duration::from_micros(12_345 + u64::from(i) * 10)),
+        },
+        2 => TraceEntry {
+            at,
+            direction: Direction::Note,
+            text: format!("pipelining window {} commands", 8 + i),
+            rtt: None,
+        },
+        _ => TraceEntry {
+            at,
+            direction: Direction::Received,
+            text: format!("-ERR [SYS/TEMP] message {} is busy", i / 4 + 1),
+            rtt: None,
+        },
+    }
+}
+
+#[test]
+fn trace_pane_follows_then_scrolls() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.act(Action::ToggleTrace);
+    assert!(fake.app.trace_visible);
+    for i in 0..30 {
+        let outs = fake.event(SessionEvent::Trace(trace_entry(i)));
+        assert!(outs.is_empty());
+    }
+    let trace_area = ui::regions(&fake.app).trace.expect("trace pane shown");
+    let terminal = render(&fake.app);
+    check_list_rows(&terminal, &fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Protocol trace · 30 lines · following"), "{text}");
+    let newest = &trace_entry(29).text;
+    let oldest = &trace_entry(0).text;
+    assert!(text.contains(newest.as_str()), "the tail is shown: {text}");
+    assert!(!text.contains(oldest.as_str()), "the head has scrolled away");
+    // Sent / received / note arrows, and a round-trip time.
+    for arrow in ["C:", "S:", "--"] {
+        assert!(text.contains(arrow), "{arrow} missing");
+    }
+    assert!(text.contains(" ms"), "an rtt is shown: {text}");
+    // The tail line is the bottom inner row of the pane.
+    let bottom = row_text(terminal.backend().buffer(), trace_area.bottom() - 2);
+    assert!(bottom.contains(newest.as_str()), "{bottom}");
+    insta::assert_snapshot!("trace_following", terminal.backend());
+
+    // Focus the trace, scroll up one line.
+    let corner = |t: &Terminal<TestBackend>| t.backend().buffer()[(trace_area.x, trace_area.y)].fg;
+    assert_eq!(corner(&terminal), Color::DarkGray, "unfocused trace border");
+    fake.act(Action::FocusTrace);
+    assert!(fake.app.trace_focus);
+    fake.act(Action::Up);
+    assert!(fake.app.trace_scroll.is_some());
+    let terminal = render(&fake.app);
+    assert_eq!(corner(&terminal), Color::Cyan, "focused trace border");
+    let text = screen_text(&terminal);
+    assert!(text.contains("scrolled"), "{text}");
+    let bottom = row_text(terminal.backend().buffer(), trace_area.bottom() - 2);
+    assert!(!bottom.contains(newest.as_str()), "one line up from the tail: {bottom}");
+    assert!(
+        bottom.contains(trace_entry(28).text.as_str()),
+        "the line before the tail is now last: {bottom}"
+    );
+    insta::assert_snapshot!("trace_scrolled", terminal.backend());
+
+    // New lines do not move a scrolled view; G follows again.
+    fake.event(SessionEvent::Trace(trace_entry(30)));
+    let terminal = render(&fake.app);
+    assert!(!screen_text(&terminal).contains(trace_entry(30).text.as_str()));
+    fake.act(Action::Last);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("following"));
+    assert!(text.contains(trace_entry(30).text.as_str()));
+}
+
+/// One line up must move the view one line whatever the pane's height.
+#[test]
+fn trace_scrolls_one_line_at_any_height() {
+    for h in [24u16, 32, 40, 50] {
+        let mut fake = Fake::session(CATALOG, (120, h));
+        fake.act(Action::ToggleTrace);
+        for i in 0..60 {
+            fake.event(SessionEvent::Trace(trace_entry(i)));
+        }
+        let area = ui::regions(&fake.app).trace.unwrap();
+        let bottom_y = area.bottom() - 2;
+        let terminal = render(&fake.app);
+        assert!(row_text(terminal.backend().buffer(), bottom_y).contains(trace_entry(59).text.as_str()));
+        fake.act(Action::FocusTrace);
+        fake.act(Action::Up);
+        let terminal = render(&fake.app);
+        let bottom = row_text(terminal.backend().buffer(), bottom_y);
+        assert!(
+            bottom.contains(trace_entry(58).text.as_str()),
+            "at height {h} (trace pane {} rows inside) one Up should show entry 58 last, got: {bottom}",
+            area.height - 2
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. Help.
+
+#[test]
+fn help_lists_every_binding() {
+    let mut fake = Fake::session(CATALOG, (120, 50));
+    assert!(fake.act(Action::Help).is_empty());
+    assert!(fake.app.help);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    for b in BINDINGS {
+        assert!(
+            text.contains(b.help),
+            "help for {:?} in {:?} missing: {:?}",
+            b.action,
+            b.context,
+            b.help
+        );
+        for key in b.keys {
+            assert!(text.contains(&key.label()), "key {} missing", key.label());
+        }
+        assert!(text.contains(b.context.title()), "{}", b.context.title());
+    }
+    insta::assert_snapshot!("help_120x50", terminal.backend());
+    // While help is open, list keys do nothing; Esc/q closes it.
+    let selected = fake.app.selected;
+    fake.act(Action::Down);
+    assert_eq!(fake.app.selected, selected);
+    let outs = fake.act(Action::Quit);
+    assert!(outs.is_empty(), "q closes help, it does not quit: {outs:?}");
+    assert!(!fake.app.help);
+    assert!(!screen_text(&render(&fake.app)).contains("Keys (? or Esc to close)"));
+}
+
+/// On a standard 80x24 terminal the help does not fit; scrolling it must
+/// bring every binding on screen at some point.
+#[test]
+fn help_scrolls_to_every_binding_at_80x24() {
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.act(Action::Help);
+    let mut seen = String::new();
+    let mut previous = String::new();
+    for step in 0..100 {
+        let terminal = render(&fake.app);
+        let text = screen_text(&terminal);
+        if step == 0 {
+            insta::assert_snapshot!("help_80x24_top", terminal.backend());
+        }
+        if text == previous {
+            break;
+        }
+        seen.push_str(&text);
+        previous = text;
+        fake.act(Action::Down);
+    }
+    for b in BINDINGS {
+        assert!(seen.contains(b.help), "never shown while scrolling: {:?}", b.help);
+    }
+    assert!(fake.app.help, "scrolling keeps the help open");
+    let terminal = render(&fake.app);
+    insta::assert_snapshot!("help_80x24_bottom", terminal.backend());
+}
+
+// ---------------------------------------------------------------------------
+// 5. The commit confirmation.
+
+fn marked_pair() -> (Fake, u64) {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.mark(2);
+    fake.mark(5);
+    (fake, list_size(2) + list_size(5))
+}
+
+#[test]
+fn confirmation_shows_what_will_go_and_cancel_closes_it() {
+    let (mut fake, bytes) = marked_pair();
+    let outs = fake.act(Action::Quit);
+    assert!(outs.is_empty(), "quitting with marks asks first: {outs:?}");
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Commit deletions"), "{text}");
+    let question = format!("Delete 2 messages ({}) from the server?", human_size(bytes));
+    assert!(text.contains(&question), "expected {question:?} in\n{text}");
+    assert!(text.contains(&format!("#2  {}", subject_text(2))), "{text}");
+    assert!(text.contains(&format!("#5  {}", subject_text(5))), "{text}");
+    assert!(text.contains("delete them") && text.contains("go back") && text.contains("quit keeping all"));
+    assert!(text.contains("y delete · n back · k keep all"));
+    insta::assert_snapshot!("confirm_120x32", terminal.backend());
+
+    // Small screens still show the question.
+    fake.resize(60, 16);
+    let terminal = render(&fake.app);
+    assert!(screen_text(&terminal).contains("Delete 2 messages"));
+    insta::assert_snapshot!("confirm_60x16", terminal.backend());
+    fake.resize(120, 32);
+
+    let outs = fake.act(Action::ConfirmCancel);
+    assert!(outs.is_empty());
+    assert!(fake.app.confirm.is_none());
+    let text = screen_text(&render(&fake.app));
+    assert!(!text.contains("Commit deletions"), "{text}");
+    assert_eq!(fake.app.marked(), (2, bytes), "cancel keeps the marks");
+    assert!(!fake.ever_sent(is_dele) && !fake.ever_sent(is_quit));
+}
+
+#[test]
+fn confirm_commit_deletes_exactly_the_marked_then_quits() {
+    let (mut fake, bytes) = marked_pair();
+    fake.act(Action::Quit);
+    let outs = fake.act(Action::ConfirmCommit);
+    let mut deles: Vec<u32> = outs
+        .iter()
+        .map(|o| match o.kind() {
+            Some(CommandKind::Dele(n)) => n,
+            other => panic!("only DELEs expected, got {other:?}"),
+        })
+        .collect();
+    deles.sort_unstable();
+    assert_eq!(deles, [2, 5]);
+    assert!(fake.app.confirm.is_none());
+    let terminal = render(&fake.app);
+    assert!(screen_text(&terminal).contains("deleting 2 messages"));
+    insta::assert_snapshot!("committing", terminal.backend());
+
+    let tickets: Vec<u64> = outs
+        .iter()
+        .map(|o| match o {
+            Out::Submit { ticket, .. } => *ticket,
+            Out::Exit => unreachable!(),
+        })
+        .collect();
+    let first = fake.reply(tickets[0], ok("+OK message deleted"));
+    assert!(first.is_empty(), "no QUIT before every DELE is answered: {first:?}");
+    let second = fake.reply(tickets[1], ok("+OK message deleted"));
+    assert_eq!(second.len(), 1);
+    let Out::Submit {
+        ticket: quit,
+        kind: CommandKind::Quit { commit: true },
+    } = second[0]
+    else {
+        panic!("expected QUIT (commit), got {second:?}");
+    };
+    render(&fake.app);
+    let last = fake.reply(quit, ok("+OK bye"));
+    assert_eq!(last, [Out::Exit]);
+    let report = fake.app.exit_report.clone().expect("an exit report");
+    assert!(
+        matches!(&report, ExitReport::Deleted { count: 2, bytes: b, server } if *b == bytes && server.text == "bye"),
+        "{report:?}"
+    );
+    let said = report.to_string();
+    assert!(said.contains("deleted 2 messages"), "{said}");
+    assert!(said.contains(&human_size(bytes)), "{said}");
+    assert!(said.contains("+OK bye"), "{said}");
+    assert_eq!(fake.app.link, Link::Closed);
+    let text = screen_text(&render(&fake.app));
+    assert!(text.contains("closed"), "{text}");
+    // Exactly two DELEs and one QUIT, ever.
+    assert_eq!(fake.log.iter().filter(|k| is_dele(k)).count(), 2);
+    assert_eq!(fake.log.iter().filter(|k| is_quit(k)).count(), 1);
+}
+
+#[test]
+fn confirm_keep_quits_without_deleting() {
+    let (mut fake, _) = marked_pair();
+    fake.act(Action::Quit);
+    let outs = fake.act(Action::ConfirmKeep);
+    let kinds: Vec<_> = outs.iter().map(Out::kind).collect();
+    assert_eq!(kinds, [Some(CommandKind::Quit { commit: false })]);
+    render(&fake.app);
+    let ticket = fake.pending_ticket(CommandKind::Quit { commit: false });
+    assert_eq!(fake.reply(ticket, ok("+OK bye")), [Out::Exit]);
+    let report = fake.app.exit_report.clone().unwrap();
+    assert!(matches!(report, ExitReport::NothingDeleted(_)), "{report:?}");
+    assert!(report.to_string().contains("nothing was deleted"), "{report}");
+    assert!(!fake.ever_sent(is_dele), "{:?}", fake.log);
+}
+
+/// While DELEs or the QUIT are in flight, quitting again must not open a
+/// second confirmation (and so a second round of DELEs or a second QUIT).
+#[test]
+fn quit_while_committing_sends_nothing_more() {
+    let (mut fake, _) = marked_pair();
+    fake.act(Action::Quit);
+    fake.act(Action::ConfirmCommit);
+    let outs = fake.act(Action::Quit);
+    let outs2 = fake.act(Action::ConfirmCommit);
+    assert!(
+        fake.app.confirm.is_none(),
+        "a second confirmation opened while committing"
+    );
+    assert!(outs.is_empty() && outs2.is_empty(), "{outs:?} {outs2:?}");
+    assert_eq!(fake.log.iter().filter(|k| is_dele(k)).count(), 2, "{:?}", fake.log);
+}
+
+// ---------------------------------------------------------------------------
+// 6. A lost connection.
+
+#[test]
+fn lost_connection_is_read_only_and_deletes_nothing() {
+    let (mut fake, _) = marked_pair();
+    fake.event(SessionEvent::Closed(Some(Failure::new(
+        FailureKind::Connect,
+        "connection reset by peer",
+    ))));
+    assert!(matches!(fake.app.link, Link::Lost(_)));
+    let terminal = render(&fake.app);
+    let status = row_text(terminal.backend().buffer(), 31);
+    assert!(status.contains("CONNECTION LOST"), "{status}");
+    let activity = row_text(terminal.backend().buffer(), 30);
+    assert!(activity.contains("connection reset by peer"), "{activity}");
+    insta::assert_snapshot!("connection_lost", terminal.backend());
+
+    // Nothing can be fetched any more.
+    fake.select(1);
+    assert!(fake.act(Action::Open).is_empty());
+    assert!(fake.app.message.is_none());
+    render(&fake.app);
+
+    let outs = fake.act(Action::Quit);
+    assert_eq!(outs, [Out::Exit]);
+    assert!(fake.app.confirm.is_none());
+    let report = fake.app.exit_report.clone().unwrap();
+    assert!(matches!(report, ExitReport::NothingDeleted(_)), "{report:?}");
+    assert!(!fake.ever_sent(is_dele), "{:?}", fake.log);
+    assert!(!fake.ever_sent(is_quit), "{:?}", fake.log);
+}
+
+#[test]
+fn connection_lost_while_deleting_deletes_nothing() {
+    let (mut fake, _) = marked_pair();
+    fake.act(Action::Quit);
+    let deles = fake.act(Action::ConfirmCommit);
+    assert_eq!(deles.len(), 2);
+    let Out::Submit { ticket, .. } = deles[0] else {
+        unreachable!()
+    };
+    fake.reply(ticket, ok("+OK message deleted"));
+    fake.event(SessionEvent::Closed(Some(Failure::new(
+        FailureKind::Connect,
+        "broken pipe",
+    ))));
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("CONNECTION LOST"), "{text}");
+    assert!(text.contains("nothing was deleted"), "{text}");
+    assert_eq!(fake.act(Action::Quit), [Out::Exit]);
+    assert!(matches!(fake.app.exit_report, Some(ExitReport::NothingDeleted(_))));
+    assert!(!fake.ever_sent(is_quit), "{:?}", fake.log);
+}
+
+// ---------------------------------------------------------------------------
+// 7. The status bar.
+
+#[test]
+fn status_bar_shows_marks_and_security() {
+    let (mut fake, bytes) = marked_pair();
+    let terminal = render(&fake.app);
+    let buffer = terminal.backend().buffer();
+    let status = row_text(buffer, 31);
+    assert!(status.contains("connected"), "{status}");
+    assert!(status.contains("pop.example.org:995"), "{status}");
+    assert!(status.contains("TLS 1.3 verified"), "{status}");
+    let marks = format!("2 marked ({})", human_size(bytes));
+    assert!(status.contains(&marks), "expected {marks:?} in {status:?}");
+    let total: u64 = (1..=CATALOG).map(list_size).sum();
+    assert!(status.contains(&format!("12 msgs, {}", human_size(total))), "{status}");
+    let security_x = status
+        .find("TLS 1.3")
+        .map(|b| status[..b].chars().count() as u16)
+        .unwrap();
+    assert_eq!(buffer[(security_x, 31)].fg, Color::Green, "verified security is green");
+    insta::assert_snapshot!("status_marked", terminal.backend());
+
+    fake.act(Action::UnmarkAll);
+    let status = row_text(render(&fake.app).backend().buffer(), 31);
+    assert!(!status.contains("marked"), "{status}");
+
+    // Unverified security stands out.
+    let mut facts = facts();
+    facts.security = "TLS 1.2 NOT VERIFIED".into();
+    facts.verified = false;
+    let mut fake = Fake::new(facts, (120, 32));
+    let start = fake.app.start();
+    fake.absorb(start);
+    let terminal = render(&fake.app);
+    let buffer = terminal.backend().buffer();
+    let status = row_text(buffer, 31);
+    assert!(status.contains("TLS 1.2 NOT VERIFIED"), "{status}");
+    let x = status
+        .find("TLS 1.2")
+        .map(|b| status[..b].chars().count() as u16)
+        .unwrap();
+    assert_eq!(buffer[(x, 31)].fg, Color::Yellow);
+    assert!(screen_text(&terminal).contains("waiting for LIST"));
+}
+
+/// The marked count is the one number that says what a commit would do;
+/// at 80 columns it must not be pushed off the status bar by the server
+/// name and security text.
+#[test]
+fn status_bar_keeps_marks_visible_at_80_columns() {
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.mark(2);
+    fake.mark(5);
+    let bytes = list_size(2) + list_size(5);
+    let status = row_text(render(&fake.app).backend().buffer(), 23);
+    let marks = format!("2 marked ({})", human_size(bytes));
+    assert!(status.contains(&marks), "expected {marks:?} in {status:?}");
+}
+
+// ---------------------------------------------------------------------------
+// 9. Ctrl-C.
+
+#[test]
+fn ctrl_c_from_the_list_leaves_without_quit() {
+    let (mut fake, _) = marked_pair();
+    let outs = fake.act(Action::Interrupt);
+    assert_eq!(outs, [Out::Exit]);
+    assert_left_without_quit(&fake);
+}
+
+/// Ctrl-C leaves with a "nothing deleted" report (the app spells it
+/// `NothingDeleted`, or `Interrupted` since it distinguishes interrupts) and
+/// never sends QUIT or DELE.
+fn assert_left_without_quit(fake: &Fake) {
+    let report = fake.app.exit_report.clone().expect("an exit report");
+    assert!(
+        matches!(report, ExitReport::NothingDeleted(_) | ExitReport::Interrupted(_)),
+        "{report:?}"
+    );
+    let said = report.to_string();
+    assert!(
+        said.contains("nothing was deleted") && said.contains("no QUIT was sent"),
+        "{said}"
+    );
+    assert!(!fake.ever_sent(is_quit) && !fake.ever_sent(is_dele), "{:?}", fake.log);
+}
+
+#[test]
+fn ctrl_c_from_the_confirmation_leaves_without_quit() {
+    let (mut fake, _) = marked_pair();
+    fake.act(Action::Quit);
+    assert!(fake.app.confirm.is_some());
+    render(&fake.app);
+    let outs = fake.act(Action::Interrupt);
+    assert_eq!(outs, [Out::Exit]);
+    assert_left_without_quit(&fake);
+}
+
+#[test]
+fn ctrl_c_from_message_view_and_help() {
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.retrieve(1);
+    assert_eq!(fake.act(Action::Interrupt), [Out::Exit]);
+    assert_left_without_quit(&fake);
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.act(Action::Help);
+    assert_eq!(fake.act(Action::Interrupt), [Out::Exit]);
+    assert_left_without_quit(&fake);
+}
+
+// ---------------------------------------------------------------------------
+// 10. A large maildrop.
+
+#[test]
+fn hundred_thousand_rows_render_one_frame() {
+    const N: u32 = 100_000;
+    let mut fake = Fake::listed(N, (120, 40));
+    let batch: Vec<(u64, u32)> = fake
+        .pending
+        .iter()
+        .filter_map(|&(t, k)| match k {
+            CommandKind::Top { msg, .. } => Some((t, msg)),
+            _ => None,
+        })
+        .collect();
+    assert!(!batch.is_empty() && batch.len() <= 200, "{}", batch.len());
+    // Visible rows are asked for first.
+    let visible = ui::list_rows_visible(&fake.app);
+    let first: Vec<u32> = batch.iter().take(visible).map(|&(_, m)| m).collect();
+    assert_eq!(first, (1..=visible as u32).collect::<Vec<_>>());
+    for (ticket, msg) in batch {
+        fake.reply(ticket, collected("+OK", headers_of(msg)));
+    }
+    let (loaded, total) = fake.app.headers_progress();
+    assert_eq!(total, N as usize);
+    assert!(loaded >= visible && loaded < total);
+
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let started = Instant::now();
+    terminal.draw(|f| ui::draw(f, &fake.app)).unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("one frame with {N} rows at 120x40: {elapsed:?}");
+    assert_no_control_chars(terminal.backend().buffer());
+    let text = screen_text(&terminal);
+    assert!(text.contains("Messages · 100000"), "{text}");
+    assert!(text.contains(&format!("headers {loaded}/{N}")), "{text}");
+    check_list_rows(&terminal, &fake.app);
+
+    // The end of the list renders the same way.
+    fake.act(Action::Last);
+    let started = Instant::now();
+    let terminal = render(&fake.app);
+    eprintln!("one frame at the end of {N} rows: {:?}", started.elapsed());
+    check_list_rows(&terminal, &fake.app);
+    assert_eq!(list_row_words(&terminal, &fake.app, N as usize - 1)[0], "100000");
+}
+
+// ---------------------------------------------------------------------------
+// 8. Control characters, across states not covered above.
+
+#[test]
+fn no_control_characters_anywhere() {
+    let mut app = fake_session(CATALOG);
+    for (i, row) in app.rows.iter().enumerate() {
+        if let Headers::Loaded(h) = &row.headers {
+            for field in [&h.from, &h.subject, &h.to, &h.message_id] {
+                assert!(!field.chars().any(forbidden), "row {i}: {field:?}");
+            }
+        }
+    }
+    let hostile = position_of(&app, HOSTILE);
+    for size in [(120, 32), (80, 24), (40, 10), (200, 60)] {
+        app.resize(size.0, size.1);
+        app.selected = hostile;
+        app.resize(size.0, size.1);
+        let terminal = render(&app);
+        assert!(screen_text(&terminal).contains("Mallory"), "{}", screen_text(&terminal));
+    }
+    // Sorted by date with the hostile one selected, with the trace open.
+    app.handle_action(Action::SortNext);
+    app.handle_action(Action::ToggleTrace);
+    app.handle_session_event(SessionEvent::Trace(TraceEntry {
+        at: Duration::from_secs(1),
+        direction: Direction::Received,
+        text: "+OK \u{241b}[2J stand-ins only".into(),
+        rtt: Some(Duration::from_millis(3)),
+    }));
+    let terminal = render(&app);
+    assert!(screen_text(&terminal).contains("sorted by date"));
+
+    // The hostile subject in the commit confirmation.
+    app.selected = position_of(&app, HOSTILE);
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Quit);
+    let terminal = render(&app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("#3  Invoice"), "{text}");
+}
+
+/// The checker itself: a raw ESC, a C1 control or a bidi override placed
+/// straight into a cell is caught.
+#[test]
+fn control_character_checker_catches_raw_cells() {
+    for bad in ["\u{1b}", "\u{7}", "\u{0}", "\u{9b}", "\u{202e}", "\u{2067}", "a\u{1b}"] {
+        let mut buffer = Buffer::empty(ratatui::layout::Rect::new(0, 0, 4, 2));
+        buffer[(2, 1)].set_symbol(bad);
+        let caught = std::panic::catch_unwind(|| assert_no_control_chars(&buffer)).is_err();
+        assert!(caught, "{bad:?} was not caught");
+    }
+    let mut fine = Buffer::empty(ratatui::layout::Rect::new(0, 0, 4, 1));
+    fine[(0, 0)].set_symbol("\u{241b}");
+    fine[(1, 0)].set_symbol("\u{fffd}");
+    assert_no_control_chars(&fine);
+}
+
+/// The run loop draws before it handles a pending resize, so `draw` may get
+/// a frame smaller than `app.screen` (ratatui resizes its buffer to the
+/// terminal before calling the closure). That must not panic.
+#[test]
+fn draw_tolerates_a_frame_smaller_than_app_screen() {
+    let mut fake = list_fixture((120, 32));
+    fake.act(Action::ToggleTrace);
+    for (w, h) in [(80, 24), (40, 10)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            terminal.draw(|f| ui::draw(f, &fake.app)).map(|_| ())
+        }));
+        assert!(
+            matches!(result, Ok(Ok(()))),
+            "drawing a {}x{} app into a {w}x{h} frame panicked",
+            fake.app.screen.0,
+            fake.app.screen.1
+        );
+    }
+}
