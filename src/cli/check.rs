@@ -1,24 +1,18 @@
 //! `popscope check`: the connection test a sysadmin would otherwise do by
 //! hand with telnet or `openssl s_client`, one line per step.
 
-use super::{ConnectArgs, human_size, trace_writer};
+use super::{ConnectArgs, TraceFile, human_size};
 use crate::error::Failure;
 use crate::pop3::client::Command;
 use crate::pop3::response::parse_stat;
 use crate::session::tls::TlsInfo;
-use crate::session::{self, ConnectReport, Observers, QuitResult, TlsMode};
+use crate::session::{self, ConnectReport, QuitResult, TlsMode};
 use std::fmt::Write as _;
 use tokio::time::Instant;
 
 pub async fn run(args: &ConnectArgs) -> Result<(), Failure> {
     let config = args.session_config().await?;
-    let (trace, trace_task) = match &args.trace {
-        Some(path) => {
-            let (tx, task) = trace_writer(path)?;
-            (Some(tx), Some(task))
-        }
-        None => (None, None),
-    };
+    let mut trace = TraceFile::open(args.trace.as_ref())?;
     let mode = match config.tls {
         TlsMode::Implicit => "implicit TLS",
         TlsMode::Starttls => "STLS",
@@ -29,15 +23,13 @@ pub async fn run(args: &ConnectArgs) -> Result<(), Failure> {
         config.user, config.host, config.port
     );
     let mut report = ConnectReport::default();
-    let opened = session::open_reporting(&config, Observers { trace, events: None }, &mut report).await;
+    let opened = session::open_reporting(&config, trace.observers(None), &mut report).await;
     print!("{}", render_report(&report));
     let result = match opened {
         Ok(session) => finish(session).await,
         Err(failure) => Err(failure),
     };
-    if let Some(task) = trace_task {
-        let _ = task.await;
-    }
+    trace.finish().await;
     match &result {
         Ok(total) => println!("OK: every step passed ({:.1} ms)", total * 1000.0),
         // The details go to standard error, once, from main.

@@ -1,9 +1,9 @@
 //! `popscope URL`: the inspector UI on a live session.
 
-use super::{ConnectArgs, trace_writer};
+use super::{ConnectArgs, TraceFile};
 use crate::app::run::{connection_facts, run};
 use crate::error::Failure;
-use crate::session::{self, Observers, SessionConfig};
+use crate::session::{self, SessionConfig};
 use tokio::sync::mpsc;
 
 pub async fn run_url(args: &ConnectArgs) -> Result<(), Failure> {
@@ -15,27 +15,12 @@ pub async fn run_url(args: &ConnectArgs) -> Result<(), Failure> {
 /// Opens the session (errors print as usual, on the normal screen), then
 /// runs the UI and prints what happened after the screen is restored.
 pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), Failure> {
-    let (trace, trace_task) = match &args.trace {
-        Some(path) => {
-            let (tx, task) = trace_writer(path)?;
-            (Some(tx), Some(task))
-        }
-        None => (None, None),
-    };
+    let mut trace = TraceFile::open(args.trace.as_ref())?;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let session = session::open(
-        config,
-        Observers {
-            trace,
-            events: Some(events_tx),
-        },
-    )
-    .await?;
+    let session = session::open(config, trace.observers(Some(events_tx))).await?;
     let facts = connection_facts(&session, &config.host, config.port, config.tls);
     let report = run(session, events_rx, facts).await;
-    if let Some(task) = trace_task {
-        let _ = task.await;
-    }
+    trace.finish().await;
     let report = report?;
     println!("popscope: {report}");
     match report {

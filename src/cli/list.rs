@@ -1,13 +1,13 @@
 //! `popscope list`: every message with number, UID, size and its main
 //! headers, as a table or as JSON lines. Read-only: it never marks.
 
-use super::{ListArgs, human_size, trace_writer};
+use super::{ListArgs, TraceFile, human_size};
 use crate::error::{Failure, FailureKind};
 use crate::headers::HeaderSummary;
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
 use crate::pop3::response::{parse_list, parse_uidl};
 use crate::session::driver::Route;
-use crate::session::{self, Observers, Session};
+use crate::session::{self, Session};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -26,14 +26,8 @@ pub struct Listing {
 
 pub async fn run(args: &ListArgs) -> Result<(), Failure> {
     let config = args.connect.session_config().await?;
-    let (trace, trace_task) = match &args.connect.trace {
-        Some(path) => {
-            let (tx, task) = trace_writer(path)?;
-            (Some(tx), Some(task))
-        }
-        None => (None, None),
-    };
-    let session = session::open(&config, Observers { trace, events: None }).await?;
+    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
         eprintln!("popscope: warning: {warning}");
     }
@@ -52,9 +46,7 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
     let _ = out.flush();
     drop(out);
     let quit = session.quit(false).await;
-    if let Some(task) = trace_task {
-        let _ = task.await;
-    }
+    trace.finish().await;
     let (count, bytes) = result?;
     if !json {
         eprintln!("{count} messages, {}", human_size(bytes));

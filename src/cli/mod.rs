@@ -12,7 +12,7 @@ use crate::pop3::auth::Mechanism;
 use crate::secret::Secret;
 use crate::session::tls::{TlsOptions, parse_pin};
 use crate::session::trace::TraceEntry;
-use crate::session::{Credential, DEFAULT_WINDOW, SessionConfig, StartTlsPolicy, TlsMode};
+use crate::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, TlsMode};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -411,33 +411,65 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Starts writing the trace to `path` ("-" = stderr). Returns the sender
-/// to give the session and a task that finishes once the sender is gone.
-pub fn trace_writer(
-    path: &PathBuf,
-) -> Result<(mpsc::UnboundedSender<TraceEntry>, tokio::task::JoinHandle<()>), Failure> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<TraceEntry>();
-    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if path.as_os_str() == "-" {
-        Box::new(tokio::io::stderr())
-    } else {
-        let file = std::fs::File::create(path).map_err(|e| {
-            Failure::new(
-                FailureKind::Local,
-                format!("cannot write the trace file {}: {e}", path.display()),
-            )
-        })?;
-        Box::new(tokio::fs::File::from_std(file))
-    };
-    let task = tokio::spawn(async move {
-        while let Some(entry) = rx.recv().await {
-            let line = format!("{entry}\n");
-            if sink.write_all(line.as_bytes()).await.is_err() {
-                break;
+/// The `--trace` file, when one was asked for ("-" = standard error).
+pub struct TraceFile {
+    sender: Option<mpsc::UnboundedSender<TraceEntry>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TraceFile {
+    pub fn open(path: Option<&PathBuf>) -> Result<TraceFile, Failure> {
+        let Some(path) = path else {
+            return Ok(TraceFile {
+                sender: None,
+                task: None,
+            });
+        };
+        let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if path.as_os_str() == "-" {
+            Box::new(tokio::io::stderr())
+        } else {
+            let file = std::fs::File::create(path).map_err(|e| {
+                Failure::new(
+                    FailureKind::Local,
+                    format!("cannot write the trace file {}: {e}", path.display()),
+                )
+            })?;
+            Box::new(tokio::fs::File::from_std(file))
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<TraceEntry>();
+        let task = tokio::spawn(async move {
+            while let Some(entry) = rx.recv().await {
+                if sink.write_all(format!("{entry}\n").as_bytes()).await.is_err() {
+                    break;
+                }
             }
+            let _ = sink.flush().await;
+        });
+        Ok(TraceFile {
+            sender: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// What the session reports to: this file and, optionally, an event
+    /// channel. The session holds the only sender, so the file is complete
+    /// once the session has ended.
+    pub fn observers(
+        &mut self,
+        events: Option<mpsc::UnboundedSender<crate::session::driver::SessionEvent>>,
+    ) -> Observers {
+        Observers {
+            trace: self.sender.take(),
+            events,
         }
-        let _ = sink.flush().await;
-    });
-    Ok((tx, task))
+    }
+
+    /// Waits until every trace line is written.
+    pub async fn finish(self) {
+        if let Some(task) = self.task {
+            let _ = task.await;
+        }
+    }
 }
 
 /// Human units: 1023 B, 1.5 KB, 3.4 MB (powers of 1024).

@@ -2,10 +2,10 @@
 //! standard output exactly as the server sent it (dot-unstuffed, CRLF).
 //! Memory stays flat whatever the message size. Never marks anything.
 
-use super::{RetrArgs, human_size, trace_writer};
+use super::{RetrArgs, TraceFile, human_size};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{Body, Outcome, Priority, Reply};
-use crate::session::{self, Observers, Session};
+use crate::session::{self, Session};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Chunks that may wait between the driver and the writer before the driver
@@ -14,14 +14,8 @@ const STREAM_DEPTH: usize = 8;
 
 pub async fn run(args: &RetrArgs) -> Result<(), Failure> {
     let config = args.connect.session_config().await?;
-    let (trace, trace_task) = match &args.connect.trace {
-        Some(path) => {
-            let (tx, task) = trace_writer(path)?;
-            (Some(tx), Some(task))
-        }
-        None => (None, None),
-    };
-    let session = session::open(&config, Observers { trace, events: None }).await?;
+    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let session = session::open(&config, trace.observers(None)).await?;
     let result = match &args.output {
         Some(path) => {
             let file = tokio::fs::File::create(path)
@@ -37,9 +31,7 @@ pub async fn run(args: &RetrArgs) -> Result<(), Failure> {
         None => retr_to(&session, args.message, tokio::io::stdout()).await,
     };
     session.quit(false).await;
-    if let Some(task) = trace_task {
-        let _ = task.await;
-    }
+    trace.finish().await;
     let bytes = result?;
     eprintln!("message {}: {} ({bytes} octets)", args.message, human_size(bytes));
     Ok(())
