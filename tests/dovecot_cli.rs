@@ -935,3 +935,60 @@ fn no_password_and_no_terminal_is_a_usage_error() {
         .assert_stderr_has("no password available and standard input is not a terminal");
     assert!(run.stdout.is_empty(), "list printed something\n{}", run.describe());
 }
+
+/// Pipelined answers are matched to the right commands whatever the
+/// window: lockstep, a tiny window, and one larger than the maildrop must
+/// all give exactly what an independent session sees, with each message's
+/// own Subject.
+#[test]
+fn list_is_identical_under_every_window() {
+    require_dovecot!();
+    const MESSAGES: usize = 300;
+    let dc = dovecot_with(MESSAGES);
+    let Snapshot { uidl, list, .. } = raw_snapshot(&dc);
+    let ca = ca_file(&dc);
+    let url = pop3s_url(&dc);
+    let mut outputs = Vec::new();
+    for window_args in [
+        vec!["--no-pipelining"],
+        vec!["--window", "2"],
+        vec!["--window", "100000"],
+    ] {
+        let mut args = vec!["list", url.as_str(), "--ca-file", ca.as_str(), "--json"];
+        args.extend(window_args.iter().copied());
+        let run = popscope_pw(&args);
+        run.assert_exit(0);
+        let rows: Vec<Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(rows.len(), MESSAGES, "{window_args:?}");
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(
+                row["uid"].as_str(),
+                Some(uidl[i].1.as_str()),
+                "{window_args:?} message {}",
+                i + 1
+            );
+            assert_eq!(
+                row["size"].as_u64(),
+                Some(list[i].1),
+                "{window_args:?} message {}",
+                i + 1
+            );
+            let subject = row["subject"].as_str().unwrap_or_default();
+            assert_eq!(
+                subject,
+                maildrop::ordinary_meta(i).subject,
+                "{window_args:?} message {}",
+                i + 1
+            );
+        }
+        outputs.push(run.stdout);
+    }
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "the listings differ between windows"
+    );
+}
