@@ -23,7 +23,14 @@ pub async fn run(args: &ConnectArgs) -> Result<(), Failure> {
         config.user, config.host, config.port
     );
     let mut report = ConnectReport::default();
-    let opened = session::open_reporting(&config, trace.observers(None), &mut report).await;
+    let mut opened = session::open_reporting(&config, trace.observers(None), &mut report).await;
+    if let Ok(session) = &mut opened {
+        // A diagnostic shows CAPA after login even when `open` could skip it.
+        match session::recheck_capabilities(session).await {
+            Ok(()) => report = session.report.clone(),
+            Err(failure) => opened = Err(failure),
+        }
+    }
     print!("{}", render_report(&report));
     let result = match opened {
         Ok(session) => finish(session).await,

@@ -530,10 +530,15 @@ pub async fn open_reporting(
         ),
     );
 
-    // Capabilities can differ after login (RFC 2449 §5).
-    let caps_after = capa(&session, report).await?;
-    step(report, "capa again", describe_capa(&caps_after));
-    report.capa_after = caps_after;
+    // Capabilities can differ after login (RFC 2449 §5): ask again, unless
+    // the answer before login already had everything popscope acts on
+    // (PIPELINING, TOP, UIDL), where asking would cost a round trip and
+    // could change nothing. `check` always asks, to show it.
+    if !report.capa_before.as_ref().is_some_and(has_all_we_use) {
+        let caps_after = capa(&session, report).await?;
+        step(report, "capa again", describe_capa(&caps_after));
+        report.capa_after = caps_after;
+    }
     let pipelining = report.capabilities().pipelining;
     report.window = if pipelining && config.pipelining {
         config.window.max(1)
@@ -601,6 +606,40 @@ async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<(TcpStrea
         )
         .with_hint("check the host, the port and any firewall; raise --connect-timeout for slow links")),
     }
+}
+
+/// The capabilities whose presence changes what popscope does.
+fn has_all_we_use(caps: &Capabilities) -> bool {
+    caps.pipelining && caps.top && caps.uidl
+}
+
+/// Asks CAPA after login if `open` did not, and records it: for `check`,
+/// which shows both answers.
+pub async fn recheck_capabilities(session: &mut Session) -> Result<(), Failure> {
+    let skipped =
+        session.report.capa_after.is_none() && session.report.capa_before.as_ref().is_some_and(has_all_we_use);
+    if !skipped {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut report = session.report.clone();
+    let caps = capa(session, &mut report).await?;
+    let at = report
+        .steps
+        .iter()
+        .position(|s| s.name == "total")
+        .unwrap_or(report.steps.len());
+    report.steps.insert(
+        at,
+        StepReport {
+            name: "capa again",
+            detail: describe_capa(&caps),
+            elapsed: started.elapsed(),
+        },
+    );
+    report.capa_after = caps;
+    session.report = report;
+    Ok(())
 }
 
 async fn capa(session: &Session, report: &mut ConnectReport) -> Result<Option<Capabilities>, Failure> {
