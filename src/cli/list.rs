@@ -68,23 +68,24 @@ pub async fn list_messages(
     let caps = session.report.capabilities();
     let capa_known = session.report.capa_after.is_some() || session.report.capa_before.is_some();
     let want_uidl = caps.uidl || !capa_known;
-    let (list, uidl) = tokio::join!(session.call_ok(Command::List(None)), async {
-        if want_uidl {
-            Some(session.call(Command::Uidl(None)).await)
-        } else {
-            None
+    // LIST and UIDL go out together; the TOPs follow as soon as LIST is
+    // in, without waiting for UIDL.
+    let list = session.send_now(Command::List(None))?;
+    let uidl = if want_uidl {
+        Some(session.send_now(Command::Uidl(None))?)
+    } else {
+        None
+    };
+    let sizes = match list.await? {
+        Outcome::Ok(reply) => {
+            parse_list(reply.payload()).map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?
         }
-    });
-    let sizes = parse_list(list?.payload()).map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?;
-    let uids: HashMap<u32, String> = match uidl {
-        Some(Ok(Outcome::Ok(reply))) => parse_uidl(reply.payload())
-            .map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?
-            .into_iter()
-            .collect(),
-        Some(Err(failure)) => return Err(failure),
-        _ => {
-            eprintln!("popscope: warning: the server has no UIDL; messages are identified by number only");
-            HashMap::new()
+        Outcome::Err(status) => return Err(crate::session::server_refused("LIST", &status)),
+        other => {
+            return Err(Failure::new(
+                FailureKind::Protocol,
+                format!("LIST: unexpected outcome {other:?}"),
+            ));
         }
     };
     let mut want_top = caps.top || !capa_known;
@@ -105,6 +106,19 @@ pub async fn list_messages(
             )?;
             pending.push(rx);
         }
+    }
+    let uids: HashMap<u32, String> = match uidl {
+        Some(uidl) => match uidl.await? {
+            Outcome::Ok(reply) => parse_uidl(reply.payload())
+                .map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?
+                .into_iter()
+                .collect(),
+            _ => HashMap::new(),
+        },
+        None => HashMap::new(),
+    };
+    if uids.is_empty() && !sizes.is_empty() {
+        eprintln!("popscope: warning: the server has no UIDL; messages are identified by number only");
     }
     let mut total = 0u64;
     let mut receivers = pending.into_iter();

@@ -203,6 +203,24 @@ impl Session {
         self.settle(rx).await
     }
 
+    /// Puts a command on its way now; the returned future waits for the
+    /// outcome. Lets a caller send several commands before awaiting any.
+    pub fn send_now(
+        &self,
+        command: Command,
+    ) -> Result<impl std::future::Future<Output = Result<Outcome, Failure>> + '_, Failure> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Submit {
+            command,
+            priority: Priority::Normal,
+            route: Route::Reply {
+                tx,
+                limit: DEFAULT_COLLECT_LIMIT,
+            },
+        })?;
+        Ok(self.settle(rx))
+    }
+
     /// Like `call`, but `-ERR` is a failure too (with the server's words).
     pub async fn call_ok(&self, command: Command) -> Result<Reply, Failure> {
         let what = command.kind().to_string();
