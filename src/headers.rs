@@ -2,7 +2,7 @@
 //! header block: RFC 2047 decoded by mail-parser, then sanitized once, here,
 //! where they enter popscope's model.
 
-use crate::sanitize::{sanitize_bytes, sanitize_text};
+use crate::sanitize::sanitize_text;
 use mail_parser::{Address, MessageParser, MimeHeaders};
 use serde::Serialize;
 
@@ -87,11 +87,6 @@ fn format_address(address: &Address) -> String {
         .filter(|s| !s.is_empty())
         .collect();
     clean(&parts.join(", "))
-}
-
-/// A raw line for a trace or an error, safe to print.
-pub fn safe_excerpt(raw: &[u8]) -> String {
-    sanitize_bytes(&raw[..raw.len().min(MAX_HEADER_VALUE)], false)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::keymap::{Action, Context};
 use crate::headers::HeaderSummary;
 use crate::message_view::ParsedMessage;
-use crate::pop3::client::{Body, Command, CommandKind, Outcome, Priority};
+use crate::pop3::client::{Body, Command, Outcome, Priority};
 use crate::pop3::codec::StatusLine;
 use crate::pop3::response::{parse_list, parse_uidl};
 use crate::session::driver::SessionEvent;
@@ -896,10 +896,6 @@ impl App {
                 } else {
                     format!("loading headers {loaded}/{total}")
                 };
-                if self.sort == SortKey::Date {
-                    // New dates would reorder rows under the person's eyes;
-                    // they see the new order on the next sort key press.
-                }
                 self.pump_headers()
             }
             Purpose::Retr(n) => {
@@ -1032,14 +1028,6 @@ impl App {
             vec![]
         }
     }
-
-    pub fn purpose_of(&self, ticket: u64) -> Option<Purpose> {
-        self.tickets.get(&ticket).copied()
-    }
-
-    pub fn command_kind_label(kind: CommandKind) -> String {
-        kind.to_string()
-    }
 }
 
 fn timestamp(row: &MessageRow) -> i64 {
@@ -1052,7 +1040,7 @@ fn timestamp(row: &MessageRow) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pop3::client::Reply;
+    use crate::pop3::client::{CommandKind, Reply};
     use crate::pop3::codec::parse_status_line;
 
     fn facts(window: usize) -> ConnectionFacts {
