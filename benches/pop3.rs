@@ -60,7 +60,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const COMMAND_LINE: &str = "CARGO_TARGET_DIR=/work/target-bench cargo bench --bench pop3";
+const COMMAND_LINE: &str = "cargo bench --bench pop3";
 const PASSWORD: &str = "bench-Pw-7";
 /// Section 1 maildrop.
 const OPEN_USER: &str = "alice";
