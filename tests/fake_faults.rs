@@ -498,7 +498,9 @@ fn xoauth2_error_challenge_is_answered_empty_then_exit_5() {
         ),
         None,
     );
-    run.expect_code(5).stderr_has("Invalid credentials");
+    run.expect_code(5)
+        .stderr_has("Invalid credentials")
+        .stderr_has(r#""status":"401""#);
     assert!(!run.all().contains(TOKEN), "{run:#?}");
     done(&server);
     assert_token_absent(&read(&trace), &xoauth2_message());

@@ -908,6 +908,16 @@ impl Client {
             };
         }
         if !status.is_ok() {
+            // An OAuth server explains a rejected token in its JSON challenge,
+            // not in the -ERR line: pass that on (it holds no secret).
+            let detail = flight
+                .sasl
+                .as_ref()
+                .and_then(|x| x.server_error_detail().map(str::to_string));
+            let mut status = status;
+            if let Some(detail) = detail {
+                status.text = format!("{} (server detail: {detail})", status.text);
+            }
             return Outcome::Err(status);
         }
         let verdict = flight.sasl.as_ref().map(|x| x.finish()).unwrap_or(Ok(()));

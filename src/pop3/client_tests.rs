@@ -492,6 +492,10 @@ mod sasl {
         c.receive(b"-ERR [AUTH] invalid token\r\n").unwrap();
         let done = completions(&drain(&mut c));
         assert!(matches!(&done[0].2, Outcome::Err(s) if s.code == Some(ResponseCode::Auth)));
+        assert!(
+            matches!(&done[0].2, Outcome::Err(s) if s.text.contains(r#""status":"401""#)),
+            "the JSON detail reaches the person: {done:?}"
+        );
         assert_eq!(c.state(), SessionState::Authorization);
     }
 
