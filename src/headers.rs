@@ -58,15 +58,7 @@ fn parse_inner(raw: &[u8]) -> HeaderSummary {
 
 /// Bounded and sanitized.
 fn clean(value: &str) -> String {
-    let cut = if value.len() > MAX_HEADER_VALUE {
-        let mut end = MAX_HEADER_VALUE;
-        while !value.is_char_boundary(end) {
-            end -= 1;
-        }
-        &value[..end]
-    } else {
-        value
-    };
+    let cut = &value[..value.floor_char_boundary(MAX_HEADER_VALUE)];
     let mut s = sanitize_text(cut.trim(), false);
     if cut.len() < value.len() {
         s.push('…');

@@ -10,4 +10,5 @@ pub mod pop3;
 pub mod sanitize;
 pub mod secret;
 pub mod session;
+pub mod text;
 pub mod ui;

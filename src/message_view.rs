@@ -65,7 +65,7 @@ impl ParsedMessage {
                 if body_cut {
                     notes.push(format!(
                         "the text is longer than {}; the rest is not shown",
-                        format_size(MAX_BODY_BYTES as u64)
+                        crate::text::human_size(MAX_BODY_BYTES as u64)
                     ));
                 }
                 message
@@ -76,7 +76,7 @@ impl ParsedMessage {
                 if cut {
                     notes.push(format!(
                         "only the first {} of the raw text are shown",
-                        format_size(MAX_BODY_BYTES as u64)
+                        crate::text::human_size(MAX_BODY_BYTES as u64)
                     ));
                 }
                 ParsedMessage {
@@ -90,13 +90,13 @@ impl ParsedMessage {
             if total_size > have {
                 notes.push(format!(
                     "only the first {} of {} were retrieved; the text and attachments may be incomplete",
-                    format_size(have),
-                    format_size(total_size)
+                    crate::text::human_size(have),
+                    crate::text::human_size(total_size)
                 ));
             } else {
                 notes.push(format!(
                     "only the first {} were retrieved; the text and attachments may be incomplete",
-                    format_size(have)
+                    crate::text::human_size(have)
                 ));
             }
         }
@@ -125,7 +125,7 @@ pub fn raw_source(raw: &[u8], max_bytes: usize) -> String {
         }
         text.push_str(&format!(
             "[… {} more not shown: showing the first {} of {} bytes]",
-            format_size(cut),
+            crate::text::human_size(cut),
             end,
             raw.len()
         ));
@@ -456,11 +456,7 @@ fn bound_body(mut text: String) -> (String, bool) {
     if text.len() <= MAX_BODY_BYTES {
         return (text, false);
     }
-    let mut end = MAX_BODY_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
+    text.truncate(text.floor_char_boundary(MAX_BODY_BYTES));
     text.push_str("\n[…]");
     (text, true)
 }
@@ -487,20 +483,6 @@ fn cp1252(b: u32) -> char {
     match b {
         0x80..=0x9f => TABLE[(b - 0x80) as usize],
         _ => char::from_u32(b).unwrap_or('\u{FFFD}'),
-    }
-}
-
-fn format_size(bytes: u64) -> String {
-    const KB: f64 = 1024.0;
-    let b = bytes as f64;
-    if bytes < 1024 {
-        format!("{bytes} bytes")
-    } else if b < KB * KB {
-        format!("{:.1} KB", b / KB)
-    } else if b < KB * KB * KB {
-        format!("{:.1} MB", b / (KB * KB))
-    } else {
-        format!("{:.1} GB", b / (KB * KB * KB))
     }
 }
 
@@ -1390,7 +1372,7 @@ mod tests {
             "{note}"
         );
         assert!(view.body.contains("the start"));
-        assert_eq!(format_size(2 * 1024 * 1024), "2.0 MB");
+        assert_eq!(crate::text::human_size(2 * 1024 * 1024), "2.0 MB");
         let view = ParsedMessage::parse(raw, true, 10);
         assert!(view.parse_note.unwrap().contains("only the first"));
     }

@@ -6,12 +6,12 @@
 
 use popscope::app::keymap::{Action, BINDINGS};
 use popscope::app::state::{App, ConnectionFacts, Effect, ExitReport, Headers, Link};
-use popscope::cli::human_size;
 use popscope::error::{Failure, FailureKind};
 use popscope::pop3::client::{Body, CommandKind, Direction, Outcome, Reply};
 use popscope::pop3::codec::{StatusLine, parse_status_line};
 use popscope::session::driver::SessionEvent;
 use popscope::session::trace::TraceEntry;
+use popscope::text::human_size;
 use popscope::ui;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

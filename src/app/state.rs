@@ -131,7 +131,7 @@ impl MessageScreen {
                     "\u{1}A[attachment] {}  {}  {}",
                     a.name,
                     a.content_type,
-                    crate::cli::human_size(a.size as u64)
+                    crate::text::human_size(a.size as u64)
                 ));
             }
         }
@@ -202,7 +202,7 @@ impl std::fmt::Display for ExitReport {
                 f,
                 "deleted {count} message{} ({}); server said: {server}",
                 if *count == 1 { "" } else { "s" },
-                crate::cli::human_size(*bytes)
+                crate::text::human_size(*bytes)
             ),
             ExitReport::QuitRefused { count, server } => write!(
                 f,

@@ -1,12 +1,13 @@
 //! `popscope check`: the connection test a sysadmin would otherwise do by
 //! hand with telnet or `openssl s_client`, one line per step.
 
-use super::{ConnectArgs, TraceFile, human_size};
+use super::{ConnectArgs, TraceFile};
 use crate::error::Failure;
 use crate::pop3::client::Command;
 use crate::pop3::response::parse_stat;
 use crate::session::tls::TlsInfo;
 use crate::session::{self, ConnectReport, QuitResult, TlsMode};
+use crate::text::human_size;
 use std::fmt::Write as _;
 use tokio::time::Instant;
 

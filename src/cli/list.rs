@@ -1,18 +1,18 @@
 //! `popscope list`: every message with number, UID, size and its main
 //! headers, as a table or as JSON lines. Read-only: it never marks.
 
-use super::{ListArgs, TraceFile, human_size};
+use super::{ListArgs, TraceFile};
 use crate::error::{Failure, FailureKind};
 use crate::headers::HeaderSummary;
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
 use crate::pop3::response::{parse_list, parse_uidl};
 use crate::session::driver::Route;
 use crate::session::{self, Session};
+use crate::text::{fit, human_size};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use tokio::sync::oneshot;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// One listed message.
 #[derive(Debug, Clone, Serialize)]
@@ -172,39 +172,4 @@ fn table_row(listing: &Listing) -> String {
         fit(&h.from, 32),
         fit(&h.subject, 60).trim_end(),
     )
-}
-
-/// Cuts or pads `s` to exactly `width` terminal columns.
-pub fn fit(s: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    let needs_cut = s.width() > width;
-    let budget = if needs_cut { width.saturating_sub(1) } else { width };
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > budget {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    if needs_cut {
-        out.push('…');
-        used += 1;
-    }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fit;
-    use unicode_width::UnicodeWidthStr;
-
-    #[test]
-    fn fit_pads_and_cuts_by_columns() {
-        assert_eq!(fit("abc", 5), "abc  ");
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("日本語です", 5).width(), 5);
-    }
 }

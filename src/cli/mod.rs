@@ -472,22 +472,6 @@ impl TraceFile {
     }
 }
 
-/// Human units: 1023 B, 1.5 KB, 3.4 MB (powers of 1024).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,13 +549,6 @@ mod tests {
             assert_eq!(e.kind, FailureKind::Usage, "{bad:?}");
             assert!(!e.to_string().contains("secret"), "{e}");
         }
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(1536), "1.5 KB");
-        assert_eq!(human_size(3 * 1024 * 1024 + 400 * 1024), "3.4 MB");
     }
 
     #[test]

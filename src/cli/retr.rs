@@ -2,10 +2,11 @@
 //! standard output exactly as the server sent it (dot-unstuffed, CRLF).
 //! Memory stays flat whatever the message size. Never marks anything.
 
-use super::{RetrArgs, TraceFile, human_size};
+use super::{RetrArgs, TraceFile};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{Body, Outcome, Priority, Reply};
 use crate::session::{self, Session};
+use crate::text::human_size;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Chunks that may wait between the driver and the writer before the driver

@@ -5,9 +5,8 @@
 
 use crate::app::keymap::{BINDINGS, Context};
 use crate::app::state::{App, Commit, Headers, Link, MessageRow};
-use crate::cli::human_size;
-use crate::cli::list::fit;
 use crate::pop3::client::Direction;
+use crate::text::{fit, human_size};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
