@@ -72,7 +72,7 @@ impl ParsedMessage {
             }
             None => {
                 notes.push("the message could not be parsed as MIME; showing the raw text".to_string());
-                let (text, cut) = bound_body(decode_bytes(raw));
+                let (text, cut) = bound_body(crate::sanitize::decode_bytes(raw));
                 if cut {
                     notes.push(format!(
                         "only the first {} of the raw text are shown",
@@ -117,7 +117,7 @@ pub fn raw_source(raw: &[u8], max_bytes: usize) -> String {
         end -= 1;
         backed += 1;
     }
-    let mut text = sanitize_text(&decode_bytes(&raw[..end]), true);
+    let mut text = sanitize_text(&crate::sanitize::decode_bytes(&raw[..end]), true);
     if end < raw.len() {
         let cut = (raw.len() - end) as u64;
         if !text.is_empty() && !text.ends_with('\n') {
@@ -414,7 +414,7 @@ fn plain_text(part: &MessagePart, text: &str, raw: &[u8]) -> String {
         && let Some(bytes) = raw.get(part.offset_body as usize..part.offset_end as usize)
         && std::str::from_utf8(bytes).is_err()
     {
-        return decode_bytes(bytes);
+        return crate::sanitize::decode_bytes(bytes);
     }
     text.to_string()
 }
@@ -459,31 +459,6 @@ fn bound_body(mut text: String) -> (String, bool) {
     text.truncate(text.floor_char_boundary(MAX_BODY_BYTES));
     text.push_str("\n[…]");
     (text, true)
-}
-
-/// Bytes of unknown encoding as text: valid UTF-8 runs as they are, any
-/// other byte as Windows-1252 (Latin-1 where that leaves a byte undefined).
-fn decode_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        out.extend(chunk.invalid().iter().map(|&b| cp1252(b as u32)));
-    }
-    out
-}
-
-/// Windows-1252 for 0x80..=0x9F (the bytes Latin-1 leaves to controls);
-/// Latin-1 otherwise. Undefined positions stay C1 controls for the
-/// sanitizer to mark.
-fn cp1252(b: u32) -> char {
-    const TABLE: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
-        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
-    ];
-    match b {
-        0x80..=0x9f => TABLE[(b - 0x80) as usize],
-        _ => char::from_u32(b).unwrap_or('\u{FFFD}'),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -914,7 +889,7 @@ fn decode_entity(s: &str) -> Option<(Option<char>, usize)> {
         let len = if b.get(j) == Some(&b';') { j + 1 } else { j };
         let c = match value {
             0 => '\u{FFFD}',
-            0x80..=0x9f => cp1252(value),
+            0x80..=0x9f => crate::sanitize::cp1252(value),
             v => char::from_u32(v).unwrap_or('\u{FFFD}'),
         };
         return Some((Some(c), len));

@@ -43,16 +43,34 @@ pub fn sanitize_text(input: &str, keep_newlines: bool) -> String {
     out
 }
 
-/// Bytes of unknown encoding (a status line, a raw header) made safe:
-/// decoded as UTF-8 where valid, otherwise byte by byte as Latin-1, which is
-/// what 8-bit junk in old mail most often is.
+/// Bytes of unknown encoding (a status line, a raw header) made safe; see
+/// `decode_bytes` for how they are read.
 pub fn sanitize_bytes(input: &[u8], keep_newlines: bool) -> String {
-    match std::str::from_utf8(input) {
-        Ok(s) => sanitize_text(s, keep_newlines),
-        Err(_) => {
-            let latin1: String = input.iter().map(|&b| b as char).collect();
-            sanitize_text(&latin1, keep_newlines)
-        }
+    sanitize_text(&decode_bytes(input), keep_newlines)
+}
+
+/// Bytes of unknown encoding as text (not yet sanitized): valid UTF-8 runs as they are, any
+/// other byte as Windows-1252 (Latin-1 where that leaves a byte undefined).
+pub fn decode_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(chunk.invalid().iter().map(|&b| cp1252(b as u32)));
+    }
+    out
+}
+
+/// Windows-1252 for 0x80..=0x9F (the bytes Latin-1 leaves to controls);
+/// Latin-1 otherwise. Undefined positions stay C1 controls for the
+/// sanitizer to mark.
+pub fn cp1252(b: u32) -> char {
+    const TABLE: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
+        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9f => TABLE[(b - 0x80) as usize],
+        _ => char::from_u32(b).unwrap_or('\u{FFFD}'),
     }
 }
 
