@@ -152,7 +152,6 @@ pub struct DriverStatus {
 struct Pending {
     route: Route,
     collected: Vec<u8>,
-    limit: usize,
 }
 
 pub struct Driver {
@@ -355,10 +354,6 @@ impl Driver {
                 route,
             } => {
                 let kind = command.kind();
-                let limit = match &route {
-                    Route::Reply { limit, .. } => *limit,
-                    _ => 0,
-                };
                 match self.client.submit(command, priority) {
                     Ok(id) => {
                         self.routes.insert(
@@ -366,7 +361,6 @@ impl Driver {
                             Pending {
                                 route,
                                 collected: Vec::new(),
-                                limit,
                             },
                         );
                     }
@@ -470,8 +464,8 @@ impl Driver {
             return;
         };
         match &pending.route {
-            Route::Reply { .. } => {
-                let room = pending.limit.saturating_sub(pending.collected.len());
+            Route::Reply { limit, .. } => {
+                let room = limit.saturating_sub(pending.collected.len());
                 pending.collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             Route::Stream { data, .. } => self.stream_backlog.push((data.clone(), chunk)),

@@ -184,23 +184,7 @@ impl Session {
     /// Sends a command and waits for its outcome. `Lost`/`NotSent` outcomes
     /// (the connection failed) become the session's failure.
     pub async fn call(&self, command: Command) -> Result<Outcome, Failure> {
-        self.call_with_limit(command, DEFAULT_COLLECT_LIMIT, Priority::Normal)
-            .await
-    }
-
-    pub async fn call_with_limit(
-        &self,
-        command: Command,
-        limit: usize,
-        priority: Priority,
-    ) -> Result<Outcome, Failure> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Request::Submit {
-            command,
-            priority,
-            route: Route::Reply { tx, limit },
-        })?;
-        self.settle(rx).await
+        self.send_now(command)?.await
     }
 
     /// Puts a command on its way now; the returned future waits for the
