@@ -126,7 +126,9 @@ pub async fn run(
     let mut signals = Signals::new()?;
     let mut last_traffic = Instant::now();
     let mut pending = app.start();
-    let mut session_open = true;
+    // Once the driver has gone, its channel answers None at once, forever:
+    // stop asking, or the read-only UI would spin.
+    let mut events_open = true;
 
     loop {
         let mut exit = false;
@@ -138,9 +140,9 @@ pub async fn run(
                     priority,
                 } => {
                     last_traffic = Instant::now();
-                    if session.submit(command, priority, Route::Event { ticket }).is_err() && session_open {
-                        session_open = false;
-                    }
+                    // A session that has ended refuses this; the app already
+                    // knows from the Closed event it got or is about to get.
+                    let _ = session.submit(command, priority, Route::Event { ticket });
                 }
                 Effect::Exit => exit = true,
             }
@@ -170,7 +172,7 @@ pub async fn run(
                 // The terminal is gone (e.g. the SSH session closed).
                 Some(Err(_)) | None => pending = app.interrupt("the terminal went away"),
             },
-            event = events.recv() => match event {
+            event = events.recv(), if events_open => match event {
                 Some(event) => {
                     pending = app.handle_session_event(event);
                     // Drain a burst before redrawing: 100,000 header replies
@@ -183,7 +185,7 @@ pub async fn run(
                     }
                 }
                 None => {
-                    session_open = false;
+                    events_open = false;
                     pending = app.handle_session_event(SessionEvent::Closed(None));
                 }
             },
