@@ -422,7 +422,9 @@ pub async fn open_reporting(
     }
     let client = Client::new(ClientConfig {
         window: 1,
-        trace: true,
+        // Trace lines are three strings per command: only make them for
+        // someone who reads them.
+        trace: observers.trace.is_some() || observers.events.is_some(),
         trace_bodies: config.trace_bodies,
     });
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
