@@ -1,18 +1,20 @@
 //! TLS for POP3: certificate verification against the system roots or a
-//! private CA, a SHA-256 pin for self-signed servers, and an explicit
-//! insecure mode. Also the facts about a handshake that `check` reports.
+//! `--ca-file` (a private CA, or the server's own self-signed certificate),
+//! a SHA-256 pin, and an explicit insecure mode. Also the facts about a
+//! handshake that `check` reports, and a failed one explained in words.
+
+mod explain;
+mod verifier;
 
 use crate::error::{Failure, FailureKind};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio_rustls::rustls::client::WebPkiServerVerifier;
-use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use tokio_rustls::rustls::crypto::{CryptoProvider, ring, verify_tls12_signature, verify_tls13_signature};
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{
-    self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::{CertificateDer, UnixTime};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use verifier::{Check, Verifier};
 
 /// How the server's certificate is to be trusted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub enum Verification {
     SystemRoots,
     /// Chain and host name verified against `--ca-file`.
     CaFile(PathBuf),
+    /// `--ca-file` holds the server's certificate itself (a self-signed
+    /// server); its dates and host name were checked.
+    CertificateInCaFile(PathBuf),
     /// The leaf matched the pinned fingerprint.
     Pinned,
     /// Not verified at all (`--insecure`).
@@ -44,6 +49,11 @@ impl std::fmt::Display for Verification {
         match self {
             Verification::SystemRoots => f.write_str("verified (system roots, host name matches)"),
             Verification::CaFile(p) => write!(f, "verified (CA file {}, host name matches)", p.display()),
+            Verification::CertificateInCaFile(p) => write!(
+                f,
+                "verified (CA file {} holds this very certificate, host name matches)",
+                p.display()
+            ),
             Verification::Pinned => f.write_str("verified (SHA-256 pin matches)"),
             Verification::Insecure => f.write_str("NOT VERIFIED (--insecure): the server is not authenticated"),
         }
@@ -133,6 +143,8 @@ fn general_name(name: &x509_parser::extensions::GeneralName) -> String {
     use x509_parser::extensions::GeneralName;
     match name {
         GeneralName::DNSName(dns) => format!("DNS:{dns}"),
+        GeneralName::RFC822Name(address) => format!("email:{address}"),
+        GeneralName::URI(uri) => format!("URI:{uri}"),
         GeneralName::IPAddress(bytes) => match bytes.len() {
             4 => format!(
                 "IP:{}",
@@ -148,104 +160,101 @@ fn general_name(name: &x509_parser::extensions::GeneralName) -> String {
     }
 }
 
+/// Whom a `TlsSetup` trusts. `describe` reports from it how a finished
+/// handshake was verified.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    SystemRoots,
+    /// The certificates in `--ca-file`: CAs, or servers' own certificates.
+    CaFile {
+        path: PathBuf,
+        certificates: Arc<[CertificateDer<'static>]>,
+    },
+    Pinned([u8; 32]),
+    Insecure,
+}
+
+impl Trust {
+    /// True when `--ca-file` holds exactly this certificate.
+    fn lists(&self, der: &[u8]) -> bool {
+        match self {
+            Trust::CaFile { certificates, .. } => certificates.iter().any(|c| c.as_ref() == der),
+            _ => false,
+        }
+    }
+
+    /// How a handshake whose server presented `leaf` was verified.
+    pub fn verification(&self, leaf: Option<&[u8]>) -> Verification {
+        match self {
+            Trust::SystemRoots => Verification::SystemRoots,
+            Trust::CaFile { path, .. } if leaf.is_some_and(|der| self.lists(der)) => {
+                Verification::CertificateInCaFile(path.clone())
+            }
+            Trust::CaFile { path, .. } => Verification::CaFile(path.clone()),
+            Trust::Pinned(_) => Verification::Pinned,
+            Trust::Insecure => Verification::Insecure,
+        }
+    }
+}
+
 /// What the verifier saw during the last handshake, so that an error can
 /// name the certificate (and its fingerprint, for `--pin`).
 #[derive(Debug, Default)]
 pub struct Observed {
-    pub leaf: Option<Vec<u8>>,
-    pub pin_mismatch: bool,
-}
-
-#[derive(Debug)]
-struct Verifier {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    pin: Option<[u8; 32]>,
-    insecure: bool,
-    provider: Arc<CryptoProvider>,
-    observed: Arc<Mutex<Observed>>,
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut observed = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-        observed.leaf = Some(end_entity.to_vec());
-        if let Some(pin) = self.pin {
-            if sha256_fingerprint(end_entity) == pin {
-                return Ok(ServerCertVerified::assertion());
-            }
-            observed.pin_mismatch = true;
-            return Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ));
-        }
-        if self.insecure {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match &self.webpki {
-            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
-            None => Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
+    /// The certificates the server presented, its own first.
+    chain: Vec<Vec<u8>>,
+    /// The time the certificate was checked against.
+    now: Option<UnixTime>,
+    pin_mismatch: bool,
 }
 
 /// A ready TLS client configuration plus what it will report.
 pub struct TlsSetup {
     pub config: Arc<ClientConfig>,
-    pub verification: Verification,
+    /// Whom this setup trusts (`describe` turns it into the `Verification`
+    /// of a finished handshake).
+    pub verification: Trust,
     pub observed: Arc<Mutex<Observed>>,
 }
 
 impl TlsSetup {
     pub fn new(options: &TlsOptions) -> Result<TlsSetup, Failure> {
+        let trust = match (options.pin, options.insecure, &options.ca_file) {
+            (Some(pin), _, _) => Trust::Pinned(pin),
+            (None, true, _) => Trust::Insecure,
+            (None, false, Some(path)) => Trust::CaFile {
+                path: path.clone(),
+                certificates: load_ca_file(path)?.into(),
+            },
+            (None, false, None) => Trust::SystemRoots,
+        };
+        let roots = match &trust {
+            Trust::SystemRoots => system_roots()?,
+            Trust::CaFile { path, certificates } => ca_roots(path, certificates)?,
+            Trust::Pinned(_) | Trust::Insecure => RootCertStore::empty(),
+        };
+        TlsSetup::trusting(trust, roots)
+    }
+
+    /// A setup that trusts `trust`, verifying chains against `roots` (the
+    /// system's, or `--ca-file`'s; ignored for a pin or `--insecure`).
+    fn trusting(trust: Trust, roots: RootCertStore) -> Result<TlsSetup, Failure> {
         let provider = Arc::new(ring::default_provider());
         let observed = Arc::new(Mutex::new(Observed::default()));
-        let (webpki, verification) = if options.pin.is_some() {
-            (None, Verification::Pinned)
-        } else if options.insecure {
-            (None, Verification::Insecure)
-        } else {
-            let (roots, verification) = match &options.ca_file {
-                Some(path) => (load_ca_file(path)?, Verification::CaFile(path.clone())),
-                None => (system_roots()?, Verification::SystemRoots),
-            };
-            let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| Failure::new(FailureKind::Tls, format!("cannot build the certificate verifier: {e}")))?;
-            (Some(verifier), verification)
+        let check = match &trust {
+            Trust::Pinned(pin) => Check::Pin(*pin),
+            Trust::Insecure => Check::Insecure,
+            Trust::SystemRoots | Trust::CaFile { .. } => Check::Chain(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| {
+                        Failure::new(FailureKind::Tls, format!("cannot build the certificate verifier: {e}"))
+                    })?,
+            ),
         };
         let verifier = Arc::new(Verifier {
-            webpki,
-            pin: options.pin,
-            insecure: options.insecure,
+            check,
+            trust: trust.clone(),
             provider: provider.clone(),
             observed: observed.clone(),
         });
@@ -257,7 +266,7 @@ impl TlsSetup {
             .with_no_client_auth();
         Ok(TlsSetup {
             config: Arc::new(config),
-            verification,
+            verification: trust,
             observed,
         })
     }
@@ -266,80 +275,24 @@ impl TlsSetup {
     /// how to proceed if the person trusts it anyway.
     pub fn explain_failure(&self, error: &std::io::Error, host: &str) -> Failure {
         let observed = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-        let fingerprint = observed.leaf.as_deref().map(|der| hex(&sha256_fingerprint(der)));
-        let pin_hint = fingerprint
-            .as_ref()
-            .map(|fp| format!("if you trust this server, pass --ca-file with its CA certificate, or pin this exact certificate with --pin sha256:{fp}"))
-            .unwrap_or_else(|| "pass --ca-file with the server's CA certificate".to_string());
-        if observed.pin_mismatch {
-            let got = fingerprint.unwrap_or_default();
-            return Failure::new(
-                FailureKind::Tls,
-                format!("the server's certificate does not match the pinned fingerprint (it presented sha256:{got})"),
-            )
-            .with_hint("check that you are talking to the right server; if its certificate was replaced on purpose, update --pin");
-        }
         let rustls_error = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
-        match rustls_error {
-            Some(rustls::Error::InvalidCertificate(cert_error)) => {
-                let (what, hint) = match cert_error {
-                    CertificateError::UnknownIssuer => (
-                        "the server's certificate is not signed by a trusted authority (self-signed or private CA)"
-                            .to_string(),
-                        pin_hint,
-                    ),
-                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
-                        format!("the server's certificate is not valid for the name {host:?}"),
-                        "connect using a name listed in the certificate, or check that this is the right server"
-                            .to_string(),
-                    ),
-                    CertificateError::Expired | CertificateError::ExpiredContext { .. } => (
-                        "the server's certificate has expired".to_string(),
-                        "ask the server's administrator to renew it; check this machine's clock".to_string(),
-                    ),
-                    CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
-                        "the server's certificate is not valid yet".to_string(),
-                        "check this machine's clock".to_string(),
-                    ),
-                    CertificateError::BadSignature => (
-                        "the server's certificate is not signed by a trusted authority: a trusted certificate has its issuer's name but did not sign it (the server's certificate may have been replaced)".to_string(),
-                        pin_hint,
-                    ),
-                    CertificateError::Revoked => (
-                        "the server's certificate has been revoked".to_string(),
-                        "do not trust this server until its administrator replaces the certificate".to_string(),
-                    ),
-                    other => (format!("the server's certificate was rejected ({})", certificate_error_words(other)), pin_hint),
-                };
-                let what = match observed.leaf.as_deref() {
-                    Some(der) => {
-                        let s = summarize_certificate(der);
-                        format!("{what} [subject: {}; issuer: {}]", s.subject, s.issuer)
-                    }
-                    None => what,
-                };
-                Failure::new(FailureKind::Tls, what).with_hint(hint)
+        match (rustls_error, observed.chain.first()) {
+            (Some(rustls::Error::InvalidCertificate(_)), Some(leaf)) if observed.pin_mismatch => {
+                explain::pin_mismatch(leaf)
             }
-            Some(other) => Failure::new(FailureKind::Tls, format!("TLS handshake failed: {other}"))
+            (Some(rustls::Error::InvalidCertificate(cert_error)), Some(_)) => explain::rejection(&explain::Rejection {
+                chain: &observed.chain,
+                error: cert_error,
+                trust: &self.verification,
+                host,
+                now: observed.now.unwrap_or_else(UnixTime::now),
+            }),
+            (Some(other), _) => Failure::new(FailureKind::Tls, format!("TLS handshake failed: {other}"))
                 .with_hint("check that the port speaks TLS (pop3s:// is usually port 995, pop3:// with STLS port 110)"),
-            None => Failure::new(FailureKind::Tls, format!("TLS handshake failed: {error}"))
+            (None, _) => Failure::new(FailureKind::Tls, format!("TLS handshake failed: {error}"))
                 .with_hint("check that the port speaks TLS (pop3s:// is usually port 995, pop3:// with STLS port 110)"),
         }
     }
-}
-
-/// A rustls certificate error in words, not as a Rust identifier.
-fn certificate_error_words(error: &CertificateError) -> String {
-    let name = format!("{error:?}");
-    let name = name.split(['(', ' ', '{']).next().unwrap_or("");
-    let mut words = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            words.push(' ');
-        }
-        words.push(c.to_ascii_lowercase());
-    }
-    words
 }
 
 fn system_roots() -> Result<RootCertStore, Failure> {
@@ -355,26 +308,18 @@ fn system_roots() -> Result<RootCertStore, Failure> {
     Ok(roots)
 }
 
-fn load_ca_file(path: &PathBuf) -> Result<RootCertStore, Failure> {
+/// The certificates in a PEM file, in order.
+fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
     let pem = std::fs::read(path).map_err(|e| {
         Failure::new(
             FailureKind::Usage,
             format!("cannot read the CA file {}: {e}", path.display()),
         )
     })?;
-    let mut roots = RootCertStore::empty();
-    let mut count = 0;
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| Failure::new(FailureKind::Usage, format!("bad PEM in {}: {e}", path.display())))?;
-        roots.add(cert).map_err(|e| {
-            Failure::new(
-                FailureKind::Usage,
-                format!("unusable certificate in {}: {e}", path.display()),
-            )
-        })?;
-        count += 1;
-    }
-    if count == 0 {
+    let certificates = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::new(FailureKind::Usage, format!("bad PEM in {}: {e}", path.display())))?;
+    if certificates.is_empty() {
         return Err(Failure::new(
             FailureKind::Usage,
             format!(
@@ -383,11 +328,25 @@ fn load_ca_file(path: &PathBuf) -> Result<RootCertStore, Failure> {
             ),
         ));
     }
+    Ok(certificates)
+}
+
+/// `--ca-file`'s certificates as trust anchors for chain verification.
+fn ca_roots(path: &Path, certificates: &[CertificateDer<'static>]) -> Result<RootCertStore, Failure> {
+    let mut roots = RootCertStore::empty();
+    for certificate in certificates {
+        roots.add(certificate.clone()).map_err(|e| {
+            Failure::new(
+                FailureKind::Usage,
+                format!("unusable certificate in {}: {e}", path.display()),
+            )
+        })?;
+    }
     Ok(roots)
 }
 
 /// Facts about an established connection.
-pub fn describe(conn: &rustls::ClientConnection, verification: &Verification) -> TlsInfo {
+pub fn describe(conn: &rustls::ClientConnection, trust: &Trust) -> TlsInfo {
     let version = conn
         .protocol_version()
         .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
@@ -396,30 +355,14 @@ pub fn describe(conn: &rustls::ClientConnection, verification: &Verification) ->
         .negotiated_cipher_suite()
         .map(|c| format!("{:?}", c.suite()))
         .unwrap_or_else(|| "unknown".into());
-    let certificate = conn
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .map(|der| summarize_certificate(der));
+    let leaf = conn.peer_certificates().and_then(|certs| certs.first());
     TlsInfo {
         version,
         cipher,
-        verification: verification.clone(),
-        certificate,
+        verification: trust.verification(leaf.map(|der| der.as_ref())),
+        certificate: leaf.map(|der| summarize_certificate(der)),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pins_parse_in_common_spellings() {
-        let hexs = "ab".repeat(32);
-        assert_eq!(parse_pin(&format!("sha256:{hexs}")).unwrap(), [0xab; 32]);
-        let colons = vec!["AB"; 32].join(":");
-        assert_eq!(parse_pin(&format!("sha256:{colons}")).unwrap(), [0xab; 32]);
-        assert!(parse_pin(&hexs).is_err());
-        assert!(parse_pin("sha256:abcd").is_err());
-        assert!(parse_pin(&format!("sha256:{}", "zz".repeat(32))).is_err());
-    }
-}
+mod tests;
