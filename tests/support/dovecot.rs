@@ -163,6 +163,7 @@ pub struct DovecotBuilder {
     auth_penalty: bool,
     users: Vec<(String, String)>,
     extra_config: String,
+    certificate: Option<(String, String)>,
 }
 
 impl Default for DovecotBuilder {
@@ -173,6 +174,7 @@ impl Default for DovecotBuilder {
             auth_penalty: false,
             users: Vec::new(),
             extra_config: String::new(),
+            certificate: None,
         }
     }
 }
@@ -210,6 +212,14 @@ impl DovecotBuilder {
     pub fn extra_config(mut self, text: &str) -> Self {
         self.extra_config.push_str(text);
         self.extra_config.push('\n');
+        self
+    }
+
+    /// The server's certificate (PEM; after it, any chain certificates to
+    /// send) and its private key (PEM), instead of a self-signed
+    /// certificate made at start.
+    pub fn certificate(mut self, chain_pem: &str, key_pem: &str) -> Self {
+        self.certificate = Some((chain_pem.to_owned(), key_pem.to_owned()));
         self
     }
 
@@ -287,16 +297,23 @@ impl Dovecot {
             fs::create_dir(root_path.join(sub)).expect("create dir in temp dir");
         }
 
-        // Certificate for "localhost" and 127.0.0.1.
-        let rcgen::CertifiedKey { cert, key_pair } =
-            rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("rcgen: generate certificate");
+        // Certificate for "localhost" and 127.0.0.1, unless one was given.
+        let (cert_pem, key_pem) = opts.certificate.clone().unwrap_or_else(|| {
+            let rcgen::CertifiedKey { cert, key_pair } =
+                rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                    .expect("rcgen: generate certificate");
+            (cert.pem(), key_pair.serialize_pem())
+        });
         let cert_pem_path = root_path.join("cert.pem");
         let key_path = root_path.join("key.pem");
-        fs::write(&cert_pem_path, cert.pem()).expect("write cert.pem");
-        fs::write(&key_path, key_pair.serialize_pem()).expect("write key.pem");
+        fs::write(&cert_pem_path, &cert_pem).expect("write cert.pem");
+        fs::write(&key_path, key_pem).expect("write key.pem");
         fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600)).expect("chmod key");
-        let cert_der = cert.der().to_vec();
+        let cert_der = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+            .next()
+            .expect("a certificate in the PEM")
+            .expect("PEM certificate")
+            .to_vec();
         let cert_sha256_hex = hex(&Sha256::digest(&cert_der));
 
         let dc = Dovecot {
@@ -506,19 +523,20 @@ impl Dovecot {
         Ok(())
     }
 
-    /// Connects to the pop3s port with TLS (trusting only this instance's
-    /// certificate, server name "localhost"), returns the greeting line and
-    /// closes with QUIT.
+    /// Connects to the pop3s port with TLS (trusting exactly this
+    /// instance's certificate, whatever its names, dates or CA flag),
+    /// returns the greeting line and closes with QUIT.
     pub fn pop3s_greeting(&self) -> Result<String, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from(self.cert_der.clone()))
-            .map_err(|e| format!("root store: {e}"))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(ExactCertificate {
+            der: self.cert_der.clone(),
+            provider: provider.clone(),
+        });
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("tls config: {e}"))?
-            .with_root_certificates(roots)
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| format!("server name: {e}"))?;
         let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| format!("tls client: {e}"))?;
@@ -546,7 +564,8 @@ impl Dovecot {
     }
 
     /// PEM file of the server certificate (self-signed, SANs "localhost" and
-    /// 127.0.0.1); usable as a client's `--ca-file`.
+    /// 127.0.0.1, unless `DovecotBuilder::certificate` gave another); usable
+    /// as a client's `--ca-file`.
     pub fn cert_pem_path(&self) -> &Path {
         &self.cert_pem_path
     }
@@ -916,4 +935,51 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Accepts exactly one certificate (a pin), so that the readiness probe
+/// works with any test certificate, expired or for other names included.
+#[derive(Debug)]
+struct ExactCertificate {
+    der: Vec<u8>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for ExactCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.der.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("not this instance's certificate".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }

@@ -3,6 +3,8 @@
 //! A test binary uses it with `mod support;` at its crate root (each binary
 //! uses a subset, hence the `dead_code` allowance):
 //!
+//! * `certs`: test certificates (self-signed CA:TRUE/CA:FALSE, private CA,
+//!   expired, wrong names, Courier-style, one made by `openssl`);
 //! * `dovecot`: a private Dovecot POP3 server (`Dovecot::start()`), and the
 //!   `require_dovecot!()` availability rule;
 //! * `maildrop`: deterministic ordinary and hostile test messages;
@@ -14,6 +16,7 @@
 //! `dovecot::dovecot_or_skip(name)` instead).
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod dovecot;
 pub mod maildrop;
 pub mod raw_pop3;
