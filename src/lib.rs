@@ -7,6 +7,7 @@ pub mod error;
 pub mod headers;
 pub mod message_view;
 pub mod pop3;
+pub mod query;
 pub mod sanitize;
 pub mod secret;
 pub mod session;
