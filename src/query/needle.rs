@@ -13,10 +13,7 @@ pub(super) struct Needle {
 
 #[derive(Debug, Clone)]
 enum Matcher {
-    /// An ASCII needle, lower-cased: compared byte by byte, ignoring ASCII
-    /// case. An ASCII byte never occurs inside a multi-byte UTF-8
-    /// character, so this is exact on any text.
-    Ascii(Box<[u8]>),
+    Ascii(AsciiNeedle),
     /// Anything else goes through the regex engine's Unicode case folding.
     Unicode(Regex),
 }
@@ -24,7 +21,7 @@ enum Matcher {
 impl Needle {
     pub fn new(typed: &str) -> Result<Needle, regex::Error> {
         let matcher = if typed.is_ascii() {
-            Matcher::Ascii(typed.to_ascii_lowercase().into_bytes().into_boxed_slice())
+            Matcher::Ascii(AsciiNeedle::new(typed))
         } else {
             Matcher::Unicode(
                 RegexBuilder::new(&regex::escape(typed))
@@ -45,36 +42,60 @@ impl Needle {
 
     pub fn is_in(&self, haystack: &str) -> bool {
         match &self.matcher {
-            Matcher::Ascii(needle) => contains_ignoring_ascii_case(haystack.as_bytes(), needle),
+            Matcher::Ascii(needle) => needle.is_in(haystack.as_bytes()),
             Matcher::Unicode(regex) => regex.is_match(haystack),
         }
     }
 }
 
-/// `needle` must be lower-case. Scans for the needle's rarest byte (in
-/// either case) and compares around each hit: far fewer false starts than
-/// scanning for its first byte, which is often an `e` or a space.
-fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some(last_start) = haystack.len().checked_sub(needle.len()) else {
-        return false;
-    };
-    let Some((rare_at, &rare)) = needle
-        .iter()
-        .enumerate()
-        .max_by_key(|&(at, &b)| (rarity(b), usize::MAX - at))
-    else {
-        return true;
-    };
-    let scanned = &haystack[rare_at..=last_start + rare_at];
-    let mut from = 0;
-    while let Some(offset) = memchr::memchr2(rare, rare.to_ascii_uppercase(), &scanned[from..]) {
-        let start = from + offset;
-        if haystack[start..start + needle.len()].eq_ignore_ascii_case(needle) {
+/// An ASCII needle compared byte by byte, ignoring ASCII case. An ASCII
+/// byte never occurs inside a multi-byte UTF-8 character, so this is exact
+/// on any text. The search scans for the needle's rarest byte (in either
+/// case) and compares around each hit: far fewer false starts than scanning
+/// for its first byte, which is often an `e` or a space.
+#[derive(Debug, Clone)]
+struct AsciiNeedle {
+    lower: Box<[u8]>,
+    /// Where the rarest byte sits in the needle, and that byte in lower and
+    /// upper case.
+    rare_at: usize,
+    rare: (u8, u8),
+}
+
+impl AsciiNeedle {
+    fn new(text: &str) -> AsciiNeedle {
+        let lower = text.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        let (rare_at, rare) = lower
+            .iter()
+            .enumerate()
+            .max_by_key(|&(at, &b)| (rarity(b), usize::MAX - at))
+            .map_or((0, 0), |(at, &b)| (at, b));
+        AsciiNeedle {
+            lower,
+            rare_at,
+            rare: (rare, rare.to_ascii_uppercase()),
+        }
+    }
+
+    fn is_in(&self, haystack: &[u8]) -> bool {
+        let needle = &self.lower[..];
+        if needle.is_empty() {
             return true;
         }
-        from = start + 1;
+        let Some(last_start) = haystack.len().checked_sub(needle.len()) else {
+            return false;
+        };
+        let scanned = &haystack[self.rare_at..=last_start + self.rare_at];
+        let mut from = 0;
+        while let Some(offset) = memchr::memchr2(self.rare.0, self.rare.1, &scanned[from..]) {
+            let start = from + offset;
+            if haystack[start..start + needle.len()].eq_ignore_ascii_case(needle) {
+                return true;
+            }
+            from = start + 1;
+        }
+        false
     }
-    false
 }
 
 /// How rare a lower-case byte is in mail headers: higher is rarer. Bytes

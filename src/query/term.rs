@@ -87,6 +87,12 @@ pub(super) enum HeaderTerm {
     HasAttachment,
 }
 
+impl From<HeaderTerm> for Term {
+    fn from(term: HeaderTerm) -> Term {
+        Term::Headers(term)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum TextField {
     /// A bare word: From or Subject.
@@ -147,11 +153,11 @@ fn flag(word: &Word) -> Option<Term> {
     let term = if word.is_bare("dup") {
         Term::Dup
     } else if word.is_bare("broken") {
-        Term::Headers(HeaderTerm::Broken)
+        HeaderTerm::Broken.into()
     } else if word.is_bare("big") {
         Term::Big
     } else if word.is_bare("nodate") {
-        Term::Headers(HeaderTerm::NoDate)
+        HeaderTerm::NoDate.into()
     } else {
         return None;
     };
@@ -229,30 +235,24 @@ fn field_term(typed_name: &str, value: &str, column: usize, value_column: usize)
         return Err(Fault::new(kind, value_column));
     }
     let bad = |kind| Fault::new(kind, value_column);
-    let text = shown(value);
+    let text = || shown(value);
+    let day = || Day::parse(value).ok_or_else(|| bad(QueryErrorKind::BadDate { text: text() }));
+    let age = || Age::parse(value).ok_or_else(|| bad(QueryErrorKind::BadAge { text: text() }));
     match field {
         Field::Text(field) => text_term(field, value, value_column),
         Field::Uid => Ok(Term::Uid(needle(value, value_column)?)),
         Field::Header => header_term(value, value_column),
-        Field::Before => {
-            on_headers(Day::parse(value).map(HeaderTerm::Before)).ok_or_else(|| bad(QueryErrorKind::BadDate { text }))
-        }
-        Field::After => {
-            on_headers(Day::parse(value).map(HeaderTerm::After)).ok_or_else(|| bad(QueryErrorKind::BadDate { text }))
-        }
-        Field::Older => {
-            on_headers(Age::parse(value).map(HeaderTerm::Older)).ok_or_else(|| bad(QueryErrorKind::BadAge { text }))
-        }
-        Field::Newer => {
-            on_headers(Age::parse(value).map(HeaderTerm::Newer)).ok_or_else(|| bad(QueryErrorKind::BadAge { text }))
-        }
+        Field::Before => Ok(HeaderTerm::Before(day()?).into()),
+        Field::After => Ok(HeaderTerm::After(day()?).into()),
+        Field::Older => Ok(HeaderTerm::Older(age()?).into()),
+        Field::Newer => Ok(HeaderTerm::Newer(age()?).into()),
         Field::Num => NumRange::parse(value).map(Term::Num).map_err(|error| match error {
-            NumRangeError::Malformed => bad(QueryErrorKind::BadNumRange { text }),
+            NumRangeError::Malformed => bad(QueryErrorKind::BadNumRange { text: text() }),
             // Reported the right way round, as the person should write it.
             NumRangeError::Reversed { low, high } => bad(QueryErrorKind::ReversedNumRange { low: high, high: low }),
         }),
-        Field::Has if value.eq_ignore_ascii_case("attachment") => Ok(Term::Headers(HeaderTerm::HasAttachment)),
-        Field::Has => Err(bad(QueryErrorKind::UnknownHas { text })),
+        Field::Has if value.eq_ignore_ascii_case("attachment") => Ok(HeaderTerm::HasAttachment.into()),
+        Field::Has => Err(bad(QueryErrorKind::UnknownHas { text: text() })),
     }
 }
 
@@ -261,17 +261,13 @@ fn strip_angle_brackets(value: &str) -> &str {
     value.strip_suffix('>').unwrap_or(value)
 }
 
-fn on_headers(term: Option<HeaderTerm>) -> Option<Term> {
-    term.map(Term::Headers)
-}
-
 fn needle(value: &str, column: usize) -> Result<Needle, Fault> {
     Needle::new(value).map_err(|error| regex_fault(error, column))
 }
 
 fn text_term(field: TextField, value: &str, column: usize) -> Result<Term, Fault> {
     let needle = needle(value, column)?;
-    Ok(Term::Headers(HeaderTerm::Text { field, needle }))
+    Ok(HeaderTerm::Text { field, needle }.into())
 }
 
 fn header_term(value: &str, column: usize) -> Result<Term, Fault> {
@@ -294,10 +290,8 @@ fn header_term(value: &str, column: usize) -> Result<Term, Fault> {
         }
         Some(wanted) => Some(needle(wanted, column)?),
     };
-    Ok(Term::Headers(HeaderTerm::Header {
-        name: name.to_string(),
-        value,
-    }))
+    let name = name.to_string();
+    Ok(HeaderTerm::Header { name, value }.into())
 }
 
 fn size_term(text: &str, column: usize) -> Result<Term, Fault> {
@@ -328,8 +322,8 @@ pub(super) fn alias_term(alias: Alias, value: &str, column: usize) -> Result<Ter
         'z' => return size_term(value, column),
         'd' => {
             return match Comparison::split(value).map(|(comparison, age)| (comparison, Age::parse(age))) {
-                Some((Comparison::Less, Some(age))) => Ok(Term::Headers(HeaderTerm::Newer(age))),
-                Some((Comparison::Greater, Some(age))) => Ok(Term::Headers(HeaderTerm::Older(age))),
+                Some((Comparison::Less, Some(age))) => Ok(HeaderTerm::Newer(age).into()),
+                Some((Comparison::Greater, Some(age))) => Ok(HeaderTerm::Older(age).into()),
                 _ => Err(Fault::new(QueryErrorKind::BadDateAlias, column)),
             };
         }
@@ -369,7 +363,7 @@ pub(super) fn alias_without_value(alias: Alias, column: usize) -> Fault {
 
 pub(super) fn pattern_term(source: &RegexSource, column: usize) -> Result<Term, Fault> {
     Pattern::new(&source.typed, &source.pattern)
-        .map(|pattern| Term::Headers(HeaderTerm::Pattern(pattern)))
+        .map(|pattern| HeaderTerm::Pattern(pattern).into())
         .map_err(|error| pattern_fault(source, column, error))
 }
 
