@@ -5,6 +5,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod headers;
+pub mod mailbox;
 pub mod message_view;
 pub mod pop3;
 pub mod query;

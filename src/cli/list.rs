@@ -2,15 +2,14 @@
 //! headers, as a table or as JSON lines. Read-only: it never marks.
 
 use super::{ListArgs, TraceFile};
-use crate::error::{Failure, FailureKind};
+use crate::error::Failure;
 use crate::headers::HeaderSummary;
+use crate::mailbox::{ListingPlan, TopAnswer, UidList, apply_list};
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
-use crate::pop3::response::{parse_list, parse_uidl};
 use crate::session::driver::Route;
 use crate::session::{self, Session};
 use crate::text::{fit, human_size};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::io::Write;
 use tokio::sync::oneshot;
 
@@ -60,40 +59,29 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
 /// Fetches LIST, UIDL and every header block (pipelined when the session
 /// allows) and hands each message to `emit` in order. Returns the count and
 /// total size. Stops early, without error, when `emit` fails (e.g. the
-/// reader of a pipe went away).
+/// reader of a pipe went away). What to ask and how to read the answers is
+/// `crate::mailbox`'s, the same as the inspector's; what it has to tell the
+/// person goes to standard error.
 pub async fn list_messages(
     session: &Session,
     mut emit: impl FnMut(&Listing) -> std::io::Result<()>,
 ) -> Result<(u64, u64), Failure> {
-    let caps = session.report.capabilities();
-    let capa_known = session.report.capa_after.is_some() || session.report.capa_before.is_some();
-    let want_uidl = caps.uidl || !capa_known;
+    let report = &session.report;
+    let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
     // LIST and UIDL go out together; the TOPs follow as soon as LIST is
     // in, without waiting for UIDL.
     let list = session.send_now(Command::List(None))?;
-    let uidl = if want_uidl {
+    let uidl = if plan.asks_uidl() {
         Some(session.send_now(Command::Uidl(None))?)
     } else {
         None
     };
-    let sizes = match list.await? {
-        Outcome::Ok(reply) => {
-            parse_list(reply.payload()).map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?
-        }
-        Outcome::Err(status) => return Err(crate::session::server_refused("LIST", &status)),
-        other => {
-            return Err(Failure::new(
-                FailureKind::Protocol,
-                format!("LIST: unexpected outcome {other:?}"),
-            ));
-        }
-    };
-    let mut want_top = caps.top || !capa_known;
-    if !want_top {
-        eprintln!("popscope: warning: the server does not offer TOP; headers are not shown");
+    let sizes = apply_list(list.await?)?;
+    if let Some(notice) = plan.top_notice() {
+        warn(notice);
     }
     let mut pending: Vec<oneshot::Receiver<_>> = Vec::new();
-    if want_top {
+    if plan.asks_top() {
         for (msg, _) in &sizes {
             let (tx, rx) = oneshot::channel();
             session.submit(
@@ -107,45 +95,43 @@ pub async fn list_messages(
             pending.push(rx);
         }
     }
-    let uids: HashMap<u32, String> = match uidl {
-        Some(uidl) => match uidl.await? {
-            Outcome::Ok(reply) => parse_uidl(reply.payload())
-                .map_err(|e| Failure::new(FailureKind::Protocol, e.to_string()))?
-                .into_iter()
-                .collect(),
-            _ => HashMap::new(),
-        },
-        None => HashMap::new(),
+    let uids = match uidl {
+        Some(uidl) => plan.apply_uidl(uidl.await?)?,
+        None => UidList::default(),
     };
-    if uids.is_empty() && !sizes.is_empty() {
-        eprintln!("popscope: warning: the server has no UIDL; messages are identified by number only");
+    match (uids.notice(), plan.uidl_notice()) {
+        (Some(notice), _) => warn(&notice),
+        (None, Some(notice)) if !sizes.is_empty() => warn(notice),
+        _ => {}
     }
     let mut total = 0u64;
     let mut receivers = pending.into_iter();
-    for (count, (msg, size)) in sizes.iter().enumerate() {
-        let headers = match (want_top, receivers.next()) {
-            (true, Some(rx)) => match rx.await {
-                Ok(Ok(Outcome::Ok(reply))) => Some(HeaderSummary::parse(reply.payload())),
-                Ok(Ok(Outcome::Err(status))) => {
-                    if count == 0 && !capa_known {
-                        eprintln!("popscope: warning: TOP failed ({status}); headers are not shown");
-                        want_top = false;
+    for (msg, size) in &sizes {
+        let headers = match receivers.next() {
+            Some(rx) => {
+                let outcome = match rx.await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(failure)) => return Err(failure),
+                    Err(_) => Outcome::Lost("the session ended while listing".into()),
+                };
+                match plan.apply_top(*msg, outcome) {
+                    TopAnswer::Headers(summary) => Some(*summary),
+                    TopAnswer::NotSupported(notice) => {
+                        warn(&notice);
+                        None
                     }
-                    None
+                    TopAnswer::Refused(_) | TopAnswer::Skipped => None,
+                    // A session that ended knows why (a timeout names the
+                    // TOP it waited for); prefer its words.
+                    TopAnswer::Failed(failure) => return Err(session.failure().unwrap_or(failure)),
                 }
-                Ok(Ok(_)) | Err(_) => {
-                    return Err(session
-                        .failure()
-                        .unwrap_or_else(|| Failure::new(FailureKind::Connect, "the session ended while listing")));
-                }
-                Ok(Err(failure)) => return Err(failure),
-            },
-            _ => None,
+            }
+            None => None,
         };
         total += size;
         let listing = Listing {
             msg: *msg,
-            uid: uids.get(msg).cloned(),
+            uid: uids.get(*msg).map(str::to_string),
             size: *size,
             headers,
         };
@@ -154,6 +140,10 @@ pub async fn list_messages(
         }
     }
     Ok((sizes.len() as u64, total))
+}
+
+fn warn(notice: &str) {
+    eprintln!("popscope: warning: {notice}");
 }
 
 fn table_row(listing: &Listing) -> String {

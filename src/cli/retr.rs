@@ -4,6 +4,7 @@
 
 use super::{RetrArgs, TraceFile};
 use crate::error::{Failure, FailureKind};
+use crate::mailbox::outcome_failure;
 use crate::pop3::client::{Body, Outcome, Priority, Reply};
 use crate::session::{self, Session};
 use crate::text::human_size;
@@ -71,13 +72,8 @@ pub async fn retr_to(session: &Session, msg: u32, mut out: impl AsyncWrite + Unp
             body: Some(Body::Streamed { .. }),
             ..
         }) => Ok(written),
-        Outcome::Err(status) => Err(session::server_refused(&format!("RETR {msg}"), &status)),
-        Outcome::Lost(reason) | Outcome::NotSent(reason) => Err(session
-            .failure()
-            .unwrap_or_else(|| Failure::new(FailureKind::Connect, reason))),
-        other => Err(Failure::new(
-            FailureKind::Protocol,
-            format!("RETR {msg}: unexpected outcome {other:?}"),
-        )),
+        // A session that ended knows why (a timeout names its step).
+        Outcome::Lost(_) | Outcome::NotSent(_) if let Some(failure) = session.failure() => Err(failure),
+        other => Err(outcome_failure(&format!("RETR {msg}"), &other)),
     }
 }
