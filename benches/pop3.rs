@@ -42,8 +42,9 @@ mod maildrop;
 
 use dovecot::Dovecot;
 use popscope::app::keymap::Action;
-use popscope::app::state::{App, ConnectionFacts, Effect, Headers};
+use popscope::app::{App, ConnectionFacts, Effect, Headers};
 use popscope::cli::list::list_messages;
+use popscope::mailbox::Offer;
 use popscope::pop3::auth::Mechanism;
 use popscope::pop3::client::{Body, Command, CommandKind, Outcome, Reply};
 use popscope::pop3::codec::{Status, StatusLine};
@@ -1058,8 +1059,8 @@ fn ui_model_child(count: usize) {
         server: "127.0.0.1:110".into(),
         security: "none".into(),
         verified: false,
-        has_top: true,
-        has_uidl: true,
+        top: Offer::Listed,
+        uidl: Offer::Listed,
         window: DEFAULT_WINDOW,
     };
     let mut app = App::new(facts, (120, 40));
@@ -1119,26 +1120,27 @@ fn ui_model_child(count: usize) {
         queue.extend(more);
     }
     let loaded = app
+        .list
         .rows
         .iter()
         .filter(|r| matches!(r.headers, Headers::Loaded(_)))
         .count();
-    assert_eq!(app.rows.len(), count, "rows");
+    assert_eq!(app.list.rows.len(), count, "rows");
     assert_eq!(loaded, count, "rows with headers (TOPs answered: {tops})");
     let rss_after = proc_status_bytes("self", "VmRSS").unwrap_or(0);
 
     // Frames: scroll one row per frame from the middle of the list.
     let backend = ratatui::backend::TestBackend::new(120, 40);
     let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
-    app.selected = count / 2;
-    app.offset = (count / 2).saturating_sub(10);
+    app.list.selected = count / 2;
+    app.list.offset = (count / 2).saturating_sub(10);
     let mut frames = Vec::with_capacity(FRAMES);
     for _ in 0..FRAMES {
         let t = Instant::now();
         terminal.draw(|frame| popscope::ui::draw(frame, &app)).expect("draw");
         frames.push(ms(t.elapsed()));
-        app.selected += 1;
-        app.offset += 1;
+        app.list.selected += 1;
+        app.list.offset += 1;
     }
     // The key path too (not timed above): a key press must keep up as well.
     let t = Instant::now();

@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod event_loop;
 pub mod headers;
 pub mod mailbox;
 pub mod message_view;

@@ -5,8 +5,9 @@
 //! cell for characters that must never reach a terminal.
 
 use popscope::app::keymap::{Action, BINDINGS};
-use popscope::app::state::{App, ConnectionFacts, Effect, ExitReport, Headers, Link};
+use popscope::app::{App, ConnectionFacts, Effect, ExitReport, Headers, Link};
 use popscope::error::{Failure, FailureKind};
+use popscope::mailbox::Offer;
 use popscope::pop3::client::{Body, CommandKind, Direction, Outcome, Reply};
 use popscope::pop3::codec::{StatusLine, parse_status_line};
 use popscope::session::driver::SessionEvent;
@@ -170,8 +171,8 @@ fn facts() -> ConnectionFacts {
         server: "pop.example.org:995".into(),
         security: "TLS 1.3 verified".into(),
         verified: true,
-        has_top: true,
-        has_uidl: true,
+        top: Offer::Listed,
+        uidl: Offer::Listed,
         window: 8,
     }
 }
@@ -210,7 +211,13 @@ impl Fake {
     fn session(n: u32, screen: (u16, u16)) -> Fake {
         let mut fake = Fake::listed(n, screen);
         fake.answer_tops();
-        assert!(fake.app.rows.iter().all(|r| matches!(r.headers, Headers::Loaded(_))));
+        assert!(
+            fake.app
+                .list
+                .rows
+                .iter()
+                .all(|r| matches!(r.headers, Headers::Loaded(_)))
+        );
         fake
     }
 
@@ -232,7 +239,7 @@ impl Fake {
         fake.reply(uidl_ticket, collected("+OK", uidl.into_bytes()));
         let list_ticket = fake.pending_ticket(CommandKind::List(None));
         fake.reply(list_ticket, collected(&format!("+OK {n} messages"), list.into_bytes()));
-        assert_eq!(fake.app.rows.len(), n as usize);
+        assert_eq!(fake.app.list.rows.len(), n as usize);
         fake
     }
 
@@ -318,20 +325,21 @@ impl Fake {
         self.act(Action::First);
         let position = self
             .app
+            .list
             .order
             .iter()
-            .position(|&i| self.app.rows[i].number == n)
+            .position(|&i| self.app.list.rows[i].number == n)
             .expect("message exists");
         for _ in 0..position {
             self.act(Action::Down);
         }
-        assert_eq!(self.app.selected_row().map(|r| r.number), Some(n));
+        assert_eq!(self.app.list.selected_row().map(|r| r.number), Some(n));
     }
 
     fn mark(&mut self, n: u32) {
         self.select(n);
         self.act(Action::Mark);
-        assert!(self.app.row_by_number(n).unwrap().marked);
+        assert!(self.app.list.row_by_number(n).unwrap().marked);
     }
 
     /// Opens message `n`; returns the RETR ticket.
@@ -376,7 +384,7 @@ impl Fake {
             }),
         );
         assert!(outs.is_empty(), "{outs:?}");
-        let m = self.app.message.as_ref().expect("the message view is open");
+        let m = self.app.viewer.as_ref().expect("the message view is open");
         assert!(m.done && m.error.is_none(), "{:?}", m.error);
     }
 
@@ -456,14 +464,14 @@ fn screen_text(terminal: &Terminal<TestBackend>) -> String {
 /// The screen row holding list position `pos` (header row plus border
 /// above the first row).
 fn list_row_y(app: &App, pos: usize) -> u16 {
-    let list = ui::regions(app).list.expect("the list is shown");
-    assert!(pos >= app.offset && pos - app.offset < ui::list_rows_visible(app));
-    list.y + 2 + (pos - app.offset) as u16
+    let list = app.regions().list.expect("the list is shown");
+    assert!(pos >= app.list.offset && pos - app.list.offset < app.list_rows_visible());
+    list.y + 2 + (pos - app.list.offset) as u16
 }
 
 /// The inner cells of list position `pos`.
 fn list_row_cells(terminal: &Terminal<TestBackend>, app: &App, pos: usize) -> Vec<(String, Color)> {
-    let list = ui::regions(app).list.unwrap();
+    let list = app.regions().list.unwrap();
     let y = list_row_y(app, pos);
     let buffer = terminal.backend().buffer();
     (list.x + 1..list.x + list.width - 1)
@@ -477,19 +485,23 @@ fn list_row_words(terminal: &Terminal<TestBackend>, app: &App, pos: usize) -> Ve
 }
 
 fn position_of(app: &App, n: u32) -> usize {
-    app.order.iter().position(|&i| app.rows[i].number == n).unwrap()
+    app.list
+        .order
+        .iter()
+        .position(|&i| app.list.rows[i].number == n)
+        .unwrap()
 }
 
 /// Checks the list's highlighting and "D" column: the selected row has a
 /// background colour on every inner cell, others have none; marked rows
 /// (and only they) carry "D" after the number.
 fn check_list_rows(terminal: &Terminal<TestBackend>, app: &App) {
-    let visible = ui::list_rows_visible(app).min(app.order.len() - app.offset);
+    let visible = app.list_rows_visible().min(app.list.order.len() - app.list.offset);
     assert!(visible > 0, "no list rows visible");
-    for pos in app.offset..app.offset + visible {
+    for pos in app.list.offset..app.list.offset + visible {
         let cells = list_row_cells(terminal, app, pos);
-        let row = &app.rows[app.order[pos]];
-        if pos == app.selected {
+        let row = &app.list.rows[app.list.order[pos]];
+        if pos == app.list.selected {
             assert!(
                 cells.iter().all(|(_, bg)| *bg != Color::Reset),
                 "selected row {} is not highlighted: {cells:?}",
@@ -524,7 +536,7 @@ fn list_fixture(screen: (u16, u16)) -> Fake {
 fn list_and_preview_120x32() {
     let fake = list_fixture((120, 32));
     let app = &fake.app;
-    let regions = ui::regions(app);
+    let regions = app.regions();
     assert!(
         regions.preview.is_some(),
         "120 columns show the preview beside the list"
@@ -546,7 +558,7 @@ fn list_and_preview_120x32() {
 fn list_and_preview_80x24() {
     let fake = list_fixture((80, 24));
     let app = &fake.app;
-    let regions = ui::regions(app);
+    let regions = app.regions();
     let (list, preview) = (regions.list.unwrap(), regions.preview.unwrap());
     assert!(preview.y > list.y, "80x24 stacks the preview under the list");
     let terminal = render(app);
@@ -562,8 +574,8 @@ fn list_and_preview_80x24() {
 fn list_at_40x10_is_sensible() {
     let fake = list_fixture((40, 10));
     let app = &fake.app;
-    assert!(ui::regions(app).preview.is_none(), "no room for a preview");
-    assert!(ui::list_rows_visible(app) >= 3, "{}", ui::list_rows_visible(app));
+    assert!(app.regions().preview.is_none(), "no room for a preview");
+    assert!(app.list_rows_visible() >= 3, "{}", app.list_rows_visible());
     let terminal = render(app);
     check_list_rows(&terminal, app);
     let buffer = terminal.backend().buffer();
@@ -579,9 +591,9 @@ fn absurdly_small_terminals_do_not_panic() {
     for (w, h) in [(30, 6), (20, 4), (12, 3), (5, 2), (1, 1), (0, 0), (200, 2), (2, 60)] {
         fake.resize(w, h);
         render(&fake.app);
-        fake.app.help = true;
+        fake.app.help.open = true;
         render(&fake.app);
-        fake.app.help = false;
+        fake.app.help.open = false;
         fake.act(Action::Quit);
         render(&fake.app);
         fake.act(Action::ConfirmCancel);
@@ -596,8 +608,8 @@ fn selection_scrolls_with_the_list() {
     let mut fake = Fake::session(40, (80, 24));
     fake.act(Action::Last);
     let app = &fake.app;
-    assert_eq!(app.selected, 39);
-    assert!(app.offset > 0);
+    assert_eq!(app.list.selected, 39);
+    assert!(app.list.offset > 0);
     let terminal = render(app);
     check_list_rows(&terminal, app);
     assert_eq!(list_row_words(&terminal, app, 39)[0], "40");
@@ -692,7 +704,7 @@ fn message_view_large_in_progress() {
     assert!(total > 1024 * 1024, "the large message is over a megabyte");
     let part = &raw[..512 * 1024];
     fake.stream(ticket, part);
-    let m = fake.app.message.as_ref().unwrap();
+    let m = fake.app.viewer.as_ref().unwrap();
     assert_eq!((m.received, m.total, m.done), (part.len() as u64, total, false));
     let terminal = render(&fake.app);
     let text = screen_text(&terminal);
@@ -761,7 +773,7 @@ fn message_view_up_after_end_scrolls_at_once() {
     fake.retrieve(LARGE);
     let last_line = "19999 abcdefghij";
     // The row above the message block's bottom border.
-    let bottom_y = ui::regions(&fake.app).main.bottom() - 2;
+    let bottom_y = fake.app.regions().main.bottom() - 2;
     fake.act(Action::Last);
     let terminal = render(&fake.app);
     let bottom = row_text(terminal.backend().buffer(), bottom_y);
@@ -815,12 +827,12 @@ fn trace_entry(i: u32) -> TraceEntry {
 fn trace_pane_follows_then_scrolls() {
     let mut fake = Fake::session(CATALOG, (120, 32));
     fake.act(Action::ToggleTrace);
-    assert!(fake.app.trace_visible);
+    assert!(fake.app.trace.visible);
     for i in 0..30 {
         let outs = fake.event(SessionEvent::Trace(trace_entry(i)));
         assert!(outs.is_empty());
     }
-    let trace_area = ui::regions(&fake.app).trace.expect("trace pane shown");
+    let trace_area = fake.app.regions().trace.expect("trace pane shown");
     let terminal = render(&fake.app);
     check_list_rows(&terminal, &fake.app);
     let text = screen_text(&terminal);
@@ -843,9 +855,9 @@ fn trace_pane_follows_then_scrolls() {
     let corner = |t: &Terminal<TestBackend>| t.backend().buffer()[(trace_area.x, trace_area.y)].fg;
     assert_eq!(corner(&terminal), Color::DarkGray, "unfocused trace border");
     fake.act(Action::FocusTrace);
-    assert!(fake.app.trace_focus);
+    assert!(fake.app.trace.focus);
     fake.act(Action::Up);
-    assert!(fake.app.trace_scroll.is_some());
+    assert!(fake.app.trace.scroll.is_some());
     let terminal = render(&fake.app);
     assert_eq!(corner(&terminal), Color::Cyan, "focused trace border");
     let text = screen_text(&terminal);
@@ -878,7 +890,7 @@ fn trace_scrolls_one_line_at_any_height() {
         for i in 0..60 {
             fake.event(SessionEvent::Trace(trace_entry(i)));
         }
-        let area = ui::regions(&fake.app).trace.unwrap();
+        let area = fake.app.regions().trace.unwrap();
         let bottom_y = area.bottom() - 2;
         let terminal = render(&fake.app);
         assert!(row_text(terminal.backend().buffer(), bottom_y).contains(trace_entry(59).text.as_str()));
@@ -899,9 +911,9 @@ fn trace_scrolls_one_line_at_any_height() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut fake = Fake::session(CATALOG, (120, 50));
+    let mut fake = Fake::session(CATALOG, (120, 60));
     assert!(fake.act(Action::Help).is_empty());
-    assert!(fake.app.help);
+    assert!(fake.app.help.open);
     let terminal = render(&fake.app);
     let text = screen_text(&terminal);
     for b in BINDINGS {
@@ -917,14 +929,14 @@ fn help_lists_every_binding() {
         }
         assert!(text.contains(b.context.title()), "{}", b.context.title());
     }
-    insta::assert_snapshot!("help_120x50", terminal.backend());
+    insta::assert_snapshot!("help_120x60", terminal.backend());
     // While help is open, list keys do nothing; Esc/q closes it.
-    let selected = fake.app.selected;
+    let selected = fake.app.list.selected;
     fake.act(Action::Down);
-    assert_eq!(fake.app.selected, selected);
+    assert_eq!(fake.app.list.selected, selected);
     let outs = fake.act(Action::Quit);
     assert!(outs.is_empty(), "q closes help, it does not quit: {outs:?}");
-    assert!(!fake.app.help);
+    assert!(!fake.app.help.open);
     assert!(!screen_text(&render(&fake.app)).contains("Keys (? or Esc to close)"));
 }
 
@@ -952,7 +964,7 @@ fn help_scrolls_to_every_binding_at_80x24() {
     for b in BINDINGS {
         assert!(seen.contains(b.help), "never shown while scrolling: {:?}", b.help);
     }
-    assert!(fake.app.help, "scrolling keeps the help open");
+    assert!(fake.app.help.open, "scrolling keeps the help open");
     let terminal = render(&fake.app);
     insta::assert_snapshot!("help_80x24_bottom", terminal.backend());
 }
@@ -992,7 +1004,7 @@ fn confirmation_shows_what_will_go_and_cancel_closes_it() {
 
     let outs = fake.act(Action::ConfirmCancel);
     assert!(outs.is_empty());
-    assert!(fake.app.confirm.is_none());
+    assert!(fake.app.commit.dialog.is_none());
     let text = screen_text(&render(&fake.app));
     assert!(!text.contains("Commit deletions"), "{text}");
     assert_eq!(fake.app.marked(), (2, bytes), "cancel keeps the marks");
@@ -1013,7 +1025,7 @@ fn confirm_commit_deletes_exactly_the_marked_then_quits() {
         .collect();
     deles.sort_unstable();
     assert_eq!(deles, [2, 5]);
-    assert!(fake.app.confirm.is_none());
+    assert!(fake.app.commit.dialog.is_none());
     let terminal = render(&fake.app);
     assert!(screen_text(&terminal).contains("deleting 2 messages"));
     insta::assert_snapshot!("committing", terminal.backend());
@@ -1039,7 +1051,7 @@ fn confirm_commit_deletes_exactly_the_marked_then_quits() {
     render(&fake.app);
     let last = fake.reply(quit, ok("+OK bye"));
     assert_eq!(last, [Out::Exit]);
-    let report = fake.app.exit_report.clone().expect("an exit report");
+    let report = fake.app.commit.report.clone().expect("an exit report");
     assert!(
         matches!(&report, ExitReport::Deleted { count: 2, bytes: b, server } if *b == bytes && server.text == "bye"),
         "{report:?}"
@@ -1066,7 +1078,7 @@ fn confirm_keep_quits_without_deleting() {
     render(&fake.app);
     let ticket = fake.pending_ticket(CommandKind::Quit { commit: false });
     assert_eq!(fake.reply(ticket, ok("+OK bye")), [Out::Exit]);
-    let report = fake.app.exit_report.clone().unwrap();
+    let report = fake.app.commit.report.clone().unwrap();
     assert!(matches!(report, ExitReport::NothingDeleted(_)), "{report:?}");
     assert!(report.to_string().contains("nothing was deleted"), "{report}");
     assert!(!fake.ever_sent(is_dele), "{:?}", fake.log);
@@ -1082,7 +1094,7 @@ fn quit_while_committing_sends_nothing_more() {
     let outs = fake.act(Action::Quit);
     let outs2 = fake.act(Action::ConfirmCommit);
     assert!(
-        fake.app.confirm.is_none(),
+        fake.app.commit.dialog.is_none(),
         "a second confirmation opened while committing"
     );
     assert!(outs.is_empty() && outs2.is_empty(), "{outs:?} {outs2:?}");
@@ -1110,13 +1122,13 @@ fn lost_connection_is_read_only_and_deletes_nothing() {
     // Nothing can be fetched any more.
     fake.select(1);
     assert!(fake.act(Action::Open).is_empty());
-    assert!(fake.app.message.is_none());
+    assert!(fake.app.viewer.is_none());
     render(&fake.app);
 
     let outs = fake.act(Action::Quit);
     assert_eq!(outs, [Out::Exit]);
-    assert!(fake.app.confirm.is_none());
-    let report = fake.app.exit_report.clone().unwrap();
+    assert!(fake.app.commit.dialog.is_none());
+    let report = fake.app.commit.report.clone().unwrap();
     assert!(matches!(report, ExitReport::NothingDeleted(_)), "{report:?}");
     assert!(!fake.ever_sent(is_dele), "{:?}", fake.log);
     assert!(!fake.ever_sent(is_quit), "{:?}", fake.log);
@@ -1141,7 +1153,7 @@ fn connection_lost_while_deleting_deletes_nothing() {
     assert!(text.contains("CONNECTION LOST"), "{text}");
     assert!(text.contains("nothing was deleted"), "{text}");
     assert_eq!(fake.act(Action::Quit), [Out::Exit]);
-    assert!(matches!(fake.app.exit_report, Some(ExitReport::NothingDeleted(_))));
+    assert!(matches!(fake.app.commit.report, Some(ExitReport::NothingDeleted(_))));
     assert!(!fake.ever_sent(is_quit), "{:?}", fake.log);
 }
 
@@ -1220,7 +1232,7 @@ fn ctrl_c_from_the_list_leaves_without_quit() {
 /// `NothingDeleted`, or `Interrupted` since it distinguishes interrupts) and
 /// never sends QUIT or DELE.
 fn assert_left_without_quit(fake: &Fake) {
-    let report = fake.app.exit_report.clone().expect("an exit report");
+    let report = fake.app.commit.report.clone().expect("an exit report");
     assert!(
         matches!(report, ExitReport::NothingDeleted(_) | ExitReport::Interrupted(_)),
         "{report:?}"
@@ -1237,7 +1249,7 @@ fn assert_left_without_quit(fake: &Fake) {
 fn ctrl_c_from_the_confirmation_leaves_without_quit() {
     let (mut fake, _) = marked_pair();
     fake.act(Action::Quit);
-    assert!(fake.app.confirm.is_some());
+    assert!(fake.app.commit.dialog.is_some());
     render(&fake.app);
     let outs = fake.act(Action::Interrupt);
     assert_eq!(outs, [Out::Exit]);
@@ -1273,7 +1285,7 @@ fn hundred_thousand_rows_render_one_frame() {
         .collect();
     assert!(!batch.is_empty() && batch.len() <= 200, "{}", batch.len());
     // Visible rows are asked for first.
-    let visible = ui::list_rows_visible(&fake.app);
+    let visible = fake.app.list_rows_visible();
     let first: Vec<u32> = batch.iter().take(visible).map(|&(_, m)| m).collect();
     assert_eq!(first, (1..=visible as u32).collect::<Vec<_>>());
     for (ticket, msg) in batch {
@@ -1309,7 +1321,7 @@ fn hundred_thousand_rows_render_one_frame() {
 #[test]
 fn no_control_characters_anywhere() {
     let mut app = fake_session(CATALOG);
-    for (i, row) in app.rows.iter().enumerate() {
+    for (i, row) in app.list.rows.iter().enumerate() {
         if let Headers::Loaded(h) = &row.headers {
             for field in [&h.from, &h.subject, &h.to, &h.message_id] {
                 assert!(!field.chars().any(forbidden), "row {i}: {field:?}");
@@ -1319,7 +1331,7 @@ fn no_control_characters_anywhere() {
     let hostile = position_of(&app, HOSTILE);
     for size in [(120, 32), (80, 24), (40, 10), (200, 60)] {
         app.resize(size.0, size.1);
-        app.selected = hostile;
+        app.list.selected = hostile;
         app.resize(size.0, size.1);
         let terminal = render(&app);
         assert!(screen_text(&terminal).contains("Mallory"), "{}", screen_text(&terminal));
@@ -1337,7 +1349,7 @@ fn no_control_characters_anywhere() {
     assert!(screen_text(&terminal).contains("sorted by date"));
 
     // The hostile subject in the commit confirmation.
-    app.selected = position_of(&app, HOSTILE);
+    app.list.selected = position_of(&app, HOSTILE);
     app.handle_action(Action::Mark);
     app.handle_action(Action::Quit);
     let terminal = render(&app);

@@ -1,12 +1,14 @@
-//! The one key map: the event loop looks keys up here, and the help screen
-//! is drawn from the same table, so the two cannot drift apart.
+//! The one key map: the event loop looks keys up here, and the help screen,
+//! the hint bar and the dialogs' buttons take their key labels from the
+//! same table, so none of them can drift apart.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
-    /// Everywhere (unless a dialog is open).
+    /// Everywhere except the commit confirmation (which knows only its
+    /// own keys and Ctrl-C).
     Global,
     /// The message list.
     List,
@@ -16,6 +18,8 @@ pub enum Context {
     Trace,
     /// The commit confirmation.
     Confirm,
+    /// The help screen, over whatever was shown.
+    Help,
 }
 
 impl Context {
@@ -26,6 +30,7 @@ impl Context {
             Context::Message => "Message view",
             Context::Trace => "Trace pane (Tab to focus)",
             Context::Confirm => "Commit confirmation",
+            Context::Help => "Help screen",
         }
     }
 }
@@ -213,12 +218,6 @@ pub const BINDINGS: &[Binding] = &[
         help: "quit (asks first when messages are marked)",
     },
     Binding {
-        context: List,
-        keys: &[Code(KeyCode::Esc)],
-        action: Back,
-        help: "close the help",
-    },
-    Binding {
         context: Message,
         keys: &[Char('j'), Code(KeyCode::Down)],
         action: Down,
@@ -338,7 +337,63 @@ pub const BINDINGS: &[Binding] = &[
         action: ConfirmKeep,
         help: "quit keeping every message",
     },
+    Binding {
+        context: Context::Help,
+        keys: &[Char('j'), Code(KeyCode::Down)],
+        action: Down,
+        help: "scroll down",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Char('k'), Code(KeyCode::Up)],
+        action: Up,
+        help: "scroll up",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Code(KeyCode::PageDown), Char(' ')],
+        action: PageDown,
+        help: "page down",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Code(KeyCode::PageUp), Char('b')],
+        action: PageUp,
+        help: "page up",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Char('g'), Code(KeyCode::Home)],
+        action: First,
+        help: "top",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Char('G'), Code(KeyCode::End)],
+        action: Last,
+        help: "bottom",
+    },
+    Binding {
+        context: Context::Help,
+        keys: &[Code(KeyCode::Esc), Char('q'), Char('?')],
+        action: Back,
+        help: "close the help",
+    },
 ];
+
+/// The label of the first key bound to `action` in `context`, as the help
+/// screen writes it ("y", "Esc", "Ctrl-C"): what the hint bar, the dialogs
+/// and titles show. A test makes sure every label shown is bound.
+pub fn keys_for(context: Context, action: Action) -> String {
+    BINDINGS
+        .iter()
+        .find(|b| b.context == context && b.action == action)
+        .and_then(|b| b.keys.first())
+        .map_or_else(|| UNBOUND.to_string(), |k| k.label())
+}
+
+/// What `keys_for` says for an action without a key.
+pub const UNBOUND: &str = "(unbound)";
 
 /// The action for `event` in `context`. Global bindings apply in every
 /// context except the confirmation dialog (which only knows its own keys
@@ -378,6 +433,42 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(lookup(Context::Confirm, &ctrl_c), Some(Action::Interrupt));
         assert_eq!(lookup(Context::List, &key(KeyCode::Char('c'))), None);
+    }
+
+    #[test]
+    fn the_help_screen_has_its_own_keys() {
+        for c in ['?', 'q'] {
+            assert_eq!(lookup(Context::Help, &key(KeyCode::Char(c))), Some(Action::Back));
+        }
+        assert_eq!(lookup(Context::Help, &key(KeyCode::Esc)), Some(Action::Back));
+        assert_eq!(lookup(Context::Help, &key(KeyCode::Char(' '))), Some(Action::PageDown));
+        assert_eq!(
+            lookup(Context::Help, &key(KeyCode::Char('t'))),
+            Some(Action::ToggleTrace),
+            "global keys still apply"
+        );
+        assert_eq!(lookup(Context::List, &key(KeyCode::Esc)), None);
+    }
+
+    /// The labels drawn outside the hint bar (whose own test reads it back):
+    /// the dialog's buttons, the help and trace titles, the busy notice.
+    #[test]
+    fn every_label_the_screens_show_is_bound() {
+        let shown = [
+            (Context::Confirm, Action::ConfirmCommit, "y"),
+            (Context::Confirm, Action::ConfirmCancel, "n"),
+            (Context::Confirm, Action::ConfirmKeep, "k"),
+            (Context::Global, Action::Help, "?"),
+            (Context::Global, Action::Interrupt, "Ctrl-C"),
+            (Context::Help, Action::Back, "Esc"),
+            (Context::Help, Action::Down, "j"),
+            (Context::Help, Action::Up, "k"),
+            (Context::Trace, Action::Last, "G"),
+        ];
+        for (context, action, label) in shown {
+            assert_eq!(keys_for(context, action), label, "{action:?} in {context:?}");
+        }
+        assert_eq!(keys_for(Context::Confirm, Action::Down), UNBOUND);
     }
 
     #[test]

@@ -1,5 +1,541 @@
 //! The inspector: a full-screen terminal UI on a live session.
+//!
+//! Data flows one way. Terminal events (keys, resizes) and session events
+//! (answers, data, trace lines) go into `App`, which routes them to its
+//! components; their updates change plain state and return `Effect`s
+//! (commands for the session, or leaving) for `crate::event_loop`.
+//! `crate::ui` draws the state and changes nothing. `app` never imports
+//! `ui`: what both need to agree on (the layout) lives in `layout`.
 
+pub mod commit;
+pub mod header_loader;
+pub mod help;
+pub mod hints;
 pub mod keymap;
-pub mod run;
-pub mod state;
+pub mod layout;
+pub mod list;
+pub mod tickets;
+pub mod trace_pane;
+pub mod viewer;
+
+use crate::mailbox::{ListingPlan, Offer, TopAnswer, apply_list};
+use crate::pop3::client::{Command, Outcome, Priority};
+use crate::session::driver::SessionEvent;
+use commit::{Closed, Commit, Stage};
+use header_loader::HeaderLoader;
+use help::Help;
+use hints::Hint;
+use keymap::{Action, Context};
+use layout::{Regions, Shown};
+use list::MessageList;
+use ratatui::layout::Rect;
+use tickets::{Purpose, Tickets};
+use trace_pane::TracePane;
+use viewer::Viewer;
+
+pub use commit::ExitReport;
+pub use list::{Headers, MessageRow};
+
+/// Something the event loop must do for the app.
+#[derive(Debug)]
+pub enum Effect {
+    Submit {
+        ticket: u64,
+        command: Command,
+        priority: Priority,
+    },
+    /// Leave now. The session is dropped without QUIT unless one was
+    /// already answered.
+    Exit,
+}
+
+/// What a component's update asks for: effects, and perhaps a line for the
+/// activity bar.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct Update {
+    pub effects: Vec<Effect>,
+    pub say: Option<String>,
+}
+
+impl Update {
+    pub fn effects(effects: Vec<Effect>) -> Update {
+        Update { effects, say: None }
+    }
+
+    pub fn say(effects: Vec<Effect>, said: String) -> Update {
+        Update {
+            effects,
+            say: Some(said),
+        }
+    }
+}
+
+/// Where the session stands, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Open,
+    /// Lost: the UI stays, read-only, with what it had.
+    Lost(String),
+    /// QUIT was answered or the person left.
+    Closed,
+}
+
+/// Facts about the connection for the status bar and the listing plan.
+#[derive(Debug, Clone)]
+pub struct ConnectionFacts {
+    pub server: String,
+    pub security: String,
+    pub verified: bool,
+    pub top: Offer,
+    pub uidl: Offer,
+    /// Commands the session keeps in flight (1 = lockstep).
+    pub window: usize,
+}
+
+pub struct App {
+    pub facts: ConnectionFacts,
+    /// Terminal size, as last reported; layout is derived from it.
+    pub screen: (u16, u16),
+    pub link: Link,
+    pub activity: String,
+    pub list: MessageList,
+    pub headers: HeaderLoader,
+    pub viewer: Option<Viewer>,
+    pub trace: TracePane,
+    pub help: Help,
+    pub commit: Commit,
+    plan: ListingPlan,
+    /// The latest thing the listing had to tell the person (a bad UIDL
+    /// line, no TOP): progress messages do not overwrite it.
+    listing_notice: Option<String>,
+    tickets: Tickets,
+}
+
+impl App {
+    pub fn new(facts: ConnectionFacts, screen: (u16, u16)) -> App {
+        App {
+            plan: ListingPlan::new(facts.uidl, facts.top),
+            facts,
+            screen,
+            link: Link::Open,
+            activity: "listing messages…".into(),
+            list: MessageList::default(),
+            headers: HeaderLoader::default(),
+            viewer: None,
+            trace: TracePane::default(),
+            help: Help::default(),
+            commit: Commit::default(),
+            listing_notice: None,
+            tickets: Tickets::default(),
+        }
+    }
+
+    /// The first commands: LIST and UIDL, pipelined.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut effects = vec![self.tickets.submit(Purpose::List, Priority::Urgent)];
+        if self.plan.asks_uidl() {
+            effects.push(self.tickets.submit(Purpose::Uidl, Priority::Urgent));
+        }
+        effects
+    }
+
+    /// Where keys go.
+    pub fn context(&self) -> Context {
+        if self.commit.dialog.is_some() {
+            Context::Confirm
+        } else if self.help.open {
+            Context::Help
+        } else {
+            self.pane_context()
+        }
+    }
+
+    /// The pane that has the focus, under any dialog.
+    fn pane_context(&self) -> Context {
+        if self.trace.focused() {
+            Context::Trace
+        } else if self.viewer.is_some() {
+            Context::Message
+        } else {
+            Context::List
+        }
+    }
+
+    /// The hint bar for the current situation.
+    pub fn hint(&self) -> Hint {
+        match (&self.link, &self.commit.stage) {
+            (Link::Lost(_), _) => hints::CONNECTION_LOST,
+            (_, Stage::Deleting { .. } | Stage::Quitting { .. }) => hints::COMMITTING,
+            _ => match self.context() {
+                Context::Confirm => hints::CONFIRM,
+                _ if self.pane_context() == Context::Message => hints::MESSAGE,
+                _ => hints::LIST,
+            },
+        }
+    }
+
+    /// Marked messages and their total size.
+    pub fn marked(&self) -> (usize, u64) {
+        self.list.marked()
+    }
+
+    /// Header blocks loaded, of how many (0 when the server has no TOP).
+    pub fn headers_progress(&self) -> (usize, usize) {
+        let total = if self.plan.asks_top() { self.list.rows.len() } else { 0 };
+        (self.headers.loaded(), total)
+    }
+
+    // ---- layout -----------------------------------------------------
+
+    pub fn shown(&self) -> Shown {
+        let (loaded, total) = self.headers_progress();
+        Shown {
+            trace: self.trace.visible,
+            message: self.viewer.is_some(),
+            headers_gauge: total > 0 && loaded < total,
+            retr_gauge: self.viewer.as_ref().is_some_and(|v| !v.done),
+        }
+    }
+
+    /// Regions for the terminal size the app last saw.
+    pub fn regions(&self) -> Regions {
+        self.regions_in(layout::screen_area(self.screen))
+    }
+
+    pub fn regions_in(&self, area: Rect) -> Regions {
+        layout::regions(area, self.shown())
+    }
+
+    /// Message rows the list can show at once.
+    pub fn list_rows_visible(&self) -> usize {
+        layout::list_table_rows(&self.regions(), self.shown())
+    }
+
+    fn message_text_width(&self) -> usize {
+        layout::message_text_width(self.screen)
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) -> Vec<Effect> {
+        self.screen = (width, height);
+        let text_width = self.message_text_width();
+        if let Some(v) = self.viewer.as_mut() {
+            v.layout(text_width);
+        }
+        self.list.keep_selection_visible(self.list_rows_visible());
+        self.pump_headers()
+    }
+
+    // ---- keys -------------------------------------------------------
+
+    pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        match self.context() {
+            Context::Confirm if action == Action::Interrupt => return self.interrupt("interrupted with Ctrl-C"),
+            Context::Confirm => {
+                let update = self.commit.dialog_action(action, &self.list, &mut self.tickets);
+                return self.apply(update);
+            }
+            _ if action == Action::Interrupt => return self.interrupt("interrupted with Ctrl-C"),
+            _ => {}
+        }
+        match action {
+            Action::Help => {
+                self.help.toggle();
+                return vec![];
+            }
+            Action::ToggleTrace => {
+                self.trace.toggle();
+                self.list.keep_selection_visible(self.list_rows_visible());
+                return self.pump_headers();
+            }
+            Action::FocusTrace => {
+                self.trace.toggle_focus();
+                return vec![];
+            }
+            _ => {}
+        }
+        match self.context() {
+            Context::Help => {
+                let lines = help::help_lines().len();
+                let rows = layout::help_rows(layout::screen_area(self.screen), lines);
+                self.help.act(action, lines.saturating_sub(rows));
+                vec![]
+            }
+            Context::Trace => {
+                self.trace.act(action, layout::trace_rows(&self.regions()));
+                vec![]
+            }
+            Context::Message => self.message_action(action),
+            _ => self.list_action(action),
+        }
+    }
+
+    fn list_action(&mut self, action: Action) -> Vec<Effect> {
+        if !self.commit.is_idle()
+            && matches!(
+                action,
+                Action::Quit | Action::Mark | Action::Unmark | Action::UnmarkAll | Action::Open
+            )
+        {
+            self.activity = Commit::busy_notice();
+            return vec![];
+        }
+        let page = self.list_rows_visible().max(1);
+        match action {
+            Action::Open => return self.open_selected(),
+            Action::Mark => self.set_mark(true),
+            Action::Unmark => self.set_mark(false),
+            Action::UnmarkAll => {
+                self.list.unmark_all();
+                self.activity = "all marks removed".into();
+            }
+            Action::SortNext | Action::SortReverse => {
+                self.activity = if action == Action::SortNext {
+                    self.list.sort_next()
+                } else {
+                    self.list.reverse_sort()
+                };
+                self.headers.restart_sweep();
+            }
+            Action::Quit => {
+                let update = self.commit.quit(&self.list, self.link == Link::Open, &mut self.tickets);
+                return self.apply(update);
+            }
+            _ if self.list.move_selection(action, page) => {}
+            _ => return vec![],
+        }
+        self.list.keep_selection_visible(page);
+        self.pump_headers()
+    }
+
+    /// Marks the message being viewed, or the selected one (and moves on).
+    fn set_mark(&mut self, on: bool) {
+        if !self.commit.is_idle() {
+            return;
+        }
+        let index = match &self.viewer {
+            Some(v) => self.list.row_index(v.number),
+            None => self.list.selected_index(),
+        };
+        if let Some(i) = index {
+            self.activity = self.list.set_mark(i, on);
+            if on && self.viewer.is_none() {
+                self.list.select_next();
+            }
+        }
+    }
+
+    fn message_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Back => {
+                self.viewer = None;
+                return self.pump_headers();
+            }
+            Action::Mark => self.set_mark(true),
+            Action::Unmark => self.set_mark(false),
+            _ => {}
+        }
+        let rows = layout::message_text_rows(&self.regions(), self.shown());
+        let width = self.message_text_width();
+        let Some(v) = self.viewer.as_mut() else { return vec![] };
+        if action == Action::ToggleRaw {
+            v.toggle_raw(width);
+        } else {
+            v.scroll(action, rows);
+        }
+        vec![]
+    }
+
+    fn open_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.list.selected_row() else {
+            return vec![];
+        };
+        let (number, total) = (row.number, row.size);
+        if self.link != Link::Open {
+            self.activity = "the connection is gone: messages can no longer be retrieved".into();
+            return vec![];
+        }
+        let (ticket, effect) = self.tickets.issue(Purpose::Retr(number), Priority::Urgent);
+        self.viewer = Some(Viewer::new(number, ticket, total));
+        self.activity = format!("retrieving message {number}…");
+        vec![effect]
+    }
+
+    /// Leaves without QUIT: the server deletes nothing.
+    pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
+        self.commit.interrupt(why)
+    }
+
+    pub fn scroll_wheel(&mut self, down: bool) -> Vec<Effect> {
+        let action = if down { Action::Down } else { Action::Up };
+        let mut effects = Vec::new();
+        for _ in 0..3 {
+            effects.extend(self.handle_action(action));
+        }
+        effects
+    }
+
+    /// Idle keep-alive: some providers drop sessions idle for 60 s.
+    pub fn keepalive(&mut self) -> Vec<Effect> {
+        if self.link == Link::Open && self.commit.is_idle() {
+            vec![self.tickets.submit(Purpose::Noop, Priority::Normal)]
+        } else {
+            vec![]
+        }
+    }
+
+    fn apply(&mut self, update: Update) -> Vec<Effect> {
+        if let Some(said) = update.say {
+            self.activity = said;
+        }
+        update.effects
+    }
+
+    /// Asks for the headers of the rows on screen, then of the rest.
+    pub fn pump_headers(&mut self) -> Vec<Effect> {
+        if !self.plan.asks_top() || self.link != Link::Open || !self.commit.is_idle() {
+            return vec![];
+        }
+        let visible = self.list.visible(self.list_rows_visible());
+        self.headers
+            .pump(&mut self.list, visible, self.facts.window, &mut self.tickets)
+    }
+
+    // ---- session events ---------------------------------------------
+
+    pub fn handle_session_event(&mut self, event: SessionEvent) -> Vec<Effect> {
+        match event {
+            SessionEvent::Trace(entry) => {
+                self.trace.push(entry);
+                vec![]
+            }
+            SessionEvent::Data { ticket, chunk } => {
+                if let Some(v) = self.viewer.as_mut()
+                    && v.ticket == ticket
+                {
+                    v.data(&chunk);
+                }
+                vec![]
+            }
+            SessionEvent::Completed { ticket, outcome, .. } => match self.tickets.answered(ticket) {
+                Some(purpose) => self.completed(ticket, purpose, outcome),
+                None => vec![],
+            },
+            SessionEvent::Closed(failure) => self.connection_closed(failure.map(|f| f.to_string())),
+        }
+    }
+
+    fn completed(&mut self, ticket: u64, purpose: Purpose, outcome: Outcome) -> Vec<Effect> {
+        match purpose {
+            Purpose::List => self.listed(outcome),
+            Purpose::Uidl => {
+                // An error means the connection ended; its Closed event
+                // says so.
+                if let Ok(uids) = self.plan.apply_uidl(outcome) {
+                    if let Some(notice) = uids.notice() {
+                        self.tell(notice);
+                    }
+                    self.list.apply_uids(uids);
+                }
+                vec![]
+            }
+            Purpose::Top(n) => self.top_answered(n, outcome),
+            Purpose::Retr(_) => {
+                let width = self.message_text_width();
+                if let Some(v) = self.viewer.as_mut()
+                    && v.ticket == ticket
+                    && let Some(said) = v.completed(outcome, width)
+                {
+                    self.activity = said;
+                }
+                vec![]
+            }
+            Purpose::Dele(n) => {
+                let update = self.commit.dele_answered(n, outcome, &mut self.tickets);
+                self.apply(update)
+            }
+            Purpose::Rset | Purpose::Noop => vec![],
+            Purpose::Quit { commit } => {
+                self.link = Link::Closed;
+                self.commit.quit_answered(commit, outcome, self.list.marked())
+            }
+        }
+    }
+
+    fn listed(&mut self, outcome: Outcome) -> Vec<Effect> {
+        match apply_list(outcome) {
+            Ok(entries) => {
+                self.list.fill(entries);
+                let n = self.list.rows.len();
+                self.report_progress(if self.plan.asks_top() {
+                    format!("{n} messages; loading headers…")
+                } else {
+                    format!("{n} messages; the server has no TOP, so no headers")
+                });
+                self.pump_headers()
+            }
+            Err(failure) => {
+                self.activity = failure.message;
+                vec![]
+            }
+        }
+    }
+
+    fn top_answered(&mut self, n: u32, outcome: Outcome) -> Vec<Effect> {
+        let answer = self.plan.apply_top(n, outcome);
+        if let TopAnswer::NotSupported(notice) = &answer {
+            self.tell(notice.clone());
+        }
+        self.headers.answered(&mut self.list, n, answer);
+        let (loaded, total) = self.headers_progress();
+        if total > 0 {
+            self.report_progress(if loaded >= total {
+                "ready".into()
+            } else {
+                format!("loading headers {loaded}/{total}")
+            });
+        }
+        self.pump_headers()
+    }
+
+    /// Says something about the listing that must stay on screen until
+    /// something other than progress replaces it.
+    fn tell(&mut self, notice: String) {
+        let notice = match &self.listing_notice {
+            Some(earlier) if *earlier == self.activity => format!("{earlier} · {notice}"),
+            _ => notice,
+        };
+        self.activity = notice.clone();
+        self.listing_notice = Some(notice);
+    }
+
+    fn report_progress(&mut self, text: String) {
+        if self.listing_notice.as_ref() != Some(&self.activity) {
+            self.activity = text;
+        }
+    }
+
+    fn connection_closed(&mut self, reason: Option<String>) -> Vec<Effect> {
+        let reason = reason.unwrap_or_else(|| "the server closed the connection".into());
+        match self.commit.connection_closed(&reason, self.list.marked().0) {
+            Closed::Leave(effects) => return effects,
+            Closed::CommitCancelled(said) => {
+                self.activity = said;
+                self.link = Link::Lost(reason);
+                return vec![];
+            }
+            Closed::NotCommitting => {}
+        }
+        if self.link == Link::Open && self.commit.report.is_none() {
+            self.activity = format!("connection lost: {reason}. Read-only: marks cannot be committed");
+            self.link = Link::Lost(reason);
+            if let Some(v) = self.viewer.as_mut() {
+                v.connection_lost();
+            }
+        }
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,8 @@
 //! `popscope URL`: the inspector UI on a live session.
 
 use super::{ConnectArgs, TraceFile};
-use crate::app::run::{connection_facts, run};
 use crate::error::Failure;
+use crate::event_loop::{connection_facts, run};
 use crate::session::{self, SessionConfig};
 use tokio::sync::mpsc;
 
@@ -25,7 +25,7 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), F
     println!("popscope: {report}");
     match report {
         // The line above said it all; the exit code tells scripts.
-        crate::app::state::ExitReport::Interrupted(_) => Err(Failure::new(crate::error::FailureKind::Interrupted, "")),
+        crate::app::ExitReport::Interrupted(_) => Err(Failure::new(crate::error::FailureKind::Interrupted, "")),
         _ => Ok(()),
     }
 }

@@ -1,15 +1,18 @@
-//! The event loop: one `tokio::select!` over terminal input, session
-//! events, signals and a tick. State changes happen in `App`; this file
-//! only moves events in and effects out, and owns the terminal.
+//! The inspector's event loop: one `tokio::select!` over terminal input,
+//! session events, signals and a tick. State changes happen in
+//! `crate::app`, drawing in `crate::ui`; this file only moves events in and
+//! effects out, draws, and owns the terminal. It sits above both, so that
+//! `app` never depends on `ui`.
 //!
 //! Every way out except an answered, confirmed QUIT leaves by dropping the
 //! session, which closes the socket without QUIT: the server deletes
 //! nothing (RFC 1939 §6). The terminal is restored on every path,
 //! including a panic.
 
-use super::keymap;
-use super::state::{App, ConnectionFacts, Effect, ExitReport};
+use crate::app::keymap;
+use crate::app::{App, ConnectionFacts, Effect, ExitReport};
 use crate::error::{Failure, FailureKind};
+use crate::mailbox::Offer;
 use crate::session::driver::{Route, SessionEvent};
 use crate::session::tls::Verification;
 use crate::session::{Session, TlsMode};
@@ -32,7 +35,8 @@ const EVENTS_PER_FRAME: usize = 2_000;
 
 /// What the connection looks like, for the status bar.
 pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode) -> ConnectionFacts {
-    let caps = session.report.capabilities();
+    let report = &session.report;
+    let capa = report.capa_after.as_ref().or(report.capa_before.as_ref());
     let tls = session.tls();
     let (security, verified) = match (&tls, mode) {
         (Some(info), _) => {
@@ -53,9 +57,9 @@ pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode)
         server: format!("{host}:{port}"),
         security,
         verified,
-        has_top: caps.top || session.report.capa_after.is_none() && session.report.capa_before.is_none(),
-        has_uidl: caps.uidl,
-        window: session.report.window,
+        top: Offer::from_capa(capa, |c| c.top),
+        uidl: Offer::from_capa(capa, |c| c.uidl),
+        window: report.window,
     }
 }
 
@@ -202,7 +206,8 @@ pub async fn run(
     // Without an answered QUIT this closes the socket: nothing is deleted.
     session.abandon().await;
     Ok(app
-        .exit_report
+        .commit
+        .report
         .unwrap_or_else(|| ExitReport::NothingDeleted("left without QUIT".into())))
 }
 

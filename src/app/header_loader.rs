@@ -1,0 +1,121 @@
+//! Loading every message's headers with `TOP n 0`, the rows on screen
+//! first. A jump (G, a sort, a resize) must be served at once even while
+//! 100,000 requests wait their turn, and the whole sweep must cost O(n).
+
+use super::Effect;
+use super::list::{Headers, MessageList, MessageRow};
+use super::tickets::{Purpose, Tickets};
+use crate::mailbox::TopAnswer;
+use crate::pop3::client::Priority;
+use std::ops::Range;
+
+/// TOP requests kept queued in the session at least. The real budget is
+/// twice the pipelining window: enough to keep the window full, few enough
+/// that a jump reprioritises within one window.
+pub const MIN_HEADER_REQUESTS: usize = 50;
+
+#[derive(Debug, Clone, Default)]
+pub struct HeaderLoader {
+    in_flight: usize,
+    loaded: usize,
+    /// The background sweep walks the display order from here...
+    background_cursor: usize,
+    /// ...and, once that reached the end, from the top.
+    wrap_cursor: usize,
+}
+
+impl HeaderLoader {
+    /// Header blocks that arrived (or were refused for good).
+    pub fn loaded(&self) -> usize {
+        self.loaded
+    }
+
+    /// The display order changed: sweep it again from the start (rows
+    /// already asked for are skipped).
+    pub fn restart_sweep(&mut self) {
+        self.background_cursor = 0;
+        self.wrap_cursor = 0;
+    }
+
+    /// Keeps up to `budget_for(window)` TOP requests queued: rows on screen
+    /// first (`visible`, positions in the display order), then onwards from
+    /// the screen, then the rest.
+    pub fn pump(
+        &mut self,
+        list: &mut MessageList,
+        visible: Range<usize>,
+        window: usize,
+        tickets: &mut Tickets,
+    ) -> Vec<Effect> {
+        let budget = budget_for(window).saturating_sub(self.in_flight);
+        let mut wanted = Vec::new();
+        // Marking a row Requested as soon as it is picked keeps the passes
+        // below from picking it twice.
+        let take = |rows: &mut [MessageRow], i: usize, wanted: &mut Vec<u32>| {
+            if rows[i].headers == Headers::Unknown {
+                rows[i].headers = Headers::Requested;
+                wanted.push(rows[i].number);
+            }
+        };
+        let (rows, order) = (&mut list.rows, &list.order);
+        // Rows on screen are always asked for (a screenful at most), even
+        // beyond the budget.
+        for pos in visible.clone() {
+            take(rows, order[pos], &mut wanted);
+        }
+        // Rows on screen go ahead of the background queue, so a jump (G, a
+        // sort) waits at most for the window already in flight.
+        let on_screen = wanted.len();
+        // Then the rows after the screen, then from the top.
+        let budget = budget.max(on_screen);
+        let mut cursor = self.background_cursor.max(visible.end);
+        while wanted.len() < budget && cursor < order.len() {
+            take(rows, order[cursor], &mut wanted);
+            cursor += 1;
+        }
+        self.background_cursor = cursor;
+        // Both cursors only move forward (until a re-sort), so sweeping
+        // 100,000 rows costs O(n) in all, not O(n) per answer.
+        let mut wrap = self.wrap_cursor;
+        while wanted.len() < budget && cursor >= order.len() && wrap < order.len() {
+            take(rows, order[wrap], &mut wanted);
+            wrap += 1;
+        }
+        self.wrap_cursor = wrap;
+        self.in_flight += wanted.len();
+        wanted
+            .into_iter()
+            .enumerate()
+            .map(|(k, n)| {
+                let priority = if k < on_screen {
+                    Priority::Urgent
+                } else {
+                    Priority::Normal
+                };
+                tickets.submit(Purpose::Top(n), priority)
+            })
+            .collect()
+    }
+
+    /// Files the answer to `TOP number 0`.
+    pub fn answered(&mut self, list: &mut MessageList, number: u32, answer: TopAnswer) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let Some(i) = list.row_index(number) else { return };
+        list.rows[i].headers = match answer {
+            TopAnswer::Headers(summary) => {
+                self.loaded += 1;
+                Headers::Loaded(summary)
+            }
+            TopAnswer::Refused(status) => {
+                self.loaded += 1;
+                Headers::Unavailable(status.to_string().into())
+            }
+            TopAnswer::NotSupported(_) | TopAnswer::Skipped | TopAnswer::Failed(_) => Headers::Unknown,
+        };
+    }
+}
+
+/// TOP requests to keep queued for a pipelining window of `window`.
+pub fn budget_for(window: usize) -> usize {
+    (window * 2).max(MIN_HEADER_REQUESTS)
+}

@@ -1,0 +1,73 @@
+//! The help screen: a context of its own over whatever is shown, with its
+//! own scroll. Its lines come from the key map.
+
+use super::keymap::{Action, BINDINGS};
+
+/// Lines one page-down key scrolls the help.
+const HELP_PAGE: usize = 10;
+
+#[derive(Debug, Clone, Default)]
+pub struct Help {
+    pub open: bool,
+    /// First help line shown, when the help is taller than the screen.
+    pub scroll: usize,
+}
+
+/// One line of the help screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpLine {
+    /// A context's title.
+    Title(&'static str),
+    /// Its keys ("j / ↓") and what they do.
+    Keys {
+        keys: String,
+        help: &'static str,
+    },
+    Blank,
+}
+
+impl Help {
+    pub fn toggle(&mut self) {
+        self.open = !self.open;
+        self.scroll = 0;
+    }
+
+    /// A key while the help is open; `max_scroll` is how far the help can
+    /// scroll on this screen.
+    pub fn act(&mut self, action: Action, max_scroll: usize) {
+        match action {
+            // Quit too: whatever key means "leave" where the help was
+            // opened must close the help, never quit behind it.
+            Action::Back | Action::Quit => self.open = false,
+            Action::Down => self.scroll += 1,
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll += HELP_PAGE,
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(HELP_PAGE),
+            Action::First => self.scroll = 0,
+            Action::Last => self.scroll = usize::MAX,
+            _ => {}
+        }
+        self.scroll = self.scroll.min(max_scroll);
+    }
+}
+
+/// The help screen's lines, straight from the key map.
+pub fn help_lines() -> Vec<HelpLine> {
+    let mut lines = Vec::new();
+    let mut context = None;
+    for b in BINDINGS {
+        if context != Some(b.context) {
+            if context.is_some() {
+                lines.push(HelpLine::Blank);
+            }
+            lines.push(HelpLine::Title(b.context.title()));
+            context = Some(b.context);
+        }
+        let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
+        lines.push(HelpLine::Keys {
+            keys: keys.join(" / "),
+            help: b.help,
+        });
+    }
+    lines
+}

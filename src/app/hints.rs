@@ -1,0 +1,110 @@
+//! The hint bar: which keys to suggest in which situation. Each hint names
+//! (context, action, short text); the key shown is the one the key map
+//! binds, so a hint cannot advertise a key that does something else.
+
+use super::keymap::{Action, Context, keys_for};
+
+/// One hint bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    /// Words before the keys (a state), with their own separator.
+    pub lead: &'static str,
+    pub keys: &'static [(Context, Action, &'static str)],
+}
+
+impl Hint {
+    /// " KEY text · KEY text ", as drawn.
+    pub fn text(&self) -> String {
+        let keys: Vec<String> = self
+            .keys
+            .iter()
+            .map(|&(context, action, text)| format!("{} {text}", keys_for(context, action)))
+            .collect();
+        format!(" {}{} ", self.lead, keys.join(" · "))
+    }
+}
+
+pub const LIST: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::List, Action::Open, "open"),
+        (Context::List, Action::Mark, "mark"),
+        (Context::Global, Action::ToggleTrace, "trace"),
+        (Context::Global, Action::Help, "help"),
+        (Context::List, Action::Quit, "quit"),
+    ],
+};
+
+pub const MESSAGE: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Message, Action::ToggleRaw, "raw"),
+        (Context::Message, Action::Mark, "mark"),
+        (Context::Message, Action::Back, "back"),
+        (Context::Global, Action::Help, "help"),
+    ],
+};
+
+pub const CONFIRM: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Confirm, Action::ConfirmCommit, "delete"),
+        (Context::Confirm, Action::ConfirmCancel, "back"),
+        (Context::Confirm, Action::ConfirmKeep, "keep all"),
+    ],
+};
+
+pub const CONNECTION_LOST: Hint = Hint {
+    lead: "read-only · ",
+    keys: &[
+        (Context::Global, Action::ToggleTrace, "trace"),
+        (Context::Global, Action::Help, "help"),
+        (Context::List, Action::Quit, "quit"),
+    ],
+};
+
+pub const COMMITTING: Hint = Hint {
+    lead: "committing… ",
+    keys: &[(Context::Global, Action::Interrupt, "leaves without QUIT")],
+};
+
+/// Every hint bar, for the tests.
+pub const ALL: [Hint; 5] = [LIST, MESSAGE, CONFIRM, CONNECTION_LOST, COMMITTING];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::BINDINGS;
+
+    /// Reads the drawn hint back: each "KEY text" must name a key that the
+    /// key map binds to that action in that context.
+    #[test]
+    fn every_hint_names_a_key_bound_to_its_action() {
+        for hint in ALL {
+            let drawn = hint.text();
+            let mut rest = drawn.trim().strip_prefix(hint.lead.trim_end()).unwrap_or(drawn.trim());
+            for &(context, action, text) in hint.keys {
+                rest = rest.trim_start().trim_start_matches('·').trim_start();
+                let shown = rest
+                    .split(&format!(" {text}"))
+                    .next()
+                    .unwrap_or_else(|| panic!("{drawn:?} lacks {text:?}"));
+                let bound = BINDINGS
+                    .iter()
+                    .any(|b| b.context == context && b.action == action && b.keys.iter().any(|k| k.label() == shown));
+                assert!(bound, "{drawn:?}: {shown:?} is not bound to {action:?} in {context:?}");
+                rest = &rest[shown.len() + 1 + text.len()..];
+            }
+            assert!(rest.trim().is_empty(), "{drawn:?}: left over {rest:?}");
+        }
+    }
+
+    #[test]
+    fn hints_read_as_before() {
+        assert_eq!(LIST.text(), " Enter open · d mark · t trace · ? help · q quit ");
+        assert_eq!(MESSAGE.text(), " r raw · d mark · Esc back · ? help ");
+        assert_eq!(CONFIRM.text(), " y delete · n back · k keep all ");
+        assert_eq!(CONNECTION_LOST.text(), " read-only · t trace · ? help · q quit ");
+        assert_eq!(COMMITTING.text(), " committing… Ctrl-C leaves without QUIT ");
+    }
+}

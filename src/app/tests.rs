@@ -1,0 +1,242 @@
+use super::header_loader::MIN_HEADER_REQUESTS;
+use super::*;
+use crate::pop3::client::{Body, CommandKind, Reply};
+use crate::pop3::codec::parse_status_line;
+
+fn facts(window: usize) -> ConnectionFacts {
+    ConnectionFacts {
+        server: "test:110".into(),
+        security: "TLS 1.3 verified".into(),
+        verified: true,
+        top: Offer::Listed,
+        uidl: Offer::NotListed,
+        window,
+    }
+}
+
+fn ok(body: &[u8]) -> Outcome {
+    Outcome::Ok(Reply {
+        status: parse_status_line(b"+OK").unwrap(),
+        body: Some(Body::Collected {
+            bytes: body.to_vec(),
+            truncated: false,
+            lines: 0,
+            total_bytes: body.len() as u64,
+        }),
+    })
+}
+
+fn err(line: &str) -> Outcome {
+    Outcome::Err(parse_status_line(line.as_bytes()).unwrap())
+}
+
+fn answer(app: &mut App, ticket: u64, outcome: Outcome) -> Vec<Effect> {
+    app.handle_session_event(SessionEvent::Completed {
+        ticket,
+        command: CommandKind::Noop,
+        outcome,
+    })
+}
+
+fn listing(n: u32) -> String {
+    (1..=n).map(|i| format!("{i} {}\r\n", 100 + i)).collect()
+}
+
+fn listed_with(facts: ConnectionFacts, n: u32) -> (App, Vec<Effect>) {
+    let mut app = App::new(facts, (120, 40));
+    let start = app.start();
+    let Effect::Submit { ticket, .. } = &start[0] else {
+        panic!()
+    };
+    let effects = answer(&mut app, *ticket, ok(listing(n).as_bytes()));
+    (app, effects)
+}
+
+fn listed(n: u32, window: usize) -> (App, Vec<Effect>) {
+    listed_with(facts(window), n)
+}
+
+fn submitted(effects: &[Effect]) -> Vec<(u64, CommandKind)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Submit { ticket, command, .. } => Some((*ticket, command.kind())),
+            Effect::Exit => None,
+        })
+        .collect()
+}
+
+fn tops(effects: &[Effect]) -> Vec<(u32, Priority)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Submit {
+                command: Command::Top { msg, .. },
+                priority,
+                ..
+            } => Some((*msg, *priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn headers_for_the_screen_come_first_and_urgent() {
+    let (app, effects) = listed(1000, 10);
+    let asked = tops(&effects);
+    let height = app.list_rows_visible();
+    assert!(height > 5);
+    for (k, (msg, priority)) in asked.iter().enumerate() {
+        if k < height {
+            assert_eq!((*msg, *priority), (k as u32 + 1, Priority::Urgent));
+        } else {
+            assert_eq!(*priority, Priority::Normal);
+        }
+    }
+    assert_eq!(
+        asked.len(),
+        height.max(MIN_HEADER_REQUESTS),
+        "screen plus the background budget"
+    );
+}
+
+#[test]
+fn a_jump_asks_for_the_new_screen_at_once() {
+    let (mut app, _) = listed(1000, 10);
+    let effects = app.handle_action(Action::Last);
+    let asked = tops(&effects);
+    assert!(
+        asked.iter().any(|(m, p)| *m == 1000 && *p == Priority::Urgent),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn sweeping_a_huge_list_stays_linear() {
+    let (mut app, mut effects) = listed(100_000, 100);
+    effects.extend(app.handle_action(Action::Last));
+    let started = std::time::Instant::now();
+    let mut answered = 0;
+    while !effects.is_empty() {
+        let mut next = Vec::new();
+        for e in effects {
+            if let Effect::Submit {
+                ticket,
+                command: Command::Top { .. },
+                ..
+            } = e
+            {
+                next.extend(answer(&mut app, ticket, ok(b"Subject: x\r\n\r\n")));
+                answered += 1;
+            }
+        }
+        effects = next;
+    }
+    assert_eq!(answered, 100_000);
+    assert_eq!(app.headers_progress(), (100_000, 100_000));
+    // Generous: quadratic behaviour would take minutes, not seconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn marks_are_counted_incrementally() {
+    let (mut app, _) = listed(10, 10);
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Mark);
+    assert_eq!(app.marked(), (2, 101 + 102));
+    app.handle_action(Action::Up);
+    app.handle_action(Action::Unmark);
+    assert_eq!(app.marked(), (1, 101));
+    app.handle_action(Action::UnmarkAll);
+    assert_eq!(app.marked(), (0, 0));
+}
+
+/// Without a CAPA answer the inspector asks UIDL and TOP, as `list` does.
+#[test]
+fn without_capa_uidl_and_top_are_tried() {
+    let unknown = ConnectionFacts {
+        top: Offer::CapaUnknown,
+        uidl: Offer::CapaUnknown,
+        ..facts(10)
+    };
+    let mut app = App::new(unknown.clone(), (120, 40));
+    let kinds: Vec<CommandKind> = submitted(&app.start()).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(kinds, [CommandKind::List(None), CommandKind::Uidl(None)]);
+    let (_, effects) = listed_with(unknown, 20);
+    assert!(!tops(&effects).is_empty());
+}
+
+/// A `-ERR` to the first TOP without CAPA means "no TOP": said once, and
+/// the sweep stops.
+#[test]
+fn top_refused_without_capa_is_said_once_and_stops_the_sweep() {
+    let unknown = ConnectionFacts {
+        top: Offer::CapaUnknown,
+        ..facts(10)
+    };
+    let (mut app, effects) = listed_with(unknown, 200);
+    let asked = submitted(&effects);
+    assert!(asked.len() > 1);
+    let mut more = Vec::new();
+    for (ticket, _) in &asked {
+        more.extend(answer(&mut app, *ticket, err("-ERR unknown command")));
+    }
+    assert!(more.is_empty(), "no TOP after the refusal: {more:?}");
+    assert!(app.activity.contains("does not support TOP"), "{}", app.activity);
+    assert_eq!(app.activity.matches("TOP").count(), 1, "{}", app.activity);
+    assert_eq!(app.headers_progress(), (0, 0));
+    assert!(app.handle_action(Action::Last).is_empty(), "a jump asks nothing");
+}
+
+/// Malformed UIDL lines: the good ones are kept, the person is told, and
+/// header progress does not hide it.
+#[test]
+fn a_bad_uidl_line_is_told_on_the_activity_line() {
+    let f = ConnectionFacts {
+        uidl: Offer::Listed,
+        ..facts(10)
+    };
+    let mut app = App::new(f, (120, 40));
+    let start = submitted(&app.start());
+    let (list_ticket, uidl_ticket) = (start[0].0, start[1].0);
+    answer(&mut app, uidl_ticket, ok(b"1 aaa\r\n2 \x1b[2J\r\n3 ccc\r\n"));
+    let effects = answer(&mut app, list_ticket, ok(listing(3).as_bytes()));
+    let uids: Vec<Option<&str>> = app.list.rows.iter().map(|r| r.uid.as_deref()).collect();
+    assert_eq!(uids, [Some("aaa"), None, Some("ccc")]);
+    for (ticket, _) in submitted(&effects) {
+        answer(&mut app, ticket, ok(b"Subject: x\r\n\r\n"));
+    }
+    assert_eq!(app.headers_progress(), (3, 3));
+    assert!(
+        app.activity.starts_with("1 malformed UIDL line skipped"),
+        "{}",
+        app.activity
+    );
+    assert!(crate::sanitize::is_terminal_safe(&app.activity), "{:?}", app.activity);
+}
+
+#[test]
+fn a_refused_dele_cancels_the_commit_with_rset() {
+    let (mut app, _) = listed(3, 10);
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Quit);
+    let deles = submitted(&app.handle_action(Action::ConfirmCommit));
+    assert_eq!(deles.len(), 1);
+    let after = submitted(&answer(&mut app, deles[0].0, err("-ERR no")));
+    assert_eq!(after.iter().map(|(_, c)| *c).collect::<Vec<_>>(), [CommandKind::Rset]);
+    assert_eq!(app.tickets.answered(after[0].0), Some(Purpose::Rset));
+    assert!(app.activity.contains("DELE 1: -ERR no"), "{}", app.activity);
+    assert!(app.commit.is_idle());
+}
+
+#[test]
+fn help_is_a_context_with_its_own_keys() {
+    let (mut app, _) = listed(10, 10);
+    app.handle_action(Action::Help);
+    assert_eq!(app.context(), Context::Help);
+    let selected = app.list.selected;
+    app.handle_action(Action::Down);
+    assert_eq!(app.list.selected, selected, "keys go to the help");
+    app.handle_action(Action::Back);
+    assert_eq!(app.context(), Context::List);
+}

@@ -1,0 +1,60 @@
+//! The preview beside or under the list: the selected message's headers
+//! from TOP (the body is not fetched).
+
+use super::focus_style;
+use crate::app::App;
+use crate::app::list::Headers;
+use crate::text::human_size;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(focus_style(false))
+        .title(" Preview (TOP, body not fetched) ");
+    let Some(row) = app.list.selected_row() else {
+        frame.render_widget(block, area);
+        return;
+    };
+    let label = |name: &'static str| Span::styled(format!("{name:<12}"), Style::new().dark_gray());
+    let mut lines = Vec::new();
+    match &row.headers {
+        Headers::Loaded(h) => {
+            for (name, value) in [
+                ("From", h.from.as_str()),
+                ("To", h.to.as_str()),
+                ("Cc", h.cc.as_str()),
+                ("Date", h.date.as_deref().unwrap_or("")),
+                ("Subject", h.subject.as_str()),
+                ("Message-ID", h.message_id.as_str()),
+                ("Type", h.content_type.as_str()),
+            ] {
+                if !value.is_empty() {
+                    lines.push(Line::from(vec![label(name), Span::raw(value.to_string())]));
+                }
+            }
+        }
+        Headers::Unavailable(why) => lines.push(Line::from(format!("headers unavailable: {why}"))),
+        _ => lines.push(Line::from("loading headers…").dark_gray()),
+    }
+    lines.push(Line::from(vec![
+        label("Size"),
+        Span::raw(format!("{} ({} octets)", human_size(row.size), row.size)),
+    ]));
+    lines.push(Line::from(vec![
+        label("Number/UID"),
+        Span::raw(format!(
+            "{} / {}",
+            row.number,
+            row.uid.as_deref().unwrap_or("(no UIDL)")
+        )),
+    ]));
+    if row.marked {
+        lines.push(Line::from("marked for deletion").red().bold());
+    }
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
