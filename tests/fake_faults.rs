@@ -351,6 +351,71 @@ fn list_without_top_shows_no_headers_and_warns() {
     assert!(!t.received.iter().any(|l| l.starts_with("TOP")), "{:?}", t.received);
 }
 
+/// One rule for a malformed UIDL line, shared with the inspector: the good
+/// lines are kept, the bad one is counted and the person is told.
+#[test]
+fn list_keeps_the_good_uidl_lines_and_warns_about_a_bad_one() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST"));
+    script.push(list_reply());
+    script.push(expect("UIDL"));
+    script.push(multiline("+OK", &["1 uid-one-AAA", "2"]));
+    script.push(expect("TOP 1 0"));
+    script.push(top_reply("first message"));
+    script.push(expect("TOP 2 0"));
+    script.push(top_reply("second message"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--json"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(0)
+        .stderr_has("warning")
+        .stderr_has("1 malformed UIDL line skipped");
+    let rows: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    assert_eq!(rows.len(), 2, "{run:#?}");
+    assert_eq!(rows[0]["uid"], "uid-one-AAA", "{run:#?}");
+    assert!(rows[1]["uid"].is_null(), "{run:#?}");
+    assert_eq!(rows[1]["subject"], "second message", "{run:#?}");
+    done(&server);
+}
+
+/// Without CAPA, `list` asks UIDL and TOP and learns from the answers; a
+/// refused TOP is said once, not once per message.
+#[test]
+fn list_without_capa_tries_uidl_and_top() {
+    let mut script = vec![greeting()];
+    script.push(expect("CAPA"));
+    script.push(send_line("-ERR unknown command"));
+    script.extend(user_pass_login(USER, PASSWORD));
+    script.push(expect("CAPA"));
+    script.push(send_line("-ERR unknown command"));
+    script.push(expect("LIST"));
+    script.push(list_reply());
+    script.push(expect("UIDL"));
+    script.push(uidl_reply());
+    script.push(expect("TOP 1 0"));
+    script.push(send_line("-ERR unknown command"));
+    script.push(expect("TOP 2 0"));
+    script.push(send_line("-ERR unknown command"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("list", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(0).stderr_has("does not support TOP");
+    assert_eq!(run.stderr.matches("TOP").count(), 1, "{run:#?}");
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        rows.len() == 2 && rows[0].contains("uid-one-AAA") && rows[1].contains("uid-two-BBB"),
+        "{run:#?}"
+    );
+    done(&server);
+}
+
 #[test]
 fn check_without_capa_logs_in_with_user_pass() {
     let mut script = vec![greeting()];
