@@ -68,13 +68,12 @@ pub const COMMITTING: Hint = Hint {
     keys: &[(Context::Global, Action::Interrupt, "leaves without QUIT")],
 };
 
-/// Every hint bar, for the tests.
-pub const ALL: [Hint; 5] = [LIST, MESSAGE, CONFIRM, CONNECTION_LOST, COMMITTING];
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::keymap::BINDINGS;
+
+    const ALL: [Hint; 5] = [LIST, MESSAGE, CONFIRM, CONNECTION_LOST, COMMITTING];
 
     /// Reads the drawn hint back: each "KEY text" must name a key that the
     /// key map binds to that action in that context.

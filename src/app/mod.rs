@@ -100,7 +100,7 @@ pub struct App {
     pub link: Link,
     pub activity: String,
     pub list: MessageList,
-    pub headers: HeaderLoader,
+    pub header_loader: HeaderLoader,
     pub viewer: Option<Viewer>,
     pub trace: TracePane,
     pub help: Help,
@@ -121,7 +121,7 @@ impl App {
             link: Link::Open,
             activity: "listing messages…".into(),
             list: MessageList::default(),
-            headers: HeaderLoader::default(),
+            header_loader: HeaderLoader::default(),
             viewer: None,
             trace: TracePane::default(),
             help: Help::default(),
@@ -183,7 +183,7 @@ impl App {
     /// Header blocks loaded, of how many (0 when the server has no TOP).
     pub fn headers_progress(&self) -> (usize, usize) {
         let total = if self.plan.asks_top() { self.list.rows.len() } else { 0 };
-        (self.headers.loaded(), total)
+        (self.header_loader.loaded(), total)
     }
 
     // ---- layout -----------------------------------------------------
@@ -295,7 +295,7 @@ impl App {
                 } else {
                     self.list.reverse_sort()
                 };
-                self.headers.restart_sweep();
+                self.header_loader.restart_sweep();
             }
             Action::Quit => {
                 let update = self.commit.quit(&self.list, self.link == Link::Open, &mut self.tickets);
@@ -397,7 +397,7 @@ impl App {
             return vec![];
         }
         let visible = self.list.visible(self.list_rows_visible());
-        self.headers
+        self.header_loader
             .pump(&mut self.list, visible, self.facts.window, &mut self.tickets)
     }
 
@@ -486,7 +486,7 @@ impl App {
         if let TopAnswer::NotSupported(notice) = &answer {
             self.tell(notice.clone());
         }
-        self.headers.answered(&mut self.list, n, answer);
+        self.header_loader.answered(&mut self.list, n, answer);
         let (loaded, total) = self.headers_progress();
         if total > 0 {
             self.report_progress(if loaded >= total {
