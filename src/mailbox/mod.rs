@@ -15,6 +15,8 @@
 //!   decision is taken on one). A malformed LIST line is a failure: without
 //!   the sizes and numbers there is nothing to show.
 
+mod facts;
+
 use crate::error::{Failure, FailureKind};
 use crate::headers::HeaderSummary;
 use crate::pop3::client::Outcome;
