@@ -5,4 +5,5 @@
 pub mod auth;
 pub mod client;
 pub mod codec;
+pub mod command;
 pub mod response;

@@ -1,8 +1,10 @@
 //! Byte-table tests of the client state machine: what goes out for what
 //! comes in.
 
+use super::transcript::transcript;
 use super::*;
-use crate::pop3::codec::{ResponseCode, Status};
+use crate::pop3::codec::{MAX_STATUS_LINE, ResponseCode, Status};
+use crate::secret::Secret;
 
 fn client(window: usize) -> Client {
     let mut c = Client::new(ClientConfig {
@@ -38,10 +40,13 @@ fn logged_in(window: usize) -> Client {
     c.submit(Command::User("alice".into()), Priority::Normal).unwrap();
     c.submit(Command::Pass(Secret::from("s3cret")), Priority::Normal)
         .unwrap();
-    assert_eq!(out(&mut c), "USER alice\r\n");
-    c.receive(b"+OK\r\n").unwrap();
-    assert_eq!(out(&mut c), "PASS s3cret\r\n");
-    c.receive(b"+OK logged in\r\n").unwrap();
+    transcript(
+        &mut c,
+        "C: USER alice
+         S: +OK
+         C: PASS s3cret
+         S: +OK logged in",
+    );
     assert_eq!(c.state(), SessionState::Transaction);
     drain(&mut c);
     c
@@ -80,8 +85,14 @@ fn garbage_greeting_is_a_clear_error() {
 fn capa_is_collected() {
     let mut c = client(1);
     let id = c.submit(Command::Capa, Priority::Normal).unwrap();
-    assert_eq!(out(&mut c), "CAPA\r\n");
-    c.receive(b"+OK\r\nTOP\r\nPIPELINING\r\n.\r\n").unwrap();
+    transcript(
+        &mut c,
+        "C: CAPA
+         S: +OK
+         S: TOP
+         S: PIPELINING
+         S: .",
+    );
     let done = completions(&drain(&mut c));
     let (got_id, kind, Outcome::Ok(reply)) = &done[0] else {
         panic!("{done:?}")
@@ -119,14 +130,30 @@ fn pipelining_window_bounds_what_is_in_flight() {
     for n in 1..=10 {
         c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
     }
-    assert_eq!(out(&mut c), "TOP 1 0\r\nTOP 2 0\r\nTOP 3 0\r\n");
+    transcript(
+        &mut c,
+        "C: TOP 1 0
+         C: TOP 2 0
+         C: TOP 3 0",
+    );
     assert_eq!(c.in_flight(), 3);
-    c.receive(b"+OK\r\nSubject: one\r\n\r\n.\r\n").unwrap();
-    assert_eq!(out(&mut c), "TOP 4 0\r\n");
     // Two answers in one read: both refills go out in one write.
-    c.receive(b"+OK\r\nSubject: two\r\n.\r\n+OK\r\nSubject: three\r\n.\r\n")
-        .unwrap();
-    assert_eq!(out(&mut c), "TOP 5 0\r\nTOP 6 0\r\n");
+    transcript(
+        &mut c,
+        "S: +OK
+         S: Subject: one
+         S:
+         S: .
+         C: TOP 4 0
+         S: +OK
+         S: Subject: two
+         S: .
+         S: +OK
+         S: Subject: three
+         S: .
+         C: TOP 5 0
+         C: TOP 6 0",
+    );
     let done = completions(&drain(&mut c));
     let kinds: Vec<_> = done.iter().map(|d| d.1).collect();
     assert_eq!(
@@ -146,9 +173,12 @@ fn lockstep_sends_one_at_a_time() {
     let mut c = logged_in(1);
     c.submit(Command::Stat, Priority::Normal).unwrap();
     c.submit(Command::Noop, Priority::Normal).unwrap();
-    assert_eq!(out(&mut c), "STAT\r\n");
-    c.receive(b"+OK 0 0\r\n").unwrap();
-    assert_eq!(out(&mut c), "NOOP\r\n");
+    transcript(
+        &mut c,
+        "C: STAT
+         S: +OK 0 0
+         C: NOOP",
+    );
 }
 
 #[test]
@@ -181,14 +211,20 @@ fn barriers_wait_for_the_pipeline_to_drain_and_go_alone() {
     c.submit(Command::Dele(2), Priority::Normal).unwrap();
     c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
     c.submit(Command::Noop, Priority::Normal).unwrap();
-    assert_eq!(out(&mut c), "DELE 1\r\nDELE 2\r\n");
-    c.receive(b"+OK\r\n").unwrap();
-    assert!(!c.has_output());
-    c.receive(b"+OK\r\n").unwrap();
-    assert_eq!(out(&mut c), "QUIT\r\n");
-    c.receive(b"+OK bye, 2 deleted\r\n").unwrap();
+    // The transcript fails on any byte written that it does not list: QUIT
+    // waits for both answers, and nothing follows QUIT.
+    transcript(
+        &mut c,
+        "C: DELE 1
+         C: DELE 2
+         S: +OK
+
+         S: +OK
+         C: QUIT
+         S: +OK bye, 2 deleted",
+    );
     assert_eq!(c.state(), SessionState::Closed);
-    assert!(!c.has_output(), "nothing after QUIT");
+    assert_eq!(out(&mut c), "", "nothing after QUIT");
 }
 
 #[test]
@@ -196,12 +232,15 @@ fn unconfirmed_quit_resets_marks_first() {
     let mut c = logged_in(10);
     c.submit(Command::Dele(3), Priority::Normal).unwrap();
     let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
-    assert_eq!(out(&mut c), "DELE 3\r\n");
-    c.receive(b"+OK marked\r\n").unwrap();
-    assert_eq!(out(&mut c), "RSET\r\n");
-    c.receive(b"+OK\r\n").unwrap();
-    assert_eq!(out(&mut c), "QUIT\r\n");
-    c.receive(b"+OK bye\r\n").unwrap();
+    transcript(
+        &mut c,
+        "C: DELE 3
+         S: +OK marked
+         C: RSET
+         S: +OK
+         C: QUIT
+         S: +OK bye",
+    );
     let done = completions(&drain(&mut c));
     assert!(done.iter().any(|(id, _, o)| *id == quit && o.is_ok()));
 }
@@ -214,7 +253,7 @@ fn unconfirmed_quit_is_withheld_when_rset_fails() {
     c.receive(b"+OK marked\r\n").unwrap();
     assert_eq!(out(&mut c), "DELE 3\r\nRSET\r\n");
     c.receive(b"-ERR cannot\r\n").unwrap();
-    assert!(!c.has_output(), "QUIT must not go out after a failed RSET");
+    assert_eq!(out(&mut c), "", "QUIT must not go out after a failed RSET");
     let done = completions(&drain(&mut c));
     assert!(
         done.iter()
@@ -237,9 +276,59 @@ fn unconfirmed_quit_without_marks_goes_straight_out() {
     let mut c = logged_in(10);
     c.submit(Command::Dele(1), Priority::Normal).unwrap();
     c.submit(Command::Rset, Priority::Normal).unwrap();
-    c.receive(b"+OK\r\n+OK\r\n").unwrap();
+    // RSET is a barrier: it waits for the DELE's answer.
+    transcript(
+        &mut c,
+        "C: DELE 1
+         S: +OK
+         C: RSET
+         S: +OK",
+    );
     c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
-    assert_eq!(out(&mut c), "DELE 1\r\nRSET\r\nQUIT\r\n");
+    transcript(&mut c, "C: QUIT");
+}
+
+#[test]
+fn a_dele_behind_an_rset_is_not_forgotten_when_the_rset_is_answered() {
+    // Issue 11 item 6: DELE 1, RSET, DELE 3 pipelined, then an unconfirmed
+    // QUIT. RSET is a barrier, so DELE 3 goes out only after RSET's +OK
+    // and still counts: QUIT is preceded by another RSET.
+    let mut c = logged_in(10);
+    c.submit(Command::Dele(1), Priority::Normal).unwrap();
+    c.submit(Command::Rset, Priority::Normal).unwrap();
+    c.submit(Command::Dele(3), Priority::Normal).unwrap();
+    c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+    transcript(
+        &mut c,
+        "C: DELE 1
+         S: +OK
+         C: RSET
+         S: +OK
+         C: DELE 3
+         S: +OK
+         C: RSET
+         S: +OK
+         C: QUIT
+         S: +OK bye",
+    );
+    assert_eq!(c.possibly_marked(), 0);
+}
+
+#[test]
+fn rset_never_shares_the_wire() {
+    let mut c = logged_in(10);
+    c.submit(Command::Stat, Priority::Normal).unwrap();
+    c.submit(Command::Rset, Priority::Normal).unwrap();
+    c.submit(Command::Noop, Priority::Normal).unwrap();
+    transcript(
+        &mut c,
+        "C: STAT
+         S: +OK 1 5
+         C: RSET
+         S: +OK
+         C: NOOP
+         S: +OK",
+    );
 }
 
 #[test]
@@ -416,10 +505,14 @@ fn urgent_commands_jump_the_queue_but_not_the_wire() {
     for n in 1..=5 {
         c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
     }
-    assert_eq!(out(&mut c), "TOP 1 0\r\nTOP 2 0\r\n");
+    transcript(&mut c, "C: TOP 1 0\nC: TOP 2 0");
     c.submit(Command::Retr(5), Priority::Urgent).unwrap();
-    c.receive(b"+OK\r\n.\r\n").unwrap();
-    assert_eq!(out(&mut c), "RETR 5\r\n");
+    transcript(
+        &mut c,
+        "S: +OK
+         S: .
+         C: RETR 5",
+    );
 }
 
 #[test]
@@ -469,8 +562,11 @@ mod sasl {
         let mut c = client(1);
         c.submit(Command::Auth(exchange(Mechanism::Plain, "pw")), Priority::Normal)
             .unwrap();
-        assert_eq!(out(&mut c), "AUTH PLAIN AHVzZXIAcHc=\r\n");
-        c.receive(b"+OK Logged in.\r\n").unwrap();
+        transcript(
+            &mut c,
+            "C: AUTH PLAIN AHVzZXIAcHc=
+             S: +OK Logged in.",
+        );
         assert_eq!(c.state(), SessionState::Transaction);
     }
 
@@ -521,10 +617,13 @@ mod sasl {
         let mut c = client(1);
         c.submit(Command::Auth(exchange(Mechanism::CramMd5, "pw")), Priority::Normal)
             .unwrap();
-        assert_eq!(out(&mut c), "AUTH CRAM-MD5\r\n");
-        c.receive(b"+ !!!notbase64\r\n").unwrap();
-        assert_eq!(out(&mut c), "*\r\n");
-        c.receive(b"-ERR cancelled\r\n").unwrap();
+        transcript(
+            &mut c,
+            "C: AUTH CRAM-MD5
+             S: + !!!notbase64
+             C: *
+             S: -ERR cancelled",
+        );
         let done = completions(&drain(&mut c));
         assert!(matches!(&done[0].2, Outcome::AuthFailed { .. }));
     }

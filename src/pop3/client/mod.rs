@@ -1,0 +1,499 @@
+//! The client side of a POP3 session as a state machine.
+//!
+//! Callers `submit` commands and feed `receive` with whatever bytes arrived;
+//! the machine writes command bytes into an output buffer (`take_output`) and
+//! reports replies, streamed message data and trace records as `Event`s
+//! (`poll_event`). It never blocks, never reads a clock and never touches a
+//! socket: the driver in `crate::session` does that. This keeps every rule
+//! below testable with byte tables:
+//!
+//! - pipelining: up to `window` commands in flight, answers matched in order;
+//!   barriers (the command table in `pop3::command` says which: the
+//!   state-changing CAPA, STLS, USER, PASS, APOP, AUTH, QUIT, and RSET)
+//!   never share the wire with others;
+//! - a QUIT that was not confirmed by the person (`commit: false`) is
+//!   preceded by RSET whenever a DELE may have been accepted, and is not sent
+//!   at all if that RSET fails, so it can never commit a mark;
+//! - every buffer is bounded; RETR bodies are handed out in chunks.
+//!
+//! `send` puts commands on the wire, `receive` reads answers, `sasl` runs
+//! AUTH exchanges.
+
+mod receive;
+mod sasl;
+mod send;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod transcript;
+
+use super::auth::{AuthError, SaslExchange};
+use super::codec::{BodyDecoder, CodecError, StatusLine};
+use super::command::BodyMode;
+pub use super::command::{
+    Command, CommandKind, InvalidCommand, MAX_CAPA_BYTES, MAX_COMMAND_LINE, MAX_LISTING_BYTES, MAX_TOP_BYTES,
+};
+use std::collections::VecDeque;
+
+/// Identifies one submitted command for the whole session.
+pub type RequestId = u64;
+
+/// Where the session is (RFC 1939 §3 plus the STLS handshake).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Waiting for the server's greeting.
+    Greeting,
+    Authorization,
+    /// STLS was accepted: the driver must run the TLS handshake now and then
+    /// call `tls_established`.
+    AwaitingTls,
+    Transaction,
+    /// QUIT was answered; the server is done with us.
+    Closed,
+}
+
+/// The body part of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// Kept in memory (CAPA, LIST, UIDL, TOP). `truncated`: the payload was
+    /// longer than the bound; `total_bytes` says how long.
+    Collected {
+        bytes: Vec<u8>,
+        truncated: bool,
+        lines: u64,
+        total_bytes: u64,
+    },
+    /// Handed out as `Event::Data` (RETR); this records how much came.
+    Streamed { lines: u64, total_bytes: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusLine,
+    pub body: Option<Body>,
+}
+
+impl Reply {
+    /// The collected payload, or an empty slice.
+    pub fn payload(&self) -> &[u8] {
+        match &self.body {
+            Some(Body::Collected { bytes, .. }) => bytes,
+            _ => &[],
+        }
+    }
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Ok(Reply),
+    /// The server answered `-ERR`.
+    Err(StatusLine),
+    /// The SASL exchange failed on our side (bad challenge, the server could
+    /// not prove it knows the password, ...).
+    AuthFailed {
+        error: AuthError,
+        server: Option<StatusLine>,
+    },
+    /// Never sent; the reason says why.
+    NotSent(String),
+    /// Sent, but the connection ended before the answer was complete: the
+    /// server may or may not have acted on it.
+    Lost(String),
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+    /// Something popscope itself observed (a TLS upgrade, a summary).
+    Note,
+}
+
+/// One line for the protocol trace, already redacted and sanitized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRecord {
+    pub direction: Direction,
+    pub request: Option<RequestId>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Greeting(StatusLine),
+    /// A piece of a streamed body (RETR), in order.
+    Data {
+        id: RequestId,
+        chunk: Vec<u8>,
+    },
+    Completed {
+        id: RequestId,
+        command: CommandKind,
+        outcome: Outcome,
+    },
+    /// A status line nobody asked for (e.g. an autologout notice).
+    Unsolicited(StatusLine),
+    StateChanged(SessionState),
+    Trace(TraceRecord),
+}
+
+/// The session cannot go on: the connection must be closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("{error} (while waiting for the reply to {during})")]
+    Codec { error: CodecError, during: String },
+    #[error("the server rejected the connection: {0}")]
+    GreetingRejected(StatusLine),
+    #[error(
+        "the server sent {0} bytes after accepting STLS and before the TLS handshake; this is how a man-in-the-middle injects commands, so the session was aborted"
+    )]
+    DataAfterStls(usize),
+    #[error("the server sent data nobody asked for: {0:?}")]
+    Unexpected(String),
+    #[error("the connection closed while waiting for the reply to {0}")]
+    ClosedMidReply(String),
+    #[error("the session already ended: {0}")]
+    AlreadyFailed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Commands in flight at once; 1 means lockstep.
+    pub window: usize,
+    /// Emit trace records at all.
+    pub trace: bool,
+    /// Copy multi-line payloads into the trace instead of a summary.
+    pub trace_bodies: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            window: 1,
+            trace: true,
+            trace_bodies: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Something a person is waiting for (a RETR they asked for).
+    Urgent,
+    Normal,
+}
+
+struct Queued {
+    id: RequestId,
+    command: Command,
+}
+
+enum Phase {
+    Status,
+    Body {
+        decoder: BodyDecoder,
+        status: StatusLine,
+        kept: Vec<u8>,
+        traced: usize,
+    },
+}
+
+struct InFlight {
+    id: RequestId,
+    kind: CommandKind,
+    body: BodyMode,
+    phase: Phase,
+    sasl: Option<Box<SaslExchange>>,
+    /// A SASL initial response too long for the command line, sent at the
+    /// first (empty) challenge instead.
+    deferred_initial: Option<Vec<u8>>,
+    /// Set once we sent `*` to abort a SASL exchange.
+    sasl_error: Option<AuthError>,
+    /// This RSET was sent on behalf of a withheld QUIT.
+    reset_before_quit: Option<Queued>,
+}
+
+/// The POP3 client state machine. See the module docs.
+pub struct Client {
+    config: ClientConfig,
+    state: SessionState,
+    next_id: RequestId,
+    urgent: VecDeque<Queued>,
+    normal: VecDeque<Queued>,
+    in_flight: VecDeque<InFlight>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    events: VecDeque<Event>,
+    /// DELEs sent since the last successful RSET: while non-zero, the server
+    /// may hold marks, and only a confirmed QUIT may go out without RSET.
+    possibly_marked: u32,
+    failed: Option<String>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Client {
+        Client {
+            config: ClientConfig {
+                window: config.window.max(1),
+                ..config
+            },
+            state: SessionState::Greeting,
+            next_id: 1,
+            urgent: VecDeque::new(),
+            normal: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            input: Vec::new(),
+            output: Vec::new(),
+            events: VecDeque::new(),
+            possibly_marked: 0,
+            failed: None,
+        }
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// Changes how many commands may be in flight (1 = lockstep).
+    pub fn set_window(&mut self, window: usize) {
+        self.config.window = window.max(1);
+        self.fill_window();
+    }
+
+    pub fn window(&self) -> usize {
+        self.config.window
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    pub fn queued(&self) -> usize {
+        self.urgent.len() + self.normal.len()
+    }
+
+    /// The command whose answer is awaited next.
+    pub fn waiting_for(&self) -> Option<CommandKind> {
+        self.in_flight.front().map(|f| f.kind)
+    }
+
+    /// DELEs that the server may currently hold as marks.
+    pub fn possibly_marked(&self) -> u32 {
+        self.possibly_marked
+    }
+
+    /// Queues a command; its bytes appear in the output as soon as the
+    /// window allows.
+    pub fn submit(&mut self, command: Command, priority: Priority) -> Result<RequestId, InvalidCommand> {
+        command.validate()?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let queued = Queued { id, command };
+        if let Some(reason) = &self.failed {
+            let reason = reason.clone();
+            self.complete(queued.id, queued.command.kind(), Outcome::NotSent(reason));
+            return Ok(id);
+        }
+        match priority {
+            Priority::Urgent => self.urgent.push_back(queued),
+            Priority::Normal => self.normal.push_back(queued),
+        }
+        self.fill_window();
+        Ok(id)
+    }
+
+    /// Withdraws a command that has not been sent yet. Returns false when it
+    /// is already on the wire (its answer will still come).
+    pub fn cancel(&mut self, id: RequestId) -> bool {
+        for lane in [&mut self.urgent, &mut self.normal] {
+            if let Some(pos) = lane.iter().position(|q| q.id == id) {
+                lane.remove(pos);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Bytes to write to the server; the caller must write all of them.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    pub fn has_output(&self) -> bool {
+        !self.output.is_empty()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The TLS handshake after STLS succeeded. Everything learned before it
+    /// is void (RFC 2595 §4); the caller re-asks CAPA.
+    pub fn tls_established(&mut self) {
+        if self.state == SessionState::AwaitingTls {
+            self.set_state(SessionState::Authorization);
+            self.note("TLS established; capabilities learned before it are discarded");
+            self.fill_window();
+        }
+    }
+
+    /// Feeds bytes that arrived from the server.
+    pub fn receive(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
+        if let Some(reason) = &self.failed {
+            return Err(ProtocolError::AlreadyFailed(reason.clone()));
+        }
+        if self.state == SessionState::AwaitingTls && !data.is_empty() {
+            return self.fail(ProtocolError::DataAfterStls(data.len()));
+        }
+        let mut input = std::mem::take(&mut self.input);
+        input.extend_from_slice(data);
+        let mut pos = 0;
+        let result = loop {
+            if pos == input.len() {
+                break Ok(());
+            }
+            match self.step(&input[pos..]) {
+                Ok(0) => break Ok(()),
+                Ok(used) => pos += used,
+                Err(e) => break Err(e),
+            }
+            if self.state == SessionState::AwaitingTls && pos < input.len() {
+                break Err(ProtocolError::DataAfterStls(input.len() - pos));
+            }
+        };
+        input.drain(..pos);
+        self.input = input;
+        self.fill_window();
+        result.or_else(|e| self.fail(e))
+    }
+
+    /// The server closed the connection. Anything still awaited is lost.
+    pub fn connection_closed(&mut self) -> Result<(), ProtocolError> {
+        let during = self.in_flight.front().map(|f| f.kind.to_string());
+        let reason = match &during {
+            Some(what) => format!("the connection closed while waiting for the reply to {what}"),
+            None => "the connection closed".to_string(),
+        };
+        let was_closed = self.state == SessionState::Closed;
+        self.abandon(&reason);
+        match during {
+            Some(what) if !was_closed => Err(ProtocolError::ClosedMidReply(what)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends every pending command with `reason` (sent ones as `Lost`, queued
+    /// ones as `NotSent`) and refuses further work.
+    pub fn abandon(&mut self, reason: &str) {
+        if self.failed.is_none() {
+            self.failed = Some(reason.to_string());
+        }
+        while let Some(f) = self.in_flight.pop_front() {
+            self.complete(f.id, f.kind, Outcome::Lost(reason.to_string()));
+            if let Some(quit) = f.reset_before_quit {
+                self.complete(quit.id, quit.command.kind(), Outcome::NotSent(reason.to_string()));
+            }
+        }
+        let queued: Vec<Queued> = self.urgent.drain(..).chain(self.normal.drain(..)).collect();
+        for q in queued {
+            self.complete(q.id, q.command.kind(), Outcome::NotSent(reason.to_string()));
+        }
+    }
+
+    fn fail(&mut self, error: ProtocolError) -> Result<(), ProtocolError> {
+        self.abandon(&error.to_string());
+        Err(error)
+    }
+
+    fn set_state(&mut self, state: SessionState) {
+        if self.state != state {
+            self.state = state;
+            self.events.push_back(Event::StateChanged(state));
+        }
+    }
+
+    fn trace(&mut self, direction: Direction, request: Option<RequestId>, text: String) {
+        if self.config.trace {
+            self.events.push_back(Event::Trace(TraceRecord {
+                direction,
+                request,
+                text,
+            }));
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.trace(Direction::Note, None, text.to_string());
+    }
+
+    fn complete(&mut self, id: RequestId, command: CommandKind, outcome: Outcome) {
+        self.events.push_back(Event::Completed { id, command, outcome });
+    }
+
+    /// Sends queued commands while the window and barriers allow.
+    fn fill_window(&mut self) {
+        if self.failed.is_some()
+            || matches!(
+                self.state,
+                SessionState::Greeting | SessionState::AwaitingTls | SessionState::Closed
+            )
+        {
+            return;
+        }
+        loop {
+            if self.in_flight.len() >= self.config.window {
+                return;
+            }
+            if self.in_flight.back().is_some_and(|f| f.kind.spec().barrier) {
+                return;
+            }
+            let lane = if self.urgent.is_empty() {
+                &mut self.normal
+            } else {
+                &mut self.urgent
+            };
+            let Some(next) = lane.front() else { return };
+            if next.command.spec().barrier && !self.in_flight.is_empty() {
+                return;
+            }
+            let queued = lane.pop_front().expect("front exists");
+            self.send(queued);
+        }
+    }
+}
+
+impl InFlight {
+    fn new(id: RequestId, kind: CommandKind, body: BodyMode) -> InFlight {
+        InFlight {
+            id,
+            kind,
+            body,
+            phase: Phase::Status,
+            sasl: None,
+            deferred_initial: None,
+            sasl_error: None,
+            reset_before_quit: None,
+        }
+    }
+}
+
+fn outcome_of(status: StatusLine) -> Outcome {
+    if status.is_ok() {
+        Outcome::Ok(Reply { status, body: None })
+    } else {
+        Outcome::Err(status)
+    }
+}
+
+fn codec(during: &str, error: CodecError) -> ProtocolError {
+    ProtocolError::Codec {
+        error,
+        during: during.to_string(),
+    }
+}

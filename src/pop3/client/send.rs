@@ -1,0 +1,50 @@
+//! Putting commands on the wire: the line each command becomes, and the
+//! deletion guard, which acts when a command is sent (not when it is
+//! queued), because only then is it known what the server may hold.
+
+use super::{Client, Direction, InFlight, Queued, RequestId};
+use crate::pop3::command::{Command, CommandKind, Line};
+
+impl Client {
+    /// Writes one queued command (the window and barriers allow it).
+    pub(super) fn send(&mut self, queued: Queued) {
+        if matches!(queued.command, Command::Quit { commit: false }) && self.possibly_marked > 0 {
+            self.reset_before_quit(queued);
+            return;
+        }
+        let Queued { id, command } = queued;
+        let kind = command.kind();
+        let mut flight = InFlight::new(id, kind, kind.spec().body);
+        let line = match command {
+            Command::Auth(exchange) => flight.start_sasl(exchange),
+            other => other.line(),
+        };
+        if let CommandKind::Dele(_) = kind {
+            // Counted when sent, whatever the answer: a DELE whose answer
+            // is lost may still have been accepted.
+            self.possibly_marked = self.possibly_marked.saturating_add(1);
+        }
+        self.write_line(id, line);
+        self.in_flight.push_back(flight);
+    }
+
+    /// Marks may be held and the person did not confirm: unmark first, and
+    /// only quit if that worked (see `finish_status`).
+    fn reset_before_quit(&mut self, quit: Queued) {
+        let rset_id = self.next_id;
+        self.next_id += 1;
+        self.note("QUIT was not confirmed and messages may be marked: sending RSET first");
+        self.write_line(rset_id, Command::Rset.line());
+        let kind = CommandKind::Rset;
+        self.in_flight.push_back(InFlight {
+            reset_before_quit: Some(quit),
+            ..InFlight::new(rset_id, kind, kind.spec().body)
+        });
+    }
+
+    pub(super) fn write_line(&mut self, id: RequestId, line: Line) {
+        self.output.extend_from_slice(&line.wire);
+        self.output.extend_from_slice(b"\r\n");
+        self.trace(Direction::Sent, Some(id), line.shown);
+    }
+}

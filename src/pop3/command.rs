@@ -1,0 +1,410 @@
+//! What popscope can say to a POP3 server, and everything that describes
+//! each command: its verb, whether it is a barrier, how its answer is
+//! framed, and how its line appears in the trace. `CommandKind::spec` is the
+//! one table; the client reads it and never matches on commands itself for
+//! these properties, so a new command cannot be half declared.
+
+use super::auth::{Mechanism, SaslExchange};
+use crate::sanitize::sanitize_bytes;
+use crate::secret::Secret;
+use std::fmt;
+
+/// Largest header block kept from a TOP reply; the rest is counted and
+/// dropped (a 200 KB header line fits; a hostile 50 MB one does not).
+pub const MAX_TOP_BYTES: usize = 512 * 1024;
+/// Largest LIST/UIDL payload kept: ~100 bytes a line for 500,000 messages.
+pub const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
+/// Largest CAPA payload kept.
+pub const MAX_CAPA_BYTES: usize = 64 * 1024;
+/// Longest command line (RFC 2449 §4: 255 octets including CRLF).
+pub const MAX_COMMAND_LINE: usize = 255;
+
+/// A command to send. Secrets are held as `Secret` or inside the SASL
+/// exchange, so printing a `Command` never shows them.
+#[derive(Debug)]
+pub enum Command {
+    Capa,
+    Stls,
+    User(String),
+    Pass(Secret),
+    Apop {
+        user: String,
+        digest: String,
+    },
+    Auth(Box<SaslExchange>),
+    Stat,
+    List(Option<u32>),
+    Uidl(Option<u32>),
+    Top {
+        msg: u32,
+        lines: u32,
+    },
+    Retr(u32),
+    Dele(u32),
+    Rset,
+    Noop,
+    /// `commit: true` only for a QUIT the person confirmed: it may delete.
+    Quit {
+        commit: bool,
+    },
+}
+
+/// What a command was, without its arguments' secrets: for events, traces
+/// and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    Capa,
+    Stls,
+    User,
+    Pass,
+    Apop,
+    Auth(Mechanism),
+    Stat,
+    List(Option<u32>),
+    Uidl(Option<u32>),
+    Top { msg: u32, lines: u32 },
+    Retr(u32),
+    Dele(u32),
+    Rset,
+    Noop,
+    Quit { commit: bool },
+}
+
+/// How the answer to a command is framed and kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// A status line only.
+    None,
+    /// A multi-line answer kept in memory up to this many bytes (the rest is
+    /// counted, not kept).
+    Collect(usize),
+    /// A multi-line answer handed out in chunks as it arrives.
+    Stream,
+}
+
+/// How a command's line is shown in the trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redaction {
+    /// As sent (arguments sanitized).
+    Plain,
+    /// The last argument is a secret (a password, an APOP digest) and shows
+    /// as `********`.
+    SecretArgument,
+    /// A SASL exchange: the initial response and every continuation line are
+    /// shown only as their size.
+    Sasl,
+}
+
+/// Everything the client needs to know about a command besides its
+/// arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub verb: &'static str,
+    /// Goes alone: sent only when nothing else is in flight, and nothing is
+    /// sent behind it until it is answered. RFC 2449 §6.6 names the commands
+    /// that change the session's state; RSET is one too, because the
+    /// deletion guard forgets the DELEs it has seen when RSET is accepted,
+    /// and a DELE sent behind it must not be among them.
+    pub barrier: bool,
+    pub body: BodyMode,
+    pub redaction: Redaction,
+}
+
+impl CommandKind {
+    /// The command table.
+    pub fn spec(self) -> CommandSpec {
+        use BodyMode::{Collect, Stream};
+        const NONE: BodyMode = BodyMode::None;
+        use Redaction::{Plain, Sasl, SecretArgument};
+        let (verb, barrier, body, redaction) = match self {
+            CommandKind::Capa => ("CAPA", true, Collect(MAX_CAPA_BYTES), Plain),
+            CommandKind::Stls => ("STLS", true, NONE, Plain),
+            CommandKind::User => ("USER", true, NONE, Plain),
+            CommandKind::Pass => ("PASS", true, NONE, SecretArgument),
+            CommandKind::Apop => ("APOP", true, NONE, SecretArgument),
+            CommandKind::Auth(_) => ("AUTH", true, NONE, Sasl),
+            CommandKind::Stat => ("STAT", false, NONE, Plain),
+            CommandKind::List(None) => ("LIST", false, Collect(MAX_LISTING_BYTES), Plain),
+            CommandKind::List(Some(_)) => ("LIST", false, NONE, Plain),
+            CommandKind::Uidl(None) => ("UIDL", false, Collect(MAX_LISTING_BYTES), Plain),
+            CommandKind::Uidl(Some(_)) => ("UIDL", false, NONE, Plain),
+            CommandKind::Top { .. } => ("TOP", false, Collect(MAX_TOP_BYTES), Plain),
+            CommandKind::Retr(_) => ("RETR", false, Stream, Plain),
+            CommandKind::Dele(_) => ("DELE", false, NONE, Plain),
+            CommandKind::Rset => ("RSET", true, NONE, Plain),
+            CommandKind::Noop => ("NOOP", false, NONE, Plain),
+            CommandKind::Quit { .. } => ("QUIT", true, NONE, Plain),
+        };
+        CommandSpec {
+            verb,
+            barrier,
+            body,
+            redaction,
+        }
+    }
+}
+
+impl fmt::Display for CommandKind {
+    /// The command as a person would type it, without secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.spec().verb)?;
+        match self {
+            CommandKind::Auth(m) => write!(f, " {}", m.name()),
+            CommandKind::List(Some(n)) | CommandKind::Uidl(Some(n)) | CommandKind::Retr(n) | CommandKind::Dele(n) => {
+                write!(f, " {n}")
+            }
+            CommandKind::Top { msg, lines } => write!(f, " {msg} {lines}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A command line as it goes on the wire (without CRLF) and as the trace
+/// shows it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Line {
+    pub wire: Vec<u8>,
+    pub shown: String,
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Capa => CommandKind::Capa,
+            Command::Stls => CommandKind::Stls,
+            Command::User(_) => CommandKind::User,
+            Command::Pass(_) => CommandKind::Pass,
+            Command::Apop { .. } => CommandKind::Apop,
+            Command::Auth(x) => CommandKind::Auth(x.mechanism()),
+            Command::Stat => CommandKind::Stat,
+            Command::List(n) => CommandKind::List(*n),
+            Command::Uidl(n) => CommandKind::Uidl(*n),
+            Command::Top { msg, lines } => CommandKind::Top {
+                msg: *msg,
+                lines: *lines,
+            },
+            Command::Retr(n) => CommandKind::Retr(*n),
+            Command::Dele(n) => CommandKind::Dele(*n),
+            Command::Rset => CommandKind::Rset,
+            Command::Noop => CommandKind::Noop,
+            Command::Quit { commit } => CommandKind::Quit { commit: *commit },
+        }
+    }
+
+    pub fn spec(&self) -> CommandSpec {
+        self.kind().spec()
+    }
+
+    /// Arguments that would let a caller smuggle a second command onto the
+    /// line are refused before anything is sent.
+    pub fn validate(&self) -> Result<(), InvalidCommand> {
+        fn clean(what: &'static str, s: &[u8], allow_space: bool) -> Result<(), InvalidCommand> {
+            let bad = s
+                .iter()
+                .any(|&b| b == b'\r' || b == b'\n' || b == 0 || (!allow_space && b == b' '));
+            if bad || s.is_empty() {
+                Err(InvalidCommand(what))
+            } else {
+                Ok(())
+            }
+        }
+        let number = |n: u32| {
+            if n == 0 {
+                Err(InvalidCommand("message numbers start at 1"))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Command::User(u) => clean("the user name contains a line break, NUL or space", u.as_bytes(), false),
+            Command::Pass(p) => clean(
+                "the password is empty or contains a line break or NUL",
+                p.expose(),
+                true,
+            ),
+            Command::Apop { user, digest } => {
+                clean(
+                    "the user name contains a line break, NUL or space",
+                    user.as_bytes(),
+                    false,
+                )?;
+                clean("the APOP digest is malformed", digest.as_bytes(), false)
+            }
+            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => number(*n),
+            Command::Top { msg, .. } => number(*msg),
+            _ => Ok(()),
+        }
+    }
+
+    /// The line for every command but AUTH, whose line depends on its SASL
+    /// exchange (see the client's SASL part). Redacted as the table says.
+    pub fn line(&self) -> Line {
+        let spec = self.spec();
+        let arguments = self.arguments();
+        let mut wire = spec.verb.as_bytes().to_vec();
+        let mut shown = spec.verb.to_string();
+        for (i, argument) in arguments.iter().enumerate() {
+            wire.push(b' ');
+            wire.extend_from_slice(argument);
+            let secret = spec.redaction == Redaction::SecretArgument && i + 1 == arguments.len();
+            shown.push(' ');
+            if secret {
+                shown.push_str("********");
+            } else {
+                shown.push_str(&sanitize_bytes(argument, false));
+            }
+        }
+        Line { wire, shown }
+    }
+
+    fn arguments(&self) -> Vec<Vec<u8>> {
+        let number = |n: &u32| n.to_string().into_bytes();
+        match self {
+            Command::User(u) => vec![u.as_bytes().to_vec()],
+            Command::Pass(p) => vec![p.expose().to_vec()],
+            Command::Apop { user, digest } => vec![user.as_bytes().to_vec(), digest.as_bytes().to_vec()],
+            Command::Auth(x) => vec![x.mechanism().name().as_bytes().to_vec()],
+            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => vec![number(n)],
+            Command::Top { msg, lines } => vec![number(msg), number(lines)],
+            Command::Capa
+            | Command::Stls
+            | Command::Stat
+            | Command::List(None)
+            | Command::Uidl(None)
+            | Command::Rset
+            | Command::Noop
+            | Command::Quit { .. } => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refusing to send the command: {0}")]
+pub struct InvalidCommand(pub &'static str);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each kind. `ordinal` below fails to compile when a kind is
+    /// added, and the test then fails until the kind is listed here.
+    fn every_kind() -> Vec<CommandKind> {
+        let mut kinds = vec![
+            CommandKind::Capa,
+            CommandKind::Stls,
+            CommandKind::User,
+            CommandKind::Pass,
+            CommandKind::Apop,
+            CommandKind::Stat,
+            CommandKind::List(None),
+            CommandKind::List(Some(1)),
+            CommandKind::Uidl(None),
+            CommandKind::Uidl(Some(1)),
+            CommandKind::Top { msg: 1, lines: 0 },
+            CommandKind::Retr(1),
+            CommandKind::Dele(1),
+            CommandKind::Rset,
+            CommandKind::Noop,
+            CommandKind::Quit { commit: false },
+            CommandKind::Quit { commit: true },
+        ];
+        kinds.extend(
+            Mechanism::ALL
+                .into_iter()
+                .filter(|m| m.is_sasl())
+                .map(CommandKind::Auth),
+        );
+        kinds
+    }
+
+    fn ordinal(kind: CommandKind) -> usize {
+        match kind {
+            CommandKind::Capa => 0,
+            CommandKind::Stls => 1,
+            CommandKind::User => 2,
+            CommandKind::Pass => 3,
+            CommandKind::Apop => 4,
+            CommandKind::Auth(_) => 5,
+            CommandKind::Stat => 6,
+            CommandKind::List(_) => 7,
+            CommandKind::Uidl(_) => 8,
+            CommandKind::Top { .. } => 9,
+            CommandKind::Retr(_) => 10,
+            CommandKind::Dele(_) => 11,
+            CommandKind::Rset => 12,
+            CommandKind::Noop => 13,
+            CommandKind::Quit { .. } => 14,
+        }
+    }
+
+    #[test]
+    fn every_command_kind_has_a_spec() {
+        let kinds = every_kind();
+        let mut seen = [false; 15];
+        for kind in &kinds {
+            seen[ordinal(*kind)] = true;
+            let spec = kind.spec();
+            assert!(!spec.verb.is_empty(), "{kind:?}");
+            assert!(spec.verb.bytes().all(|b| b.is_ascii_uppercase()), "{kind:?}");
+            assert!(kind.to_string().starts_with(spec.verb), "{kind:?} shows as {kind}");
+            assert_ne!(spec.body, BodyMode::Collect(0), "{kind:?}");
+        }
+        assert!(seen.iter().all(|&s| s), "a kind is missing from every_kind: {seen:?}");
+    }
+
+    #[test]
+    fn the_barriers_are_exactly_the_state_changing_commands() {
+        // RFC 2449 §6.6, plus RSET (the deletion guard, see `barrier`).
+        let state_changing = ["CAPA", "STLS", "USER", "PASS", "APOP", "AUTH", "QUIT", "RSET"];
+        for kind in every_kind() {
+            let spec = kind.spec();
+            assert_eq!(
+                spec.barrier,
+                state_changing.contains(&spec.verb),
+                "{kind:?} barrier {}",
+                spec.barrier
+            );
+        }
+    }
+
+    #[test]
+    fn multi_line_answers_are_exactly_those_rfc_1939_and_2449_define() {
+        let multi: Vec<String> = every_kind()
+            .into_iter()
+            .filter(|k| k.spec().body != BodyMode::None)
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(multi, ["CAPA", "LIST", "UIDL", "TOP 1 0", "RETR 1"]);
+        assert_eq!(CommandKind::Retr(1).spec().body, BodyMode::Stream);
+    }
+
+    #[test]
+    fn lines_are_redacted_as_the_table_says() {
+        let line = |c: Command| {
+            let Line { wire, shown } = c.line();
+            (String::from_utf8(wire).unwrap(), shown)
+        };
+        assert_eq!(
+            line(Command::Top { msg: 3, lines: 0 }),
+            ("TOP 3 0".into(), "TOP 3 0".into())
+        );
+        assert_eq!(line(Command::Stat), ("STAT".into(), "STAT".into()));
+        assert_eq!(
+            line(Command::Pass(Secret::from("hunter2"))),
+            ("PASS hunter2".into(), "PASS ********".into())
+        );
+        assert_eq!(
+            line(Command::Apop {
+                user: "bob".into(),
+                digest: "c4c9334bac560ecc979e58001b3e22fb".into()
+            }),
+            (
+                "APOP bob c4c9334bac560ecc979e58001b3e22fb".into(),
+                "APOP bob ********".into()
+            )
+        );
+        // A user name is shown, but never raw control characters.
+        let (_, shown) = line(Command::User("b\u{1b}ob".into()));
+        assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    }
+}
