@@ -14,14 +14,12 @@ use super::tls::{TlsInfo, TlsSetup, describe};
 use super::trace::{TraceClock, TraceEntry};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{
-    Body, Client, Command, CommandKind, Direction, Event, Outcome, Priority, ProtocolError, Reply, RequestId,
-    SessionState,
+    Client, Command, CommandKind, Delivery, Event, Outcome, Priority, ProtocolError, RequestId, SessionState,
 };
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -87,8 +85,9 @@ pub type CommandResult = Result<Outcome, Failure>;
 
 /// Where a command's answer goes.
 pub enum Route {
-    /// The whole reply in one piece; a RETR body is collected up to `limit`
-    /// bytes (the rest is counted, not kept).
+    /// The whole reply in one piece; a RETR body is collected (by the
+    /// client, `Delivery::Collect`) up to `limit` bytes (the rest is
+    /// counted, not kept).
     Reply {
         tx: oneshot::Sender<CommandResult>,
         limit: usize,
@@ -133,13 +132,15 @@ pub enum SessionEvent {
 pub struct DriverConfig {
     pub host: String,
     pub tls: Option<TlsSetup>,
-    pub response_timeout: Duration,
+    /// Limit for the TLS handshake after STLS.
+    pub handshake_timeout: Duration,
     pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
     pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
     pub clock: TraceClock,
 }
 
-/// Shared view of the driver's condition.
+/// Shared view of the driver's condition. The one place the session's
+/// failure is kept.
 #[derive(Debug, Clone, Default)]
 pub struct DriverStatus {
     pub greeting: Option<crate::pop3::codec::StatusLine>,
@@ -149,24 +150,37 @@ pub struct DriverStatus {
     pub closed: bool,
 }
 
-struct Pending {
-    route: Route,
-    collected: Vec<u8>,
-}
-
 pub struct Driver {
     client: Client,
     conn: Connection,
     config: DriverConfig,
     requests: mpsc::UnboundedReceiver<Request>,
     status: watch::Sender<DriverStatus>,
-    routes: HashMap<RequestId, Pending>,
-    sent_at: HashMap<RequestId, Instant>,
-    shared_failure: Arc<Mutex<Option<Failure>>>,
+    routes: HashMap<RequestId, Route>,
     /// The STLS answer is held back until the handshake is done.
     held_stls: Option<(RequestId, CommandKind, Outcome)>,
     /// Streamed chunks not yet accepted by their (bounded) channel.
     stream_backlog: Vec<(mpsc::Sender<Vec<u8>>, Vec<u8>)>,
+}
+
+/// Bytes on their way out, and the read buffer.
+struct Wire {
+    out: Vec<u8>,
+    written: usize,
+    needs_flush: bool,
+    read_buf: Vec<u8>,
+}
+
+impl Wire {
+    fn drained(&self) -> bool {
+        self.written == self.out.len()
+    }
+}
+
+/// The driver's clock: tokio's, so a test runtime with paused time pauses
+/// the client's deadlines too.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 impl Driver {
@@ -176,7 +190,6 @@ impl Driver {
         config: DriverConfig,
         requests: mpsc::UnboundedReceiver<Request>,
         status: watch::Sender<DriverStatus>,
-        shared_failure: Arc<Mutex<Option<Failure>>>,
     ) -> Driver {
         Driver {
             client,
@@ -185,156 +198,127 @@ impl Driver {
             requests,
             status,
             routes: HashMap::new(),
-            sent_at: HashMap::new(),
-            shared_failure,
             held_stls: None,
             stream_backlog: Vec::new(),
         }
     }
 
     pub async fn run(mut self) {
-        let result = self.pump().await;
-        let failure = result.err();
-        if let Some(f) = &failure {
-            *self.shared_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
-            self.client.abandon(&f.message);
-        } else {
-            self.client.abandon("the session has ended");
+        let failure = self.pump().await.err();
+        // Recorded before the pending commands learn they are lost, so
+        // whoever hears of that finds the reason already here.
+        self.status.send_modify(|s| s.failure = failure.clone());
+        match &failure {
+            Some(f) => self.client.abandon(&f.message),
+            None => self.client.abandon("the session has ended"),
         }
         self.dispatch_events();
         self.flush_streams().await;
         if let Some(events) = &self.config.events {
-            let _ = events.send(SessionEvent::Closed(failure.clone()));
+            let _ = events.send(SessionEvent::Closed(failure));
         }
-        self.status.send_modify(|s| {
-            s.failure = failure;
-            s.closed = true;
-        });
+        self.status.send_modify(|s| s.closed = true);
         // Dropping `self.conn` closes the socket. No QUIT is ever sent here.
     }
 
     async fn pump(&mut self) -> Result<(), Failure> {
-        let mut read_buf = vec![0u8; READ_CHUNK];
-        let mut out: Vec<u8> = Vec::new();
-        let mut out_pos = 0usize;
-        let mut needs_flush = false;
+        let mut wire = Wire {
+            out: Vec::new(),
+            written: 0,
+            needs_flush: false,
+            read_buf: vec![0u8; READ_CHUNK],
+        };
         let mut requests_open = true;
-        let mut deadline: Option<Instant> = None;
         loop {
             self.dispatch_events();
             // Waiting here while a slow consumer catches up means not
             // reading: TCP then pushes back on the server.
             self.flush_streams().await;
-            if self.client.state() == SessionState::Closed && self.client.in_flight() == 0 && out_pos == out.len() {
+            let idle = self.client.in_flight() == 0 && wire.drained();
+            if idle && self.client.state() == SessionState::Closed {
                 return Ok(());
             }
-            if !requests_open && self.client.in_flight() == 0 && self.client.queued() == 0 && out_pos == out.len() {
+            if idle && !requests_open && self.client.queued() == 0 {
                 // Handle dropped and nothing left to do: close without QUIT.
                 return Ok(());
             }
-            if self.client.state() == SessionState::AwaitingTls && out_pos == out.len() {
+            if self.client.state() == SessionState::AwaitingTls && wire.drained() {
                 self.upgrade_to_tls().await?;
                 continue;
             }
-            if out_pos == out.len() && self.client.has_output() {
-                out = self.client.take_output();
-                out_pos = 0;
+            if wire.drained() && self.client.has_output() {
+                wire.out = self.client.take_output(now());
+                wire.written = 0;
             }
-            let awaiting = self.client.in_flight() > 0 || self.client.state() == SessionState::Greeting;
-            match (awaiting, deadline) {
-                (true, None) => deadline = Some(Instant::now() + self.config.response_timeout),
-                (false, Some(_)) => deadline = None,
-                _ => {}
-            }
-            let conn = &mut self.conn;
-            let io = poll_fn(|cx| {
-                if out_pos < out.len() {
-                    match Pin::new(&mut *conn).poll_write(cx, &out[out_pos..]) {
-                        Poll::Ready(Ok(0)) => return Poll::Ready(Io::Error(io::ErrorKind::WriteZero.into())),
-                        Poll::Ready(Ok(n)) => return Poll::Ready(Io::Wrote(n)),
-                        Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
-                        Poll::Pending => {}
-                    }
-                } else if needs_flush {
-                    match Pin::new(&mut *conn).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => return Poll::Ready(Io::Flushed),
-                        Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
-                        Poll::Pending => {}
-                    }
-                }
-                let mut rb = ReadBuf::new(&mut read_buf);
-                match Pin::new(&mut *conn).poll_read(cx, &mut rb) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Io::Read(rb.filled().len())),
-                    Poll::Ready(Err(e)) => Poll::Ready(Io::Error(e)),
-                    Poll::Pending => Poll::Pending,
-                }
-            });
+            let deadline = self.client.poll_timeout();
             let sleep = async {
                 match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
+                    Some(d) => tokio::time::sleep_until(Instant::from_std(d)).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 request = self.requests.recv(), if requests_open => match request {
-                    Some(request) => {
-                        self.accept(request);
-                        // Take a burst in one go: 100,000 queued TOPs should
-                        // cost a few loop turns, not 100,000.
-                        for _ in 0..REQUEST_BURST {
-                            match self.requests.try_recv() {
-                                Ok(request) => self.accept(request),
-                                Err(_) => break,
-                            }
-                        }
-                    }
+                    Some(request) => self.accept_burst(request),
                     None => requests_open = false,
                 },
-                io = io => match io {
-                    Io::Wrote(n) => {
-                        out_pos += n;
-                        needs_flush = true;
+                io = poll_io(&mut self.conn, &mut wire) => {
+                    if let Some(end) = self.on_io(io, &mut wire) {
+                        return end;
                     }
-                    Io::Flushed => needs_flush = false,
-                    Io::Read(0) => {
-                        self.dispatch_events();
-                        return match self.client.connection_closed() {
-                            Ok(()) if self.client.state() == SessionState::Closed => Ok(()),
-                            Ok(()) => Err(Failure::new(FailureKind::Connect, "the server closed the connection")),
-                            Err(e) => Err(protocol_failure(e, FailureKind::Connect)),
-                        };
-                    }
-                    Io::Read(n) => {
-                        deadline = None;
-                        if let Err(e) = self.client.receive(&read_buf[..n]) {
-                            return Err(protocol_failure(e, FailureKind::Protocol));
-                        }
-                    }
-                    Io::Error(e) => {
-                        let what = match self.client.waiting_for() {
-                            Some(kind) => format!("the connection was lost while waiting for the reply to {kind}: {e}"),
-                            None => format!("the connection was lost: {e}"),
-                        };
-                        return Err(Failure::new(FailureKind::Connect, what)
-                            .with_hint("check the network; nothing was committed"));
-                    }
-                },
-                _ = sleep => {
-                    let step = self.waiting_for();
-                    return Err(Failure::new(
-                        FailureKind::Timeout,
-                        format!("no answer to {step} within {} s", self.config.response_timeout.as_secs_f32()),
-                    ).with_hint("the server or the network is stalled; raise --timeout if it is just slow"));
                 }
+                _ = sleep => self
+                    .client
+                    .handle_timeout(now())
+                    .map_err(|e| protocol_failure(e, FailureKind::Protocol))?,
             }
         }
     }
 
-    fn waiting_for(&self) -> String {
-        match self.client.waiting_for() {
-            Some(kind) => kind.to_string(),
-            None => "the server's greeting".into(),
+    /// Takes a burst of requests in one go: 100,000 queued TOPs should cost
+    /// a few loop turns, not 100,000.
+    fn accept_burst(&mut self, first: Request) {
+        self.accept(first);
+        for _ in 0..REQUEST_BURST {
+            match self.requests.try_recv() {
+                Ok(request) => self.accept(request),
+                Err(_) => break,
+            }
         }
+    }
+
+    /// What one socket event means; `Some` ends the session.
+    fn on_io(&mut self, io: Io, wire: &mut Wire) -> Option<Result<(), Failure>> {
+        match io {
+            Io::Wrote(n) => {
+                wire.written += n;
+                wire.needs_flush = true;
+            }
+            Io::Flushed => wire.needs_flush = false,
+            Io::Read(0) => {
+                self.dispatch_events();
+                return Some(match self.client.connection_closed() {
+                    Ok(()) if self.client.state() == SessionState::Closed => Ok(()),
+                    Ok(()) => Err(Failure::new(FailureKind::Connect, "the server closed the connection")),
+                    Err(e) => Err(protocol_failure(e, FailureKind::Connect)),
+                });
+            }
+            Io::Read(n) => {
+                if let Err(e) = self.client.receive(now(), &wire.read_buf[..n]) {
+                    return Some(Err(protocol_failure(e, FailureKind::Protocol)));
+                }
+            }
+            Io::Error(e) => {
+                let what = match self.client.waiting_for() {
+                    Some(kind) => format!("the connection was lost while waiting for the reply to {kind}: {e}"),
+                    None => format!("the connection was lost: {e}"),
+                };
+                return Some(Err(
+                    Failure::new(FailureKind::Connect, what).with_hint("check the network; nothing was committed")
+                ));
+            }
+        }
+        None
     }
 
     async fn flush_streams(&mut self) {
@@ -346,41 +330,34 @@ impl Driver {
     }
 
     fn accept(&mut self, request: Request) {
-        match request {
-            Request::SetWindow(n) => self.client.set_window(n),
+        let (command, priority, route) = match request {
+            Request::SetWindow(n) => return self.client.set_window(n),
             Request::Submit {
                 command,
                 priority,
                 route,
-            } => {
-                let kind = command.kind();
-                match self.client.submit(command, priority) {
-                    Ok(id) => {
-                        self.routes.insert(
-                            id,
-                            Pending {
-                                route,
-                                collected: Vec::new(),
-                            },
-                        );
+            } => (command, priority, route),
+        };
+        let kind = command.kind();
+        let delivery = match &route {
+            Route::Reply { limit, .. } => Delivery::Collect(*limit),
+            Route::Stream { .. } | Route::Event { .. } => Delivery::Stream,
+        };
+        match self.client.submit_with(command, priority, delivery) {
+            Ok(id) => {
+                self.routes.insert(id, route);
+            }
+            Err(invalid) => {
+                let failure = Failure::new(FailureKind::Usage, invalid.to_string());
+                match route {
+                    Route::Reply { tx, .. } | Route::Stream { done: tx, .. } => {
+                        let _ = tx.send(Err(failure));
                     }
-                    Err(invalid) => {
-                        let failure = Failure::new(FailureKind::Usage, invalid.to_string());
-                        match route {
-                            Route::Reply { tx, .. } | Route::Stream { done: tx, .. } => {
-                                let _ = tx.send(Err(failure));
-                            }
-                            Route::Event { ticket } => {
-                                if let Some(events) = &self.config.events {
-                                    let _ = events.send(SessionEvent::Completed {
-                                        ticket,
-                                        command: kind,
-                                        outcome: Outcome::NotSent(failure.message),
-                                    });
-                                }
-                            }
-                        }
-                    }
+                    Route::Event { ticket } => self.send_event(SessionEvent::Completed {
+                        ticket,
+                        command: kind,
+                        outcome: Outcome::NotSent(failure.message),
+                    }),
                 }
             }
         }
@@ -399,15 +376,14 @@ impl Driver {
                 "STLS accepted on a connection that is already encrypted",
             ));
         };
-        let info = handshake(tcp, tls, &self.config.host, self.config.response_timeout).await;
-        let (stream, info) = info?;
+        let (stream, info) = handshake(tcp, tls, &self.config.host, self.config.handshake_timeout).await?;
         self.conn = Connection::Tls(Box::new(stream));
         self.trace_note(format!(
             "TLS established: {} {}, certificate {}",
             info.version, info.cipher, info.verification
         ));
         self.status.send_modify(|s| s.tls = Some(info));
-        self.client.tls_established();
+        self.client.tls_established(now());
         if let Some((id, kind, outcome)) = self.held_stls.take() {
             self.complete(id, kind, outcome);
         }
@@ -416,7 +392,13 @@ impl Driver {
 
     fn trace_note(&mut self, text: String) {
         if let Some(trace) = &self.config.trace {
-            let _ = trace.send(self.config.clock.entry(Direction::Note, text, None));
+            let _ = trace.send(self.config.clock.note(text));
+        }
+    }
+
+    fn send_event(&self, event: SessionEvent) {
+        if let Some(events) = &self.config.events {
+            let _ = events.send(event);
         }
     }
 
@@ -424,28 +406,17 @@ impl Driver {
         while let Some(event) = self.client.poll_event() {
             match event {
                 Event::Trace(record) => {
-                    let rtt = match (record.direction, record.request) {
-                        (Direction::Sent, Some(id)) => {
-                            self.sent_at.entry(id).or_insert_with(Instant::now);
-                            None
-                        }
-                        (Direction::Received, Some(id)) => self.sent_at.remove(&id).map(|t| t.elapsed()),
-                        _ => None,
-                    };
-                    let entry = self.config.clock.entry(record.direction, record.text, rtt);
+                    let entry = self.config.clock.entry(record);
                     if let Some(trace) = &self.config.trace {
                         let _ = trace.send(entry.clone());
                     }
-                    if let Some(events) = &self.config.events {
-                        let _ = events.send(SessionEvent::Trace(entry));
-                    }
+                    self.send_event(SessionEvent::Trace(entry));
                 }
                 Event::StateChanged(state) => self.status.send_modify(|s| s.state = Some(state)),
                 Event::Greeting(greeting) => self.status.send_modify(|s| s.greeting = Some(greeting)),
                 Event::Unsolicited(_) => {}
                 Event::Data { id, chunk } => self.deliver_data(id, chunk),
                 Event::Completed { id, command, outcome } => {
-                    self.sent_at.remove(&id);
                     if command == CommandKind::Stls
                         && outcome.is_ok()
                         && self.client.state() == SessionState::AwaitingTls
@@ -460,56 +431,28 @@ impl Driver {
     }
 
     fn deliver_data(&mut self, id: RequestId, chunk: Vec<u8>) {
-        let Some(pending) = self.routes.get_mut(&id) else {
-            return;
-        };
-        match &pending.route {
-            Route::Reply { limit, .. } => {
-                let room = limit.saturating_sub(pending.collected.len());
-                pending.collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Route::Stream { data, .. } => self.stream_backlog.push((data.clone(), chunk)),
-            Route::Event { ticket } => {
-                if let Some(events) = &self.config.events {
-                    let _ = events.send(SessionEvent::Data { ticket: *ticket, chunk });
-                }
-            }
+        match self.routes.get(&id) {
+            Some(Route::Stream { data, .. }) => self.stream_backlog.push((data.clone(), chunk)),
+            Some(Route::Event { ticket }) => self.send_event(SessionEvent::Data { ticket: *ticket, chunk }),
+            // A `Reply` route's body is collected by the client.
+            Some(Route::Reply { .. }) | None => {}
         }
     }
 
     fn complete(&mut self, id: RequestId, command: CommandKind, outcome: Outcome) {
-        let Some(pending) = self.routes.remove(&id) else { return };
-        match pending.route {
-            Route::Reply { tx, .. } => {
-                let outcome = match outcome {
-                    Outcome::Ok(Reply {
-                        status,
-                        body: Some(Body::Streamed { lines, total_bytes }),
-                    }) => Outcome::Ok(Reply {
-                        status,
-                        body: Some(Body::Collected {
-                            truncated: (pending.collected.len() as u64) < total_bytes,
-                            bytes: pending.collected,
-                            lines,
-                            total_bytes,
-                        }),
-                    }),
-                    other => other,
-                };
+        match self.routes.remove(&id) {
+            Some(Route::Reply { tx, .. }) => {
                 let _ = tx.send(Ok(outcome));
             }
-            Route::Stream { done, .. } => {
+            Some(Route::Stream { done, .. }) => {
                 let _ = done.send(Ok(outcome));
             }
-            Route::Event { ticket } => {
-                if let Some(events) = &self.config.events {
-                    let _ = events.send(SessionEvent::Completed {
-                        ticket,
-                        command,
-                        outcome,
-                    });
-                }
-            }
+            Some(Route::Event { ticket }) => self.send_event(SessionEvent::Completed {
+                ticket,
+                command,
+                outcome,
+            }),
+            None => {}
         }
     }
 }
@@ -521,12 +464,41 @@ enum Io {
     Error(io::Error),
 }
 
+/// Writes what is pending (or flushes) and reads, in one future: whichever
+/// makes progress first.
+fn poll_io<'a>(conn: &'a mut Connection, wire: &'a mut Wire) -> impl Future<Output = Io> + 'a {
+    poll_fn(move |cx| {
+        if !wire.drained() {
+            match Pin::new(&mut *conn).poll_write(cx, &wire.out[wire.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Io::Error(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => return Poll::Ready(Io::Wrote(n)),
+                Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
+                Poll::Pending => {}
+            }
+        } else if wire.needs_flush {
+            match Pin::new(&mut *conn).poll_flush(cx) {
+                Poll::Ready(Ok(())) => return Poll::Ready(Io::Flushed),
+                Poll::Ready(Err(e)) => return Poll::Ready(Io::Error(e)),
+                Poll::Pending => {}
+            }
+        }
+        let mut rb = ReadBuf::new(&mut wire.read_buf);
+        match Pin::new(&mut *conn).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(Io::Read(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Io::Error(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+}
+
 fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
     match &error {
         ProtocolError::DataAfterStls(_) => Failure::new(FailureKind::Tls, format!("possible injection attack: {error}"))
             .with_hint("someone between you and the server may be tampering with the connection; use pop3s:// (implicit TLS) if the server offers it"),
         ProtocolError::ClosedMidReply(_) => Failure::new(closed_kind, error.to_string())
             .with_hint("the server dropped the connection; nothing was committed. Check the server's log"),
+        ProtocolError::Timeout { .. } => Failure::new(FailureKind::Timeout, error.to_string())
+            .with_hint("the server or the network is stalled; raise --timeout if it is just slow"),
         ProtocolError::GreetingRejected(status) => {
             use crate::pop3::codec::ResponseCode::*;
             let kind = match status.code {

@@ -17,7 +17,6 @@ use crate::pop3::response::Capabilities;
 use crate::secret::Secret;
 use driver::{CommandResult, Connection, Driver, DriverConfig, DriverStatus, Request, Route, SessionEvent};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tls::{TlsInfo, TlsOptions, TlsSetup};
 use tokio::net::TcpStream;
@@ -172,7 +171,6 @@ pub enum QuitResult {
 pub struct Session {
     requests: mpsc::UnboundedSender<Request>,
     status: watch::Receiver<DriverStatus>,
-    failure: Arc<Mutex<Option<Failure>>>,
     task: tokio::task::JoinHandle<()>,
     pub report: ConnectReport,
 }
@@ -256,7 +254,7 @@ impl Session {
 
     /// The failure that ended the session, if it has ended.
     pub fn failure(&self) -> Option<Failure> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.status.borrow().failure.clone()
     }
 
     /// Ends the session with QUIT. `commit: true` only when the person
@@ -402,57 +400,50 @@ pub async fn open_reporting(
 
     let clock = TraceClock::default();
     if let (Some(trace), Some(info)) = (&observers.trace, &report.tls) {
-        let _ = trace.send(clock.entry(
-            crate::pop3::client::Direction::Note,
-            format!(
-                "TLS established: {} {}, certificate {}",
-                info.version, info.cipher, info.verification
-            ),
-            None,
-        ));
+        let _ = trace.send(clock.note(format!(
+            "TLS established: {} {}, certificate {}",
+            info.version, info.cipher, info.verification
+        )));
     }
     for warning in &report.warnings {
         if let Some(trace) = &observers.trace {
-            let _ = trace.send(clock.entry(
-                crate::pop3::client::Direction::Note,
-                format!("WARNING: {warning}"),
-                None,
-            ));
+            let _ = trace.send(clock.note(format!("WARNING: {warning}")));
         }
     }
-    let client = Client::new(ClientConfig {
-        window: 1,
-        // Trace lines are three strings per command: only make them for
-        // someone who reads them.
-        trace: observers.trace.is_some() || observers.events.is_some(),
-        trace_bodies: config.trace_bodies,
-    });
+    let client = Client::new(
+        ClientConfig {
+            window: 1,
+            // Trace lines are three strings per command: only make them for
+            // someone who reads them.
+            trace: observers.trace.is_some() || observers.events.is_some(),
+            trace_bodies: config.trace_bodies,
+            answer_timeout: config.response_timeout,
+        },
+        Instant::now().into_std(),
+    );
     let (requests_tx, requests_rx) = mpsc::unbounded_channel();
     let (status_tx, status_rx) = watch::channel(DriverStatus {
         tls: report.tls.clone(),
         ..DriverStatus::default()
     });
-    let failure = Arc::new(Mutex::new(None));
     let driver = Driver::new(
         client,
         conn,
         DriverConfig {
             host: config.host.clone(),
             tls: tls_setup,
-            response_timeout: config.response_timeout,
+            handshake_timeout: config.response_timeout,
             trace: observers.trace,
             events: observers.events,
             clock,
         },
         requests_rx,
         status_tx,
-        failure.clone(),
     );
     let task = tokio::spawn(driver.run());
     let mut session = Session {
         requests: requests_tx,
         status: status_rx,
-        failure,
         task,
         report: ConnectReport::default(),
     };

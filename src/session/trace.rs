@@ -1,12 +1,11 @@
 //! The protocol trace as people read it: each line stamped with the time
 //! since the session began, its direction, and for answers the round trip.
 
-use crate::pop3::client::Direction;
+use crate::pop3::client::{Direction, TraceRecord};
 use std::fmt;
-use std::time::Duration;
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Stamps trace records relative to the session's start (monotonic).
+/// Turns the client's instants into times since the session's start.
 #[derive(Debug, Clone, Copy)]
 pub struct TraceClock {
     start: Instant,
@@ -14,21 +13,35 @@ pub struct TraceClock {
 
 impl Default for TraceClock {
     fn default() -> Self {
-        TraceClock { start: Instant::now() }
-    }
-}
-
-impl TraceClock {
-    pub fn entry(&self, direction: Direction, text: String, rtt: Option<Duration>) -> TraceEntry {
-        TraceEntry {
-            at: self.start.elapsed(),
-            direction,
-            text,
-            rtt,
+        TraceClock {
+            start: tokio::time::Instant::now().into_std(),
         }
     }
 }
 
+impl TraceClock {
+    /// A record from the client; its latency is the round trip shown.
+    pub fn entry(&self, record: TraceRecord) -> TraceEntry {
+        TraceEntry {
+            at: record.at.saturating_duration_since(self.start),
+            direction: record.direction,
+            text: record.text,
+            rtt: record.latency,
+        }
+    }
+
+    /// Something the session layer observed, now.
+    pub fn note(&self, text: String) -> TraceEntry {
+        TraceEntry {
+            at: tokio::time::Instant::now()
+                .into_std()
+                .saturating_duration_since(self.start),
+            direction: Direction::Note,
+            text,
+            rtt: None,
+        }
+    }
+}
 /// One trace line. `text` is redacted and sanitized already.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEntry {

@@ -4,8 +4,11 @@
 //! the machine writes command bytes into an output buffer (`take_output`) and
 //! reports replies, streamed message data and trace records as `Event`s
 //! (`poll_event`). It never blocks, never reads a clock and never touches a
-//! socket: the driver in `crate::session` does that. This keeps every rule
-//! below testable with byte tables:
+//! socket: the driver in `crate::session` does that. Time comes in as
+//! arguments (quinn-style): `receive(now, ..)` and `take_output(now)` stamp
+//! what happens, `poll_timeout()` says when the caller must call
+//! `handle_timeout(now)`. This keeps every rule below testable with byte
+//! tables and simulated time:
 //!
 //! - pipelining: up to `window` commands in flight, answers matched in order;
 //!   barriers (the command table in `pop3::command` says which: the
@@ -14,11 +17,17 @@
 //! - a QUIT that was not confirmed by the person (`commit: false`) is
 //!   preceded by RSET whenever a DELE may have been accepted, and is not sent
 //!   at all if that RSET fails, so it can never commit a mark;
-//! - every buffer is bounded; RETR bodies are handed out in chunks.
+//! - every buffer is bounded; RETR bodies are handed out in chunks, or
+//!   collected up to a limit the caller chooses (`submit_with`);
+//! - an answer that does not come within the configured limit fails the
+//!   session, naming the command (see `deadline`);
+//! - trace records carry their time, and answers the latency from the
+//!   moment their command was handed out for writing.
 //!
 //! `send` puts commands on the wire, `receive` reads answers, `sasl` runs
 //! AUTH exchanges.
 
+mod deadline;
 mod receive;
 mod sasl;
 mod send;
@@ -33,10 +42,25 @@ use super::command::BodyMode;
 pub use super::command::{
     Command, CommandKind, InvalidCommand, MAX_CAPA_BYTES, MAX_COMMAND_LINE, MAX_LISTING_BYTES, MAX_TOP_BYTES,
 };
+use deadline::AnswerTimer;
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// Identifies one submitted command for the whole session.
 pub type RequestId = u64;
+
+/// Identifies one `take_output`: the commands that went out in one write.
+pub type BatchId = u64;
+
+/// How the body of a streamed answer (RETR) reaches the caller. Other
+/// answers are framed and kept as the command table says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// In chunks as it arrives (`Event::Data`).
+    Stream,
+    /// Kept with the reply, up to this many bytes (the rest is counted).
+    Collect(usize),
+}
 
 /// Where the session is (RFC 1939 §3 plus the STLS handshake).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +143,17 @@ pub enum Direction {
 /// One line for the protocol trace, already redacted and sanitized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceRecord {
+    /// When it happened: a written line at the `take_output` that handed it
+    /// out, anything else at the call that produced it.
+    pub at: Instant,
     pub direction: Direction,
     pub request: Option<RequestId>,
     pub text: String,
+    /// For the first line of an answer (or of a SASL challenge): the time
+    /// since the line it answers was handed out for writing.
+    pub latency: Option<Duration>,
+    /// The write the command went out in (for its line and its answer's).
+    pub batch: Option<BatchId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +192,8 @@ pub enum ProtocolError {
     ClosedMidReply(String),
     #[error("the session already ended: {0}")]
     AlreadyFailed(String),
+    #[error("no answer to {waiting_for} within {} s", .limit.as_secs_f32())]
+    Timeout { waiting_for: String, limit: Duration },
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +204,8 @@ pub struct ClientConfig {
     pub trace: bool,
     /// Copy multi-line payloads into the trace instead of a summary.
     pub trace_bodies: bool,
+    /// How long the server may stay silent while an answer is awaited.
+    pub answer_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -178,6 +214,7 @@ impl Default for ClientConfig {
             window: 1,
             trace: true,
             trace_bodies: false,
+            answer_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -192,6 +229,7 @@ pub enum Priority {
 struct Queued {
     id: RequestId,
     command: Command,
+    body: BodyMode,
 }
 
 enum Phase {
@@ -217,6 +255,17 @@ struct InFlight {
     sasl_error: Option<AuthError>,
     /// This RSET was sent on behalf of a withheld QUIT.
     reset_before_quit: Option<Queued>,
+    /// When its last line was handed out for writing, until the answer to
+    /// that line begins.
+    written_at: Option<Instant>,
+    batch: Option<BatchId>,
+}
+
+/// A trace line for something written, stamped when it is handed out.
+struct Unwritten {
+    direction: Direction,
+    request: Option<RequestId>,
+    text: String,
 }
 
 /// The POP3 client state machine. See the module docs.
@@ -229,7 +278,13 @@ pub struct Client {
     in_flight: VecDeque<InFlight>,
     input: Vec<u8>,
     output: Vec<u8>,
+    /// Trace lines for `output`, emitted by `take_output`.
+    unwritten: Vec<Unwritten>,
+    next_batch: BatchId,
     events: VecDeque<Event>,
+    timer: AnswerTimer,
+    /// The time passed in by the call being handled.
+    now: Instant,
     /// DELEs sent since the last successful RSET: while non-zero, the server
     /// may hold marks, and only a confirmed QUIT may go out without RSET.
     possibly_marked: u32,
@@ -237,8 +292,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(config: ClientConfig) -> Client {
+    /// A client waiting for the greeting since `now`.
+    pub fn new(config: ClientConfig, now: Instant) -> Client {
         Client {
+            timer: AnswerTimer::new(config.answer_timeout, now),
+            now,
+            unwritten: Vec::new(),
+            next_batch: 1,
             config: ClientConfig {
                 window: config.window.max(1),
                 ..config
@@ -289,12 +349,26 @@ impl Client {
     }
 
     /// Queues a command; its bytes appear in the output as soon as the
-    /// window allows.
+    /// window allows. A RETR body is streamed.
     pub fn submit(&mut self, command: Command, priority: Priority) -> Result<RequestId, InvalidCommand> {
+        self.submit_with(command, priority, Delivery::Stream)
+    }
+
+    /// `submit`, choosing how a streamed body reaches the caller.
+    pub fn submit_with(
+        &mut self,
+        command: Command,
+        priority: Priority,
+        delivery: Delivery,
+    ) -> Result<RequestId, InvalidCommand> {
         command.validate()?;
         let id = self.next_id;
         self.next_id += 1;
-        let queued = Queued { id, command };
+        let body = match (command.spec().body, delivery) {
+            (BodyMode::Stream, Delivery::Collect(limit)) => BodyMode::Collect(limit),
+            (body, _) => body,
+        };
+        let queued = Queued { id, command, body };
         if let Some(reason) = &self.failed {
             let reason = reason.clone();
             self.complete(queued.id, queued.command.kind(), Outcome::NotSent(reason));
@@ -320,9 +394,56 @@ impl Client {
         false
     }
 
-    /// Bytes to write to the server; the caller must write all of them.
-    pub fn take_output(&mut self) -> Vec<u8> {
+    /// Bytes to write to the server; the caller must write all of them,
+    /// starting at `now`. They are one batch: their trace lines and the
+    /// latency of their answers are measured from here.
+    pub fn take_output(&mut self, now: Instant) -> Vec<u8> {
+        self.now = now;
+        if self.output.is_empty() {
+            return Vec::new();
+        }
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        for flight in self.in_flight.iter_mut().filter(|f| f.written_at.is_none()) {
+            flight.written_at = Some(now);
+            flight.batch = Some(batch);
+        }
+        for line in std::mem::take(&mut self.unwritten) {
+            self.events.push_back(Event::Trace(TraceRecord {
+                at: now,
+                direction: line.direction,
+                request: line.request,
+                text: line.text,
+                latency: None,
+                batch: Some(batch),
+            }));
+        }
+        if self.awaiting() {
+            self.timer.written(now);
+        }
         std::mem::take(&mut self.output)
+    }
+
+    /// When `handle_timeout` must be called if nothing else happens first.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timer.deadline()
+    }
+
+    /// Fails the session if the server has been silent too long while an
+    /// answer (or the greeting) is awaited; the error names what.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        self.now = now;
+        if self.failed.is_some() || !self.timer.expired(now) {
+            return Ok(());
+        }
+        let waiting_for = match self.waiting_for() {
+            Some(kind) => kind.to_string(),
+            None => "the server's greeting".to_string(),
+        };
+        self.fail(ProtocolError::Timeout {
+            waiting_for,
+            limit: self.timer.limit(),
+        })
     }
 
     pub fn has_output(&self) -> bool {
@@ -335,7 +456,8 @@ impl Client {
 
     /// The TLS handshake after STLS succeeded. Everything learned before it
     /// is void (RFC 2595 §4); the caller re-asks CAPA.
-    pub fn tls_established(&mut self) {
+    pub fn tls_established(&mut self, now: Instant) {
+        self.now = now;
         if self.state == SessionState::AwaitingTls {
             self.set_state(SessionState::Authorization);
             self.note("TLS established; capabilities learned before it are discarded");
@@ -343,8 +465,9 @@ impl Client {
         }
     }
 
-    /// Feeds bytes that arrived from the server.
-    pub fn receive(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
+    /// Feeds bytes that arrived from the server at `now`.
+    pub fn receive(&mut self, now: Instant, data: &[u8]) -> Result<(), ProtocolError> {
+        self.now = now;
         if let Some(reason) = &self.failed {
             return Err(ProtocolError::AlreadyFailed(reason.clone()));
         }
@@ -369,8 +492,19 @@ impl Client {
         };
         input.drain(..pos);
         self.input = input;
+        if !data.is_empty() {
+            self.timer.heard(now);
+        }
+        if !self.awaiting() {
+            self.timer.idle();
+        }
         self.fill_window();
         result.or_else(|e| self.fail(e))
+    }
+
+    /// True while the greeting or an answer to a written command is due.
+    fn awaiting(&self) -> bool {
+        self.failed.is_none() && (self.state == SessionState::Greeting || !self.in_flight.is_empty())
     }
 
     /// The server closed the connection. Anything still awaited is lost.
@@ -408,6 +542,7 @@ impl Client {
 
     fn fail(&mut self, error: ProtocolError) -> Result<(), ProtocolError> {
         self.abandon(&error.to_string());
+        self.timer.idle();
         Err(error)
     }
 
@@ -418,13 +553,39 @@ impl Client {
         }
     }
 
+    /// A trace line about an answer or the session, stamped now.
     fn trace(&mut self, direction: Direction, request: Option<RequestId>, text: String) {
+        self.trace_answer(direction, request, text, None, None);
+    }
+
+    fn trace_answer(
+        &mut self,
+        direction: Direction,
+        request: Option<RequestId>,
+        text: String,
+        latency: Option<Duration>,
+        batch: Option<BatchId>,
+    ) {
         if self.config.trace {
             self.events.push_back(Event::Trace(TraceRecord {
+                at: self.now,
                 direction,
                 request,
                 text,
+                latency,
+                batch,
             }));
+        }
+    }
+
+    /// A trace line about something written, stamped by `take_output`.
+    fn trace_write(&mut self, direction: Direction, request: Option<RequestId>, text: String) {
+        if self.config.trace {
+            self.unwritten.push(Unwritten {
+                direction,
+                request,
+                text,
+            });
         }
     }
 
@@ -479,6 +640,8 @@ impl InFlight {
             deferred_initial: None,
             sasl_error: None,
             reset_before_quit: None,
+            written_at: None,
+            batch: None,
         }
     }
 }

@@ -45,8 +45,9 @@ impl Client {
             return Ok(used);
         }
         let status = parse_status_line(line).map_err(|e| codec(&during, e))?;
-        let id = head.id;
-        self.trace(Direction::Received, Some(id), status.to_string());
+        let (id, batch) = (head.id, head.batch);
+        let latency = head.written_at.take().map(|t| self.now.saturating_duration_since(t));
+        self.trace_answer(Direction::Received, Some(id), status.to_string(), latency, batch);
         let head = self.in_flight.front_mut().expect("head exists");
         if status.is_ok() && head.body != BodyMode::None {
             head.phase = Phase::Body {
@@ -81,7 +82,7 @@ impl Client {
     fn body_step(&mut self, input: &[u8]) -> usize {
         let trace_bodies = self.config.trace_bodies && self.config.trace;
         let head = self.in_flight.front_mut().expect("head exists");
-        let id = head.id;
+        let (id, batch) = (head.id, head.batch);
         let mode = head.body;
         let Phase::Body {
             decoder, kept, traced, ..
@@ -108,7 +109,7 @@ impl Client {
             _ => {}
         }
         if let Some(text) = traced_text {
-            self.trace(Direction::Received, Some(id), text);
+            self.trace_answer(Direction::Received, Some(id), text, None, batch);
         }
         if done {
             let flight = self.in_flight.pop_front().expect("head exists");
@@ -125,10 +126,12 @@ impl Client {
             unreachable!("finish_body is only called in the body phase")
         };
         let (lines, total_bytes) = (decoder.lines(), decoder.bytes());
-        self.trace(
+        self.trace_answer(
             Direction::Received,
             Some(flight.id),
             format!("<{lines} lines, {total_bytes} bytes>"),
+            None,
+            flight.batch,
         );
         let body = match flight.body {
             BodyMode::Stream => Body::Streamed { lines, total_bytes },

@@ -48,8 +48,11 @@ impl InFlight {
 impl Client {
     /// A `+ ...` line while AUTH is the command at the head.
     pub(super) fn sasl_challenge(&mut self, challenge: Result<Vec<u8>, CodecError>) {
+        let now = self.now;
         let head = self.in_flight.front_mut().expect("head exists");
         let id = head.id;
+        let batch = head.batch;
+        let latency = head.written_at.take().map(|t| now.saturating_duration_since(t));
         let answer = match challenge {
             Ok(raw) if raw.is_empty() && head.deferred_initial.is_some() => {
                 Ok(head.deferred_initial.take().expect("checked"))
@@ -73,7 +76,13 @@ impl Client {
                 }
             }
         };
-        self.trace(Direction::Received, Some(id), "+ <SASL challenge>".to_string());
+        self.trace_answer(
+            Direction::Received,
+            Some(id),
+            "+ <SASL challenge>".to_string(),
+            latency,
+            batch,
+        );
         self.write_line(id, line);
     }
 

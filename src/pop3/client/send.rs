@@ -12,9 +12,9 @@ impl Client {
             self.reset_before_quit(queued);
             return;
         }
-        let Queued { id, command } = queued;
+        let Queued { id, command, body } = queued;
         let kind = command.kind();
-        let mut flight = InFlight::new(id, kind, kind.spec().body);
+        let mut flight = InFlight::new(id, kind, body);
         let line = match command {
             Command::Auth(exchange) => flight.start_sasl(exchange),
             other => other.line(),
@@ -33,7 +33,11 @@ impl Client {
     fn reset_before_quit(&mut self, quit: Queued) {
         let rset_id = self.next_id;
         self.next_id += 1;
-        self.note("QUIT was not confirmed and messages may be marked: sending RSET first");
+        self.trace_write(
+            Direction::Note,
+            None,
+            "QUIT was not confirmed and messages may be marked: sending RSET first".to_string(),
+        );
         self.write_line(rset_id, Command::Rset.line());
         let kind = CommandKind::Rset;
         self.in_flight.push_back(InFlight {
@@ -45,6 +49,6 @@ impl Client {
     pub(super) fn write_line(&mut self, id: RequestId, line: Line) {
         self.output.extend_from_slice(&line.wire);
         self.output.extend_from_slice(b"\r\n");
-        self.trace(Direction::Sent, Some(id), line.shown);
+        self.trace_write(Direction::Sent, Some(id), line.shown);
     }
 }

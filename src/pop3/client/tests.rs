@@ -5,14 +5,23 @@ use super::transcript::transcript;
 use super::*;
 use crate::pop3::codec::{MAX_STATUS_LINE, ResponseCode, Status};
 use crate::secret::Secret;
+use std::time::{Duration, Instant};
+
+fn now() -> Instant {
+    Instant::now()
+}
 
 fn client(window: usize) -> Client {
-    let mut c = Client::new(ClientConfig {
-        window,
-        trace: true,
-        trace_bodies: false,
-    });
-    c.receive(b"+OK ready <1.2@example>\r\n").unwrap();
+    let mut c = Client::new(
+        ClientConfig {
+            window,
+            trace: true,
+            trace_bodies: false,
+            answer_timeout: Duration::from_secs(30),
+        },
+        now(),
+    );
+    c.receive(now(), b"+OK ready <1.2@example>\r\n").unwrap();
     drain(&mut c);
     c
 }
@@ -32,7 +41,7 @@ fn completions(events: &[Event]) -> Vec<(RequestId, CommandKind, Outcome)> {
 }
 
 fn out(c: &mut Client) -> String {
-    String::from_utf8(c.take_output()).unwrap()
+    String::from_utf8(c.take_output(now())).unwrap()
 }
 
 fn logged_in(window: usize) -> Client {
@@ -54,11 +63,11 @@ fn logged_in(window: usize) -> Client {
 
 #[test]
 fn greeting_moves_to_authorization() {
-    let mut c = Client::new(ClientConfig::default());
+    let mut c = Client::new(ClientConfig::default(), now());
     assert_eq!(c.state(), SessionState::Greeting);
     c.submit(Command::Capa, Priority::Normal).unwrap();
-    assert!(!c.has_output(), "nothing is sent before the greeting");
-    c.receive(b"+OK hi\r\n").unwrap();
+    assert_eq!(out(&mut c), "", "nothing is sent before the greeting");
+    c.receive(now(), b"+OK hi\r\n").unwrap();
     assert_eq!(c.state(), SessionState::Authorization);
     assert_eq!(out(&mut c), "CAPA\r\n");
     let events = drain(&mut c);
@@ -68,15 +77,15 @@ fn greeting_moves_to_authorization() {
 
 #[test]
 fn rejected_greeting_is_fatal() {
-    let mut c = Client::new(ClientConfig::default());
-    let err = c.receive(b"-ERR [SYS/TEMP] go away\r\n").unwrap_err();
+    let mut c = Client::new(ClientConfig::default(), now());
+    let err = c.receive(now(), b"-ERR [SYS/TEMP] go away\r\n").unwrap_err();
     assert!(matches!(err, ProtocolError::GreetingRejected(s) if s.code == Some(ResponseCode::SysTemp)));
 }
 
 #[test]
 fn garbage_greeting_is_a_clear_error() {
-    let mut c = Client::new(ClientConfig::default());
-    let err = c.receive(b"SSH-2.0-OpenSSH_9.2\r\n").unwrap_err();
+    let mut c = Client::new(ClientConfig::default(), now());
+    let err = c.receive(now(), b"SSH-2.0-OpenSSH_9.2\r\n").unwrap_err();
     assert!(err.to_string().contains("neither +OK nor -ERR"), "{err}");
     assert!(err.to_string().contains("greeting"), "{err}");
 }
@@ -109,7 +118,7 @@ fn every_split_of_a_reply_stream_gives_the_same_events() {
         c.submit(Command::List(None), Priority::Normal).unwrap();
         c.submit(Command::Stat, Priority::Normal).unwrap();
         c.submit(Command::Retr(9), Priority::Normal).unwrap();
-        c.receive(wire).unwrap();
+        c.receive(now(), wire).unwrap();
         completions(&drain(&mut c))
     };
     assert_eq!(reference.len(), 3);
@@ -118,8 +127,8 @@ fn every_split_of_a_reply_stream_gives_the_same_events() {
         c.submit(Command::List(None), Priority::Normal).unwrap();
         c.submit(Command::Stat, Priority::Normal).unwrap();
         c.submit(Command::Retr(9), Priority::Normal).unwrap();
-        c.receive(&wire[..cut]).unwrap();
-        c.receive(&wire[cut..]).unwrap();
+        c.receive(now(), &wire[..cut]).unwrap();
+        c.receive(now(), &wire[cut..]).unwrap();
         assert_eq!(completions(&drain(&mut c)), reference, "cut at {cut}");
     }
 }
@@ -193,7 +202,7 @@ fn huge_window_sends_everything_at_once() {
     for n in 1..=2000 {
         wire.extend_from_slice(format!("+OK\r\nSubject: {n}\r\n.\r\n").as_bytes());
     }
-    c.receive(&wire).unwrap();
+    c.receive(now(), &wire).unwrap();
     let done = completions(&drain(&mut c));
     assert_eq!(done.len(), 2000);
     for (i, (_, kind, outcome)) in done.iter().enumerate() {
@@ -250,9 +259,9 @@ fn unconfirmed_quit_is_withheld_when_rset_fails() {
     let mut c = logged_in(10);
     c.submit(Command::Dele(3), Priority::Normal).unwrap();
     let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
-    c.receive(b"+OK marked\r\n").unwrap();
+    c.receive(now(), b"+OK marked\r\n").unwrap();
     assert_eq!(out(&mut c), "DELE 3\r\nRSET\r\n");
-    c.receive(b"-ERR cannot\r\n").unwrap();
+    c.receive(now(), b"-ERR cannot\r\n").unwrap();
     assert_eq!(out(&mut c), "", "QUIT must not go out after a failed RSET");
     let done = completions(&drain(&mut c));
     assert!(
@@ -266,7 +275,7 @@ fn unconfirmed_quit_resets_even_when_dele_was_refused_or_unanswered() {
     // A DELE still in flight may be accepted: RSET regardless.
     let mut c = logged_in(10);
     c.submit(Command::Dele(3), Priority::Normal).unwrap();
-    c.receive(b"-ERR no such message\r\n").unwrap();
+    c.receive(now(), b"-ERR no such message\r\n").unwrap();
     c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
     assert_eq!(out(&mut c), "DELE 3\r\nRSET\r\n");
 }
@@ -335,8 +344,9 @@ fn rset_never_shares_the_wire() {
 fn retr_streams_in_chunks() {
     let mut c = logged_in(10);
     let id = c.submit(Command::Retr(1), Priority::Normal).unwrap();
-    c.receive(b"+OK 30 octets\r\nSubject: x\r\n\r\n..dot\r\n").unwrap();
-    c.receive(b"body\r\n.\r\n").unwrap();
+    c.receive(now(), b"+OK 30 octets\r\nSubject: x\r\n\r\n..dot\r\n")
+        .unwrap();
+    c.receive(now(), b"body\r\n.\r\n").unwrap();
     let events = drain(&mut c);
     let data: Vec<u8> = events
         .iter()
@@ -365,7 +375,7 @@ fn top_bodies_are_bounded() {
     let mut wire = b"+OK\r\nX-Long: ".to_vec();
     wire.extend(std::iter::repeat_n(b'a', MAX_TOP_BYTES * 2));
     wire.extend_from_slice(b"\r\n.\r\n");
-    c.receive(&wire).unwrap();
+    c.receive(now(), &wire).unwrap();
     let done = completions(&drain(&mut c));
     let Outcome::Ok(Reply {
         body:
@@ -390,7 +400,7 @@ fn err_replies_are_not_multiline() {
     let mut c = logged_in(10);
     c.submit(Command::Top { msg: 99, lines: 0 }, Priority::Normal).unwrap();
     c.submit(Command::Stat, Priority::Normal).unwrap();
-    c.receive(b"-ERR no such message\r\n+OK 1 5\r\n").unwrap();
+    c.receive(now(), b"-ERR no such message\r\n+OK 1 5\r\n").unwrap();
     let done = completions(&drain(&mut c));
     assert!(matches!(&done[0].2, Outcome::Err(s) if s.status == Status::Err));
     assert!(done[1].2.is_ok());
@@ -401,7 +411,7 @@ fn a_status_line_that_is_neither_is_fatal_and_fails_everything() {
     let mut c = logged_in(10);
     c.submit(Command::Stat, Priority::Normal).unwrap();
     c.submit(Command::Noop, Priority::Normal).unwrap();
-    let err = c.receive(b"HELLO\r\n").unwrap_err();
+    let err = c.receive(now(), b"HELLO\r\n").unwrap_err();
     assert!(err.to_string().contains("STAT"), "{err}");
     let done = completions(&drain(&mut c));
     assert_eq!(done.len(), 2);
@@ -416,7 +426,7 @@ fn a_status_line_that_is_neither_is_fatal_and_fails_everything() {
 fn closed_mid_reply_is_reported_with_the_command() {
     let mut c = logged_in(10);
     c.submit(Command::Retr(4), Priority::Normal).unwrap();
-    c.receive(b"+OK\r\npartial li").unwrap();
+    c.receive(now(), b"+OK\r\npartial li").unwrap();
     let err = c.connection_closed().unwrap_err();
     assert_eq!(err, ProtocolError::ClosedMidReply("RETR 4".into()));
 }
@@ -425,7 +435,7 @@ fn closed_mid_reply_is_reported_with_the_command() {
 fn an_overlong_status_line_is_an_error_not_a_buffer() {
     let mut c = logged_in(10);
     c.submit(Command::Stat, Priority::Normal).unwrap();
-    let err = c.receive(&vec![b'+'; MAX_STATUS_LINE + 10]).unwrap_err();
+    let err = c.receive(now(), &vec![b'+'; MAX_STATUS_LINE + 10]).unwrap_err();
     assert!(matches!(
         err,
         ProtocolError::Codec {
@@ -440,7 +450,7 @@ fn stls_with_injected_bytes_is_refused() {
     let mut c = client(1);
     c.submit(Command::Stls, Priority::Normal).unwrap();
     assert_eq!(out(&mut c), "STLS\r\n");
-    let err = c.receive(b"+OK begin TLS\r\nUSER evil\r\n").unwrap_err();
+    let err = c.receive(now(), b"+OK begin TLS\r\nUSER evil\r\n").unwrap_err();
     assert!(matches!(err, ProtocolError::DataAfterStls(11)));
 }
 
@@ -450,19 +460,19 @@ fn stls_then_tls_established_resumes() {
     c.submit(Command::Stls, Priority::Normal).unwrap();
     c.submit(Command::Capa, Priority::Normal).unwrap();
     assert_eq!(out(&mut c), "STLS\r\n");
-    c.receive(b"+OK begin TLS\r\n").unwrap();
+    c.receive(now(), b"+OK begin TLS\r\n").unwrap();
     assert_eq!(c.state(), SessionState::AwaitingTls);
-    assert!(!c.has_output(), "nothing is written until TLS is up");
+    assert_eq!(out(&mut c), "", "nothing is written until TLS is up");
     assert!(
-        c.receive(b"x").is_err(),
+        c.receive(now(), b"x").is_err(),
         "bytes before the handshake completes are refused"
     );
     let mut c = client(1);
     c.submit(Command::Stls, Priority::Normal).unwrap();
     c.submit(Command::Capa, Priority::Normal).unwrap();
-    c.receive(b"+OK begin TLS\r\n").unwrap();
-    c.take_output();
-    c.tls_established();
+    c.receive(now(), b"+OK begin TLS\r\n").unwrap();
+    c.take_output(now());
+    c.tls_established(now());
     assert_eq!(c.state(), SessionState::Authorization);
     assert_eq!(out(&mut c), "CAPA\r\n");
 }
@@ -473,8 +483,13 @@ fn secrets_are_redacted_in_the_trace() {
     c.submit(Command::User("bob".into()), Priority::Normal).unwrap();
     c.submit(Command::Pass(Secret::from("hunter2")), Priority::Normal)
         .unwrap();
-    c.receive(b"+OK\r\n").unwrap();
-    c.receive(b"-ERR [AUTH] Authentication failed.\r\n").unwrap();
+    transcript(
+        &mut c,
+        "C: USER bob
+         S: +OK
+         C: PASS hunter2
+         S: -ERR [AUTH] Authentication failed.",
+    );
     let traces: Vec<String> = drain(&mut c)
         .into_iter()
         .filter_map(|e| match e {
@@ -496,7 +511,7 @@ fn command_injection_is_refused() {
     assert!(c.submit(Command::User("bob smith".into()), Priority::Normal).is_err());
     assert!(c.submit(Command::Pass(Secret::from("x\ny")), Priority::Normal).is_err());
     assert!(c.submit(Command::Retr(0), Priority::Normal).is_err());
-    assert!(!c.has_output());
+    assert_eq!(out(&mut c), "");
 }
 
 #[test]
@@ -523,20 +538,240 @@ fn cancel_withdraws_unsent_commands_only() {
     assert!(!c.cancel(a));
     assert!(c.cancel(b));
     assert_eq!(out(&mut c), "STAT\r\n");
-    c.receive(b"+OK 0 0\r\n").unwrap();
-    assert!(!c.has_output());
+    c.receive(now(), b"+OK 0 0\r\n").unwrap();
+    assert_eq!(out(&mut c), "");
 }
 
 #[test]
 fn unsolicited_status_lines_are_reported() {
     let mut c = logged_in(1);
-    c.receive(b"-ERR autologout timer expired\r\n").unwrap();
+    c.receive(now(), b"-ERR autologout timer expired\r\n").unwrap();
     let events = drain(&mut c);
     assert!(
         events
             .iter()
             .any(|e| matches!(e, Event::Unsolicited(s) if s.text.contains("autologout")))
     );
+}
+
+#[test]
+fn retr_can_be_collected_up_to_a_limit() {
+    let mut c = logged_in(10);
+    let id = c
+        .submit_with(Command::Retr(1), Priority::Normal, Delivery::Collect(8))
+        .unwrap();
+    transcript(
+        &mut c,
+        "C: RETR 1
+         S: +OK 16 octets
+         S: Subject: x
+         S: .",
+    );
+    let events = drain(&mut c);
+    assert!(!events.iter().any(|e| matches!(e, Event::Data { .. })), "{events:?}");
+    let done = completions(&events);
+    let Outcome::Ok(Reply {
+        body:
+            Some(Body::Collected {
+                bytes,
+                truncated,
+                total_bytes,
+                ..
+            }),
+        ..
+    }) = &done[0].2
+    else {
+        panic!("{done:?}")
+    };
+    assert_eq!(done[0].0, id);
+    assert_eq!(
+        (bytes.as_slice(), *truncated, *total_bytes),
+        (&b"Subject:"[..], true, 12)
+    );
+    // Collect changes nothing for answers the table already collects.
+    c.submit_with(
+        Command::Top { msg: 1, lines: 0 },
+        Priority::Normal,
+        Delivery::Collect(1),
+    )
+    .unwrap();
+    c.receive(now(), b"+OK\r\nSubject: y\r\n.\r\n").unwrap();
+    let done = completions(&drain(&mut c));
+    let Outcome::Ok(r) = &done[0].2 else { panic!("{done:?}") };
+    assert_eq!(r.payload(), b"Subject: y\r\n");
+}
+
+mod time {
+    //! The deadline and the trace's times, with simulated time: every
+    //! instant is `t0` plus an offset, and nothing sleeps.
+
+    use super::*;
+    use crate::pop3::auth::Mechanism;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    fn logged_in_at(t0: Instant, window: usize) -> Client {
+        let mut c = Client::new(
+            ClientConfig {
+                window,
+                ..ClientConfig::default()
+            },
+            t0,
+        );
+        c.receive(t0, b"+OK ready\r\n").unwrap();
+        c.submit(Command::User("alice".into()), Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(t0, b"+OK\r\n").unwrap();
+        c.submit(Command::Pass(Secret::from("pw")), Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(t0, b"+OK\r\n").unwrap();
+        drain(&mut c);
+        c
+    }
+
+    fn timeout_error(c: &mut Client, now: Instant) -> Option<ProtocolError> {
+        c.handle_timeout(now).err()
+    }
+
+    #[test]
+    fn an_unanswered_command_times_out_naming_it() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1);
+        assert_eq!(c.poll_timeout(), None, "nothing is awaited");
+        let stat = c.submit(Command::Stat, Priority::Normal).unwrap();
+        assert_eq!(c.poll_timeout(), None, "not written yet");
+        let t1 = at(t0, 1_000);
+        assert_eq!(String::from_utf8(c.take_output(t1)).unwrap(), "STAT\r\n");
+        assert_eq!(c.poll_timeout(), Some(at(t1, 30_000)));
+        assert_eq!(timeout_error(&mut c, at(t1, 29_000)), None);
+        assert_eq!(completions(&drain(&mut c)), []);
+        let err = timeout_error(&mut c, at(t1, 31_000)).expect("timed out");
+        assert_eq!(err.to_string(), "no answer to STAT within 30 s");
+        let done = completions(&drain(&mut c));
+        assert!(
+            matches!(&done[..], [(id, CommandKind::Stat, Outcome::Lost(why))] if *id == stat && why.contains("STAT")),
+            "{done:?}"
+        );
+        assert_eq!(c.poll_timeout(), None, "a failed session waits for nothing");
+        assert_eq!(timeout_error(&mut c, at(t1, 90_000)), None);
+    }
+
+    #[test]
+    fn a_silent_server_times_out_naming_the_greeting() {
+        let t0 = Instant::now();
+        let mut c = Client::new(ClientConfig::default(), t0);
+        assert_eq!(c.poll_timeout(), Some(at(t0, 30_000)));
+        assert_eq!(timeout_error(&mut c, at(t0, 29_999)), None);
+        let err = timeout_error(&mut c, at(t0, 30_000)).expect("timed out");
+        assert_eq!(err.to_string(), "no answer to the server's greeting within 30 s");
+    }
+
+    #[test]
+    fn every_byte_restarts_the_clock_and_an_answer_stops_it() {
+        // Documented in `deadline`: a trickle keeps the answer alive; a
+        // whole-answer limit is not part of this rule.
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1);
+        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(at(t0, 20_000), b"+OK\r\nSubject: slow").unwrap();
+        assert_eq!(c.poll_timeout(), Some(at(t0, 50_000)));
+        c.receive(at(t0, 45_000), b" answer").unwrap();
+        assert_eq!(timeout_error(&mut c, at(t0, 70_000)), None);
+        c.receive(at(t0, 70_000), b"\r\n.\r\n").unwrap();
+        assert_eq!(c.poll_timeout(), None, "answered: nothing is awaited");
+        assert_eq!(timeout_error(&mut c, at(t0, 500_000)), None);
+
+        c.submit(Command::Retr(2), Priority::Normal).unwrap();
+        c.take_output(at(t0, 600_000));
+        c.receive(at(t0, 610_000), b"+OK\r\npart").unwrap();
+        let err = timeout_error(&mut c, at(t0, 640_000)).expect("timed out");
+        assert_eq!(err.to_string(), "no answer to RETR 2 within 30 s");
+    }
+
+    #[test]
+    fn a_pipelined_batch_is_timed_from_its_first_write() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 10);
+        c.submit(Command::Stat, Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        // A later write does not give the earlier command more time.
+        c.take_output(at(t0, 20_000));
+        assert_eq!(c.poll_timeout(), Some(at(t0, 30_000)));
+        c.receive(at(t0, 25_000), b"+OK 0 0\r\n").unwrap();
+        assert_eq!(c.poll_timeout(), Some(at(t0, 55_000)), "NOOP still awaited");
+    }
+
+    #[test]
+    fn trace_records_carry_time_latency_and_batch() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 10);
+        c.submit(Command::Top { msg: 1, lines: 0 }, Priority::Normal).unwrap();
+        c.submit(Command::Top { msg: 2, lines: 0 }, Priority::Normal).unwrap();
+        assert!(drain(&mut c).is_empty(), "a line is traced when it is handed out");
+        c.take_output(at(t0, 100));
+        c.receive(at(t0, 105), b"+OK\r\n.\r\n").unwrap();
+        c.receive(at(t0, 109), b"-ERR no such message\r\n").unwrap();
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        c.take_output(at(t0, 110));
+        c.receive(at(t0, 112), b"+OK\r\n").unwrap();
+        let traces: Vec<TraceRecord> = drain(&mut c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let rows: Vec<_> = traces
+            .iter()
+            .map(|t| {
+                (
+                    t.direction,
+                    t.text.as_str(),
+                    t.at.duration_since(t0).as_millis(),
+                    t.latency.map(|l| l.as_millis()),
+                    t.batch,
+                )
+            })
+            .collect();
+        // The login took batches 1 and 2.
+        assert_eq!(
+            rows,
+            [
+                (Direction::Sent, "TOP 1 0", 100, None, Some(3)),
+                (Direction::Sent, "TOP 2 0", 100, None, Some(3)),
+                (Direction::Received, "+OK", 105, Some(5), Some(3)),
+                (Direction::Received, "<0 lines, 0 bytes>", 105, None, Some(3)),
+                (Direction::Received, "-ERR no such message", 109, Some(9), Some(3)),
+                (Direction::Sent, "NOOP", 110, None, Some(4)),
+                (Direction::Received, "+OK", 112, Some(2), Some(4)),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_sasl_turn_has_its_own_latency() {
+        let t0 = Instant::now();
+        let mut c = Client::new(ClientConfig::default(), t0);
+        c.receive(t0, b"+OK ready\r\n").unwrap();
+        let exchange = SaslExchange::new(Mechanism::Login, "user", b"pw", "nonce", "host", 110).unwrap();
+        c.submit(Command::Auth(Box::new(exchange)), Priority::Normal).unwrap();
+        c.take_output(at(t0, 10));
+        c.receive(at(t0, 13), b"+ VXNlcm5hbWU6\r\n").unwrap();
+        c.take_output(at(t0, 20));
+        c.receive(at(t0, 27), b"+ UGFzc3dvcmQ6\r\n").unwrap();
+        let latencies: Vec<u128> = drain(&mut c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) => t.latency.map(|l| l.as_millis()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(latencies, [3, 7]);
+    }
 }
 
 mod sasl {
@@ -576,16 +811,16 @@ mod sasl {
         c.submit(Command::Auth(exchange(Mechanism::XOAuth2, "tok")), Priority::Normal)
             .unwrap();
         assert_eq!(out(&mut c), "AUTH XOAUTH2\r\n");
-        c.receive(b"+ \r\n").unwrap();
+        c.receive(now(), b"+ \r\n").unwrap();
         let line = out(&mut c);
         use base64::Engine;
         let raw = base64::engine::general_purpose::STANDARD
             .decode(line.trim_end())
             .unwrap();
         assert_eq!(raw, b"user=user\x01auth=Bearer tok\x01\x01");
-        c.receive(b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n").unwrap();
+        c.receive(now(), b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n").unwrap();
         assert_eq!(out(&mut c), "\r\n", "an empty line asks the server for its -ERR");
-        c.receive(b"-ERR [AUTH] invalid token\r\n").unwrap();
+        c.receive(now(), b"-ERR [AUTH] invalid token\r\n").unwrap();
         let done = completions(&drain(&mut c));
         assert!(matches!(&done[0].2, Outcome::Err(s) if s.code == Some(ResponseCode::Auth)));
         assert!(
@@ -606,7 +841,7 @@ mod sasl {
         let first = out(&mut c);
         assert!(first.starts_with("AUTH SCRAM-SHA-256 "), "{first}");
         // The server skips the proof and says +OK: an impostor.
-        c.receive(b"+OK\r\n").unwrap();
+        c.receive(now(), b"+OK\r\n").unwrap();
         let done = completions(&drain(&mut c));
         assert!(matches!(&done[0].2, Outcome::AuthFailed { .. }), "{done:?}");
         assert_ne!(c.state(), SessionState::Transaction);
@@ -633,13 +868,26 @@ mod sasl {
         let mut c = client(1);
         c.submit(Command::Auth(exchange(Mechanism::Login, "hunter2")), Priority::Normal)
             .unwrap();
-        c.receive(b"+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\n+OK\r\n").unwrap();
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode("hunter2");
+        transcript(
+            &mut c,
+            &format!(
+                "C: AUTH LOGIN
+                 S: + VXNlcm5hbWU6
+                 C: dXNlcg==
+                 S: + UGFzc3dvcmQ6
+                 C: {b64}
+                 S: +OK"
+            ),
+        );
+        let mut sent = 0;
         for e in drain(&mut c) {
             if let Event::Trace(t) = e {
+                sent += usize::from(t.direction == Direction::Sent);
                 assert!(!t.text.contains("hunter2") && !t.text.contains(&b64), "{t:?}");
             }
         }
+        assert_eq!(sent, 3, "every line written is traced");
     }
 }

@@ -15,6 +15,7 @@
 //! reads, or two batches). `S:` with nothing after it is an empty line.
 
 use super::Client;
+use std::time::Instant;
 
 /// Plays `script` against `client`, panicking with the exact bytes at the
 /// first difference. Every byte the client writes must be in the script
@@ -24,12 +25,12 @@ pub(super) fn transcript(client: &mut Client, script: &str) {
     for (direction, text) in groups(script) {
         match direction {
             'C' => {
-                let written = String::from_utf8_lossy(&client.take_output()).into_owned();
+                let written = String::from_utf8_lossy(&client.take_output(Instant::now())).into_owned();
                 assert_eq!(written, text, "the client wrote something else; transcript:\n{script}");
             }
             _ => {
                 assert_nothing_written(client, script);
-                if let Err(e) = client.receive(text.as_bytes()) {
+                if let Err(e) = client.receive(Instant::now(), text.as_bytes()) {
                     panic!("feeding {text:?}: {e}; transcript:\n{script}");
                 }
             }
@@ -39,7 +40,7 @@ pub(super) fn transcript(client: &mut Client, script: &str) {
 }
 
 fn assert_nothing_written(client: &mut Client, script: &str) {
-    let unlisted = client.take_output();
+    let unlisted = client.take_output(Instant::now());
     assert!(
         unlisted.is_empty(),
         "the client also wrote {:?}; transcript:\n{script}",

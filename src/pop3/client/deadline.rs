@@ -1,0 +1,60 @@
+//! When waiting for the server has gone on too long. The one place that
+//! decides it, so a limit on a whole answer (a minimum rate, or a deadline
+//! scaled by the size LIST announced) can be added here later without
+//! touching the rest of the client.
+//!
+//! The rule today: the client is *waiting* while the greeting or an answer
+//! to a written command is outstanding. The clock starts when the first
+//! awaited command is written (`take_output`) and restarts with every byte
+//! that arrives, so a slow but moving answer (a large RETR) never times
+//! out, and neither does a trickle of one byte per `limit` — that is what a
+//! whole-answer limit would add.
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub(super) struct AnswerTimer {
+    limit: Duration,
+    /// Since when the client has waited without hearing anything.
+    quiet_since: Option<Instant>,
+}
+
+impl AnswerTimer {
+    /// Created waiting (for the greeting).
+    pub(super) fn new(limit: Duration, now: Instant) -> AnswerTimer {
+        AnswerTimer {
+            limit,
+            quiet_since: Some(now),
+        }
+    }
+
+    /// A command the server must answer went on the wire at `now`.
+    pub(super) fn written(&mut self, now: Instant) {
+        self.quiet_since.get_or_insert(now);
+    }
+
+    /// Bytes arrived at `now`.
+    pub(super) fn heard(&mut self, now: Instant) {
+        if self.quiet_since.is_some() {
+            self.quiet_since = Some(now);
+        }
+    }
+
+    /// Nothing is awaited any more.
+    pub(super) fn idle(&mut self) {
+        self.quiet_since = None;
+    }
+
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        // A limit too large to add is no limit.
+        self.quiet_since.and_then(|t| t.checked_add(self.limit))
+    }
+
+    pub(super) fn expired(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|d| now >= d)
+    }
+
+    pub(super) fn limit(&self) -> Duration {
+        self.limit
+    }
+}
