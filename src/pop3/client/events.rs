@@ -1,0 +1,127 @@
+//! What the client reports: replies, how commands ended, trace records,
+//! and the errors that end a session.
+
+use super::{BatchId, CommandKind, RequestId, SessionState};
+use crate::pop3::auth::AuthError;
+use crate::pop3::codec::{CodecError, StatusLine};
+use std::time::{Duration, Instant};
+
+/// The body part of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// Kept in memory (CAPA, LIST, UIDL, TOP). `truncated`: the payload was
+    /// longer than the bound; `total_bytes` says how long.
+    Collected {
+        bytes: Vec<u8>,
+        truncated: bool,
+        lines: u64,
+        total_bytes: u64,
+    },
+    /// Handed out as `Event::Data` (RETR); this records how much came.
+    Streamed { lines: u64, total_bytes: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusLine,
+    pub body: Option<Body>,
+}
+
+impl Reply {
+    /// The collected payload, or an empty slice.
+    pub fn payload(&self) -> &[u8] {
+        match &self.body {
+            Some(Body::Collected { bytes, .. }) => bytes,
+            _ => &[],
+        }
+    }
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Ok(Reply),
+    /// The server answered `-ERR`.
+    Err(StatusLine),
+    /// The SASL exchange failed on our side (bad challenge, the server could
+    /// not prove it knows the password, ...).
+    AuthFailed {
+        error: AuthError,
+        server: Option<StatusLine>,
+    },
+    /// Never sent; the reason says why.
+    NotSent(String),
+    /// Sent, but the connection ended before the answer was complete: the
+    /// server may or may not have acted on it.
+    Lost(String),
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+    /// Something popscope itself observed (a TLS upgrade, a summary).
+    Note,
+}
+
+/// One line for the protocol trace, already redacted and sanitized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRecord {
+    /// When it happened: a written line at the `take_output` that handed it
+    /// out, anything else at the call that produced it.
+    pub at: Instant,
+    pub direction: Direction,
+    pub request: Option<RequestId>,
+    pub text: String,
+    /// For the first line of an answer (or of a SASL challenge): the time
+    /// since the line it answers was handed out for writing.
+    pub latency: Option<Duration>,
+    /// The write the command went out in (for its line and its answer's).
+    pub batch: Option<BatchId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Greeting(StatusLine),
+    /// A piece of a streamed body (RETR), in order.
+    Data {
+        id: RequestId,
+        chunk: Vec<u8>,
+    },
+    Completed {
+        id: RequestId,
+        command: CommandKind,
+        outcome: Outcome,
+    },
+    /// A status line nobody asked for (e.g. an autologout notice).
+    Unsolicited(StatusLine),
+    StateChanged(SessionState),
+    Trace(TraceRecord),
+}
+
+/// The session cannot go on: the connection must be closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("{error} (while waiting for the reply to {during})")]
+    Codec { error: CodecError, during: String },
+    #[error("the server rejected the connection: {0}")]
+    GreetingRejected(StatusLine),
+    #[error(
+        "the server sent {0} bytes after accepting STLS and before the TLS handshake; this is how a man-in-the-middle injects commands, so the session was aborted"
+    )]
+    DataAfterStls(usize),
+    #[error("the server sent data nobody asked for: {0:?}")]
+    Unexpected(String),
+    #[error("the connection closed while waiting for the reply to {0}")]
+    ClosedMidReply(String),
+    #[error("the session already ended: {0}")]
+    AlreadyFailed(String),
+    #[error("no answer to {waiting_for} within {} s", .limit.as_secs_f32())]
+    Timeout { waiting_for: String, limit: Duration },
+}
