@@ -50,8 +50,7 @@ use popscope::pop3::client::{Body, Command, CommandKind, Outcome, Reply};
 use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
 use popscope::session::driver::SessionEvent;
-use popscope::session::tls::TlsOptions;
-use popscope::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, TlsMode, open};
+use popscope::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, Step, TlsMode, open};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs;
@@ -365,22 +364,15 @@ fn median_phase(runs: &[Phases]) -> Phases {
 }
 
 fn session_config(port: u16, user: &str, pipelining: bool, window: usize) -> SessionConfig {
-    SessionConfig {
-        host: "127.0.0.1".into(),
-        port,
-        tls: TlsMode::None,
-        starttls: StartTlsPolicy::Optional,
-        tls_options: TlsOptions::default(),
-        user: user.into(),
-        credential: Credential::Password(Secret::from(PASSWORD)),
-        mechanism: Some(Mechanism::User),
-        allow_plaintext: true,
-        connect_timeout: Duration::from_secs(10),
-        response_timeout: Duration::from_secs(30),
-        pipelining,
-        window,
-        trace_bodies: false,
-    }
+    SessionConfig::builder("127.0.0.1", port, user, Credential::Password(Secret::from(PASSWORD)))
+        .tls(TlsMode::None)
+        .starttls(StartTlsPolicy::Optional)
+        .mechanism(Some(Mechanism::User))
+        .allow_plaintext(true)
+        .connect_timeout(Duration::from_secs(10))
+        .pipelining(pipelining)
+        .window(window)
+        .build()
 }
 
 /// popscope's library: open + list_messages (LIST, UIDL, a TOP n 0 for
@@ -461,7 +453,7 @@ fn lib_list_traced(runtime: &tokio::runtime::Runtime, port: u16) -> Result<Strin
                 .map(|(a, _)| *a)
                 .ok_or("no TOP in the trace")?;
             let mut text = String::from("login steps:");
-            for step in steps.iter().filter(|s| s.name != "total") {
+            for step in steps.iter().filter(|s| s.name != Step::Total) {
                 let _ = write!(text, " {} {:.1},", step.name, ms(step.elapsed));
             }
             let _ = write!(

@@ -1,6 +1,7 @@
 //! What went wrong, in words a person can act on, and the exit code that
 //! scripts can branch on.
 
+use crate::pop3::codec::{ResponseCode, StatusLine};
 use std::fmt;
 
 /// The classes of failure popscope distinguishes. Each has its own exit
@@ -44,6 +45,23 @@ impl FailureKind {
             FailureKind::Timeout => 8,
             FailureKind::Policy => 9,
             FailureKind::Interrupted => 130,
+        }
+    }
+
+    /// What a refusal with `status` is: the kind its response code stands
+    /// for, or `otherwise` when it has no code that decides it.
+    pub fn refusal(status: &StatusLine, otherwise: FailureKind) -> FailureKind {
+        status.code.as_ref().and_then(FailureKind::of_code).unwrap_or(otherwise)
+    }
+
+    /// The kind a response code stands for (RFC 2449 §8, RFC 3206), if any.
+    pub fn of_code(code: &ResponseCode) -> Option<FailureKind> {
+        match code {
+            ResponseCode::InUse | ResponseCode::LoginDelay | ResponseCode::SysTemp | ResponseCode::SysPerm => {
+                Some(FailureKind::Mailbox)
+            }
+            ResponseCode::Auth => Some(FailureKind::Auth),
+            ResponseCode::Utf8 | ResponseCode::Other(_) => None,
         }
     }
 
@@ -97,3 +115,32 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pop3::codec::Status;
+
+    #[test]
+    fn one_mapping_from_response_codes_to_failures() {
+        let status = |code: Option<ResponseCode>| StatusLine {
+            status: Status::Err,
+            code,
+            text: "no".into(),
+        };
+        let table = [
+            (Some(ResponseCode::InUse), FailureKind::Mailbox),
+            (Some(ResponseCode::LoginDelay), FailureKind::Mailbox),
+            (Some(ResponseCode::SysTemp), FailureKind::Mailbox),
+            (Some(ResponseCode::SysPerm), FailureKind::Mailbox),
+            (Some(ResponseCode::Auth), FailureKind::Auth),
+            (Some(ResponseCode::Utf8), FailureKind::Connect),
+            (Some(ResponseCode::Other("X-FOO".into())), FailureKind::Connect),
+            (None, FailureKind::Connect),
+        ];
+        for (code, expected) in table {
+            let got = FailureKind::refusal(&status(code.clone()), FailureKind::Connect);
+            assert_eq!(got, expected, "{code:?}");
+        }
+    }
+}

@@ -17,7 +17,6 @@ use popscope::pop3::client::{Body, Command, Outcome, Priority, Reply};
 use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
 use popscope::session::driver::Route;
-use popscope::session::tls::TlsOptions;
 use popscope::session::{Credential, Observers, QuitResult, Session, SessionConfig, StartTlsPolicy, TlsMode, open};
 use tokio::sync::oneshot;
 
@@ -29,22 +28,15 @@ const TEST_LIMIT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(20);
 
 fn config(port: u16, window: usize) -> SessionConfig {
-    SessionConfig {
-        host: "127.0.0.1".into(),
-        port,
-        tls: TlsMode::None,
-        starttls: StartTlsPolicy::Optional,
-        tls_options: TlsOptions::default(),
-        user: USER.into(),
-        credential: Credential::Password(Secret::from(PASSWORD)),
-        mechanism: Some(Mechanism::User),
-        allow_plaintext: true,
-        connect_timeout: Duration::from_secs(10),
-        response_timeout: Duration::from_secs(10),
-        pipelining: true,
-        window,
-        trace_bodies: false,
-    }
+    SessionConfig::builder("127.0.0.1", port, USER, Credential::Password(Secret::from(PASSWORD)))
+        .tls(TlsMode::None)
+        .starttls(StartTlsPolicy::Optional)
+        .mechanism(Some(Mechanism::User))
+        .allow_plaintext(true)
+        .connect_timeout(Duration::from_secs(10))
+        .response_timeout(Duration::from_secs(10))
+        .window(window)
+        .build()
 }
 
 /// Greeting, CAPA, USER/PASS, and CAPA again unless the first answer

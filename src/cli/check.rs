@@ -6,7 +6,7 @@ use crate::error::Failure;
 use crate::pop3::client::Command;
 use crate::pop3::response::parse_stat;
 use crate::session::tls::TlsInfo;
-use crate::session::{self, ConnectReport, QuitResult, TlsMode};
+use crate::session::{self, ConnectReport, QuitResult, Step, TlsMode};
 use crate::text::human_size;
 use std::fmt::Write as _;
 use tokio::time::Instant;
@@ -52,20 +52,14 @@ pub async fn run(args: &ConnectArgs) -> Result<(), Failure> {
 
 /// STAT and QUIT on an open session; returns the total time in seconds.
 async fn finish(session: session::Session) -> Result<f64, Failure> {
-    let total_before = session
-        .report
-        .steps
-        .iter()
-        .find(|s| s.name == "total")
-        .map(|s| s.elapsed.as_secs_f64())
-        .unwrap_or_default();
+    let total_before = session.report.total().unwrap_or_default().as_secs_f64();
     let started = Instant::now();
     let stat = session.call_ok(Command::Stat).await?;
     let detail = match parse_stat(&stat.status.text) {
         Ok((count, size)) => format!("{count} messages, {} ({size} octets)", human_size(size)),
         Err(e) => format!("{} ({e})", stat.status),
     };
-    println!("{}", step_line("stat", started.elapsed().as_secs_f64(), &detail));
+    println!("{}", step_line(Step::Stat, started.elapsed().as_secs_f64(), &detail));
     let started = Instant::now();
     let quit = session.quit(false).await;
     let detail = match &quit {
@@ -73,11 +67,12 @@ async fn finish(session: session::Session) -> Result<f64, Failure> {
         QuitResult::Unknown(reason) => format!("no answer: {reason}"),
         QuitResult::NotSent(reason) => format!("not sent: {reason}"),
     };
-    println!("{}", step_line("quit", started.elapsed().as_secs_f64(), &detail));
+    println!("{}", step_line(Step::Quit, started.elapsed().as_secs_f64(), &detail));
     Ok(total_before + started.elapsed().as_secs_f64())
 }
 
-fn step_line(name: &str, seconds: f64, detail: &str) -> String {
+fn step_line(name: Step, seconds: f64, detail: &str) -> String {
+    let name = name.to_string();
     format!("  {name:<10} {:>8.1} ms  {detail}", seconds * 1000.0)
 }
 
@@ -85,12 +80,15 @@ fn step_line(name: &str, seconds: f64, detail: &str) -> String {
 pub fn render_report(report: &ConnectReport) -> String {
     let mut out = String::new();
     for step in &report.steps {
-        if step.name == "total" {
+        if step.name == Step::Total {
             continue;
         }
-        let label = step.name;
-        let _ = writeln!(out, "{}", step_line(label, step.elapsed.as_secs_f64(), &step.detail));
-        if matches!(step.name, "tls" | "stls")
+        let _ = writeln!(
+            out,
+            "{}",
+            step_line(step.name, step.elapsed.as_secs_f64(), &step.detail)
+        );
+        if matches!(step.name, Step::Tls | Step::Stls)
             && let Some(info) = &report.tls
         {
             out.push_str(&render_tls(info));

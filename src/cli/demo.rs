@@ -6,8 +6,7 @@ use super::{ConnectArgs, DemoArgs};
 use crate::demo::{DemoOptions, DemoServer, Maildrop};
 use crate::error::{Failure, FailureKind};
 use crate::secret::Secret;
-use crate::session::tls::TlsOptions;
-use crate::session::{Credential, DEFAULT_WINDOW, SessionConfig, StartTlsPolicy, TlsMode};
+use crate::session::{Credential, SessionConfig, StartTlsPolicy, TlsMode};
 use std::time::Duration;
 
 pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
@@ -31,21 +30,12 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
 
 /// How popscope logs in to a demo server.
 pub fn demo_session_config(server: &DemoServer) -> SessionConfig {
-    SessionConfig {
-        host: "127.0.0.1".into(),
-        port: server.port(),
-        tls: TlsMode::None,
-        starttls: StartTlsPolicy::Optional,
-        tls_options: TlsOptions::default(),
-        user: server.user().to_string(),
-        credential: Credential::Password(Secret::from(server.password())),
-        mechanism: None,
+    let credential = Credential::Password(Secret::from(server.password()));
+    SessionConfig::builder("127.0.0.1", server.port(), server.user(), credential)
+        .tls(TlsMode::None)
+        .starttls(StartTlsPolicy::Optional)
         // Loopback to our own process: there is no wire to eavesdrop on.
-        allow_plaintext: true,
-        connect_timeout: Duration::from_secs(5),
-        response_timeout: Duration::from_secs(30),
-        pipelining: true,
-        window: DEFAULT_WINDOW,
-        trace_bodies: false,
-    }
+        .allow_plaintext(true)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
 }

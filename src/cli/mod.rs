@@ -1,5 +1,5 @@
-//! Command-line interface: arguments, where secrets come from, and the
-//! `check` and `list` commands.
+//! Command-line interface: arguments, where secrets come from, and one
+//! module per command (check, demo, inspect, list, retr).
 
 pub mod check;
 pub mod demo;
@@ -13,7 +13,7 @@ use crate::secret::Secret;
 use crate::session::tls::{TlsOptions, parse_pin};
 use crate::session::trace::TraceEntry;
 use crate::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, TlsMode};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -106,11 +106,11 @@ pub struct ConnectArgs {
     pub user: Option<String>,
     /// implicit (pop3s), starttls (pop3 + STLS) or none.
     #[arg(long, value_enum, env = "POPSCOPE_TLS")]
-    pub tls: Option<TlsMode>,
+    pub tls: Option<TlsArg>,
     /// With STLS: stop if the server does not offer it (required, the
     /// default) or continue unencrypted (optional).
     #[arg(long, value_enum, env = "POPSCOPE_STARTTLS", default_value = "required")]
-    pub starttls: StartTlsPolicy,
+    pub starttls: StartTlsArg,
     /// Trust the certificates in this PEM file (private CA or self-signed
     /// server) instead of the system roots.
     #[arg(long, env = "POPSCOPE_CA_FILE")]
@@ -159,6 +159,43 @@ pub struct ConnectArgs {
     pub window: usize,
 }
 
+/// `--tls`: the session layer's `TlsMode`, as clap parses and documents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsArg {
+    /// TLS from the first byte (pop3s, port 995).
+    Implicit,
+    /// Plain connect, then upgrade with STLS (pop3, port 110).
+    Starttls,
+    /// No encryption at all.
+    None,
+}
+
+impl From<TlsArg> for TlsMode {
+    fn from(arg: TlsArg) -> TlsMode {
+        match arg {
+            TlsArg::Implicit => TlsMode::Implicit,
+            TlsArg::Starttls => TlsMode::Starttls,
+            TlsArg::None => TlsMode::None,
+        }
+    }
+}
+
+/// `--starttls`: the session layer's `StartTlsPolicy` for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartTlsArg {
+    Required,
+    Optional,
+}
+
+impl From<StartTlsArg> for StartTlsPolicy {
+    fn from(arg: StartTlsArg) -> StartTlsPolicy {
+        match arg {
+            StartTlsArg::Required => StartTlsPolicy::Required,
+            StartTlsArg::Optional => StartTlsPolicy::Optional,
+        }
+    }
+}
+
 impl ConnectArgs {
     /// Defaults with no server: what the demo starts from.
     pub fn for_demo() -> ConnectArgs {
@@ -168,7 +205,7 @@ impl ConnectArgs {
             port: None,
             user: None,
             tls: None,
-            starttls: StartTlsPolicy::Optional,
+            starttls: StartTlsArg::Optional,
             ca_file: None,
             pin: None,
             insecure: false,
@@ -238,7 +275,7 @@ impl ConnectArgs {
                 user = Some(decoded);
             }
         }
-        let tls = self.tls.or(tls).unwrap_or(TlsMode::Implicit);
+        let tls = self.tls.map(TlsMode::from).or(tls).unwrap_or(TlsMode::Implicit);
         let host = self.host.clone().or(host).filter(|h| !h.is_empty());
         let host = host.ok_or_else(|| usage("no server given: pass a URL like pop3s://user@host or --host".into()))?;
         let port = self.port.or(port).unwrap_or(match tls {
@@ -270,26 +307,24 @@ impl ConnectArgs {
                 ))
             }
         };
-        Ok(SessionConfig {
-            host: target.host,
-            port: target.port,
-            tls: target.tls,
-            starttls: self.starttls,
-            tls_options: TlsOptions {
-                ca_file: self.ca_file.clone(),
-                pin,
-                insecure: self.insecure,
-            },
-            user: target.user,
-            credential,
-            mechanism: self.mechanism,
-            allow_plaintext: self.allow_plaintext,
-            connect_timeout: seconds(self.connect_timeout, "--connect-timeout")?,
-            response_timeout: seconds(self.timeout, "--timeout")?,
-            pipelining: !self.no_pipelining,
-            window: self.window.max(1),
-            trace_bodies: self.trace_bodies,
-        })
+        Ok(
+            SessionConfig::builder(target.host, target.port, target.user, credential)
+                .tls(target.tls)
+                .starttls(self.starttls.into())
+                .tls_options(TlsOptions {
+                    ca_file: self.ca_file.clone(),
+                    pin,
+                    insecure: self.insecure,
+                })
+                .mechanism(self.mechanism)
+                .allow_plaintext(self.allow_plaintext)
+                .connect_timeout(seconds(self.connect_timeout, "--connect-timeout")?)
+                .response_timeout(seconds(self.timeout, "--timeout")?)
+                .pipelining(!self.no_pipelining)
+                .window(self.window)
+                .trace_bodies(self.trace_bodies)
+                .build(),
+        )
     }
 
     async fn credential(&self, target: &Target) -> Result<Credential, Failure> {
@@ -549,6 +584,21 @@ mod tests {
             assert_eq!(e.kind, FailureKind::Usage, "{bad:?}");
             assert!(!e.to_string().contains("secret"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_command_line_defaults_are_the_session_defaults() {
+        let a = args(&["pop3s://alice@mail.example"]);
+        let d = SessionConfig::builder("h", 1, "u", Credential::Password(Secret::from("x"))).build();
+        assert_eq!(a.target().unwrap().tls, d.tls);
+        assert_eq!(StartTlsPolicy::from(a.starttls), d.starttls);
+        assert_eq!(a.mechanism, d.mechanism);
+        assert_eq!(a.allow_plaintext, d.allow_plaintext);
+        assert_eq!(Duration::from_secs_f64(a.connect_timeout), d.connect_timeout);
+        assert_eq!(Duration::from_secs_f64(a.timeout), d.response_timeout);
+        assert_eq!(!a.no_pipelining, d.pipelining);
+        assert_eq!(a.window, d.window);
+        assert_eq!(a.trace_bodies, d.trace_bodies);
     }
 
     #[test]

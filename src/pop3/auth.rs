@@ -22,6 +22,10 @@ pub const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
 /// Longest APOP timestamp (brackets included) we accept from a greeting.
 pub const MAX_APOP_TIMESTAMP_LEN: usize = 512;
 
+mod policy;
+
+pub use policy::{LoginFacts, MechanismRefusal, Offered, choose_login};
+
 /// How we log in. USER and APOP are POP3 commands rather than SASL
 /// mechanisms, but live here so one value names every way in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

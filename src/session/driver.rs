@@ -10,7 +10,8 @@
 //! When the handle is dropped, the task ends and the socket is closed
 //! without QUIT: POP3 then deletes nothing (RFC 1939 §6).
 
-use super::tls::{TlsInfo, TlsSetup, describe};
+use super::connect::{Connection, handshake};
+use super::tls::{TlsInfo, TlsSetup};
 use super::trace::{TraceClock, TraceEntry};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{
@@ -23,62 +24,14 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::pki_types::ServerName;
 
 /// Size of one socket read: large enough that a streamed 100 MB RETR is a
 /// few hundred reads, not thousands.
 const READ_CHUNK: usize = 256 * 1024;
 /// Requests taken from the channel per loop turn, at most.
 const REQUEST_BURST: usize = 4096;
-
-/// A TCP connection, plain or inside TLS.
-pub enum Connection {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-    /// Only while an STLS upgrade is in progress.
-    Upgrading,
-}
-
-impl AsyncRead for Connection {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Connection::Tls(s) => Pin::new(s).poll_read(cx, buf),
-            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
-        }
-    }
-}
-
-impl AsyncWrite for Connection {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Connection::Tls(s) => Pin::new(s).poll_write(cx, buf),
-            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s) => Pin::new(s).poll_flush(cx),
-            Connection::Tls(s) => Pin::new(s).poll_flush(cx),
-            Connection::Upgrading => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Connection::Tls(s) => Pin::new(s).poll_shutdown(cx),
-            Connection::Upgrading => Poll::Ready(Ok(())),
-        }
-    }
-}
 
 /// The result of one command as the caller sees it.
 pub type CommandResult = Result<Outcome, Failure>;
@@ -500,12 +453,7 @@ fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
         ProtocolError::Timeout { .. } => Failure::new(FailureKind::Timeout, error.to_string())
             .with_hint("the server or the network is stalled; raise --timeout if it is just slow"),
         ProtocolError::GreetingRejected(status) => {
-            use crate::pop3::codec::ResponseCode::*;
-            let kind = match status.code {
-                Some(InUse | LoginDelay | SysTemp | SysPerm) => FailureKind::Mailbox,
-                _ => FailureKind::Connect,
-            };
-            let failure = Failure::new(kind, error.to_string());
+            let failure = Failure::new(FailureKind::refusal(status, FailureKind::Connect), error.to_string());
             match &status.code {
                 Some(code) => failure.with_hint(code.explanation()),
                 None => failure,
@@ -514,33 +462,4 @@ fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
         _ => Failure::new(FailureKind::Protocol, error.to_string())
             .with_hint("the server does not speak POP3 as expected on this port; run with --trace to see the exchange"),
     }
-}
-
-/// Runs a TLS handshake over `tcp`, with a time limit.
-pub async fn handshake(
-    tcp: TcpStream,
-    tls: &TlsSetup,
-    host: &str,
-    limit: Duration,
-) -> Result<(TlsStream<TcpStream>, TlsInfo), Failure> {
-    let name = ServerName::try_from(host.to_string()).map_err(|_| {
-        Failure::new(
-            FailureKind::Usage,
-            format!("{host:?} is not a valid server name for TLS"),
-        )
-    })?;
-    let connector = TlsConnector::from(tls.config.clone());
-    let stream = match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
-        Err(_) => {
-            return Err(Failure::new(
-                FailureKind::Timeout,
-                format!("the TLS handshake did not finish within {} s", limit.as_secs_f32()),
-            )
-            .with_hint("check that the port speaks TLS: pop3s:// expects implicit TLS (port 995)"));
-        }
-        Ok(Err(e)) => return Err(tls.explain_failure(&e, host)),
-        Ok(Ok(stream)) => stream,
-    };
-    let info = describe(stream.get_ref().1, &tls.verification);
-    Ok((stream, info))
 }

@@ -1,0 +1,130 @@
+//! Reaching the server: TCP connect (every resolved address in turn) and
+//! the TLS handshake, each with a time limit, and the stream the driver
+//! reads and writes, plain or encrypted.
+
+use super::tls::{TlsInfo, TlsSetup, describe};
+use crate::error::{Failure, FailureKind};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// A TCP connection, plain or inside TLS.
+pub enum Connection {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Only while an STLS upgrade is in progress.
+    Upgrading,
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Connection::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Connection::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Connection::Upgrading => Poll::Ready(Err(io::Error::other("connection is being upgraded"))),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_flush(cx),
+            Connection::Tls(s) => Pin::new(s).poll_flush(cx),
+            Connection::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Connection::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Connection::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Connection::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// Resolves `host` and connects to the first address that answers.
+pub(crate) async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<(TcpStream, SocketAddr), Failure> {
+    let attempt = async {
+        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| {
+                Failure::new(FailureKind::Connect, format!("cannot resolve {host:?}: {e}"))
+                    .with_hint("check the host name and this machine's DNS")
+            })?
+            .collect();
+        let mut last_error = None;
+        for address in &addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok((stream, *address));
+                }
+                Err(e) => last_error = Some((address, e)),
+            }
+        }
+        Err(match last_error {
+            Some((address, e)) => Failure::new(FailureKind::Connect, format!("cannot connect to {address}: {e}"))
+                .with_hint(
+                    "check the host and port, and that a POP3 server listens there (110 for pop3://, 995 for pop3s://)",
+                ),
+            None => Failure::new(FailureKind::Connect, format!("{host:?} has no addresses")),
+        })
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::new(
+            FailureKind::Timeout,
+            format!(
+                "connecting to {host}:{port} did not succeed within {} s",
+                limit.as_secs_f32()
+            ),
+        )
+        .with_hint("check the host, the port and any firewall; raise --connect-timeout for slow links")),
+    }
+}
+
+/// Runs a TLS handshake over `tcp`, with a time limit.
+pub async fn handshake(
+    tcp: TcpStream,
+    tls: &TlsSetup,
+    host: &str,
+    limit: Duration,
+) -> Result<(TlsStream<TcpStream>, TlsInfo), Failure> {
+    let name = ServerName::try_from(host.to_string()).map_err(|_| {
+        Failure::new(
+            FailureKind::Usage,
+            format!("{host:?} is not a valid server name for TLS"),
+        )
+    })?;
+    let connector = TlsConnector::from(tls.config.clone());
+    let stream = match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
+        Err(_) => {
+            return Err(Failure::new(
+                FailureKind::Timeout,
+                format!("the TLS handshake did not finish within {} s", limit.as_secs_f32()),
+            )
+            .with_hint("check that the port speaks TLS: pop3s:// expects implicit TLS (port 995)"));
+        }
+        Ok(Err(e)) => return Err(tls.explain_failure(&e, host)),
+        Ok(Ok(stream)) => stream,
+    };
+    let info = describe(stream.get_ref().1, &tls.verification);
+    Ok((stream, info))
+}

@@ -1,0 +1,561 @@
+//! The way in: connect, secure, greeting, CAPA, STLS, CAPA, authenticate,
+//! CAPA again. Each step is a function, and each is recorded in the
+//! `ConnectReport` the moment it ends, so `check` can show how far a failed
+//! attempt got.
+
+use super::config::{SessionConfig, StartTlsPolicy, TlsMode};
+use super::connect::{Connection, connect_tcp, handshake};
+use super::driver::{Driver, DriverConfig, DriverStatus, SessionEvent};
+use super::handle::Session;
+use super::tls::{TlsInfo, TlsSetup};
+use super::trace::{TraceClock, TraceEntry};
+use crate::error::{Failure, FailureKind};
+use crate::pop3::auth::{
+    LoginFacts, Mechanism, MechanismRefusal, Offered, SaslExchange, apop_digest, apop_timestamp, choose_login,
+};
+use crate::pop3::client::{Client, ClientConfig, Command, Outcome};
+use crate::pop3::codec::StatusLine;
+use crate::pop3::response::Capabilities;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// A step of the login sequence (and of `check`, which adds STAT and
+/// QUIT), as `check` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Connect,
+    Tls,
+    Greeting,
+    /// CAPA before login (asked again after STLS, under the same name).
+    Capa,
+    Stls,
+    Login,
+    /// CAPA after login.
+    CapaAgain,
+    Stat,
+    Quit,
+    /// The whole sequence, connect to logged in.
+    Total,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Connect => "connect",
+            Step::Tls => "tls",
+            Step::Greeting => "greeting",
+            Step::Capa => "capa",
+            Step::Stls => "stls",
+            Step::Login => "login",
+            Step::CapaAgain => "capa again",
+            Step::Stat => "stat",
+            Step::Quit => "quit",
+            Step::Total => "total",
+        })
+    }
+}
+
+/// One step of the login sequence, for `check`.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub name: Step,
+    pub detail: String,
+    pub elapsed: Duration,
+}
+
+/// What `open` found out on the way in.
+#[derive(Debug, Clone)]
+pub struct ConnectReport {
+    pub address: Option<SocketAddr>,
+    pub steps: Vec<StepReport>,
+    pub tls: Option<TlsInfo>,
+    pub greeting: Option<StatusLine>,
+    /// CAPA before login (after STLS, if STLS was used).
+    pub capa_before: Option<Capabilities>,
+    /// CAPA on the plain connection before STLS, if STLS was used.
+    pub capa_plain: Option<Capabilities>,
+    pub capa_after: Option<Capabilities>,
+    pub mechanism: Option<Mechanism>,
+    pub window: usize,
+    pub warnings: Vec<String>,
+}
+
+impl Default for ConnectReport {
+    fn default() -> ConnectReport {
+        ConnectReport {
+            address: None,
+            steps: Vec::new(),
+            tls: None,
+            greeting: None,
+            capa_before: None,
+            capa_plain: None,
+            capa_after: None,
+            mechanism: None,
+            window: 1,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl ConnectReport {
+    /// The capabilities that apply now (after login when known).
+    pub fn capabilities(&self) -> Capabilities {
+        self.capa_after
+            .clone()
+            .or_else(|| self.capa_before.clone())
+            .unwrap_or_default()
+    }
+
+    /// The time the whole login took, once it is over.
+    pub fn total(&self) -> Option<Duration> {
+        self.steps.iter().find(|s| s.name == Step::Total).map(|s| s.elapsed)
+    }
+}
+
+/// Where a session's trace and events go.
+#[derive(Default)]
+pub struct Observers {
+    pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
+    pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
+}
+
+/// Times the steps and records each as it ends.
+struct Stopwatch {
+    started: Instant,
+    step_started: Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        let now = Instant::now();
+        Stopwatch {
+            started: now,
+            step_started: now,
+        }
+    }
+
+    fn record(&mut self, report: &mut ConnectReport, name: Step, detail: String) {
+        report.steps.push(StepReport {
+            name,
+            detail,
+            elapsed: self.step_started.elapsed(),
+        });
+        self.step_started = Instant::now();
+    }
+
+    fn total(&self, report: &mut ConnectReport) {
+        report.steps.push(StepReport {
+            name: Step::Total,
+            detail: String::new(),
+            elapsed: self.started.elapsed(),
+        });
+    }
+}
+
+/// Connects, secures, logs in. See the module docs.
+pub async fn open(config: &SessionConfig, observers: Observers) -> Result<Session, Failure> {
+    open_reporting(config, observers, &mut ConnectReport::default()).await
+}
+
+/// `open`, recording each step in `report` as it happens, so a caller can
+/// show how far it got when a step fails.
+pub async fn open_reporting(
+    config: &SessionConfig,
+    observers: Observers,
+    report: &mut ConnectReport,
+) -> Result<Session, Failure> {
+    let mut watch = Stopwatch::start();
+    let tls_setup = tls_setup(config, report)?;
+    let conn = connect(config, tls_setup.as_ref(), report, &mut watch).await?;
+    let mut session = start_driver(config, conn, tls_setup, observers, report);
+    let greeting = greeting(&session).await?;
+    watch.record(report, Step::Greeting, greeting.to_string());
+    report.greeting = Some(greeting.clone());
+    let mut caps = capa(&session, report).await?;
+    watch.record(report, Step::Capa, describe_capa(&caps));
+    if config.tls == TlsMode::Starttls {
+        caps = starttls(&session, config, caps, report, &mut watch).await?;
+    }
+    report.capa_before = caps;
+    login(&session, config, &greeting, report, &mut watch).await?;
+    settle_in(&session, config, report, &mut watch).await?;
+    watch.total(report);
+    session.report = report.clone();
+    Ok(session)
+}
+
+/// The TLS configuration the mode needs, and the warning `--insecure` earns.
+fn tls_setup(config: &SessionConfig, report: &mut ConnectReport) -> Result<Option<TlsSetup>, Failure> {
+    if config.tls == TlsMode::None {
+        return Ok(None);
+    }
+    let setup = TlsSetup::new(&config.tls_options)?;
+    if config.tls_options.insecure {
+        report
+            .warnings
+            .push("--insecure: the server's certificate is NOT verified; anyone on the path can impersonate it".into());
+    }
+    Ok(Some(setup))
+}
+
+/// TCP, then TLS for implicit TLS.
+async fn connect(
+    config: &SessionConfig,
+    tls: Option<&TlsSetup>,
+    report: &mut ConnectReport,
+    watch: &mut Stopwatch,
+) -> Result<Connection, Failure> {
+    let (tcp, address) = connect_tcp(&config.host, config.port, config.connect_timeout).await?;
+    report.address = Some(address);
+    watch.record(report, Step::Connect, format!("TCP connected to {address}"));
+    match (config.tls, tls) {
+        (TlsMode::Implicit, Some(tls)) => {
+            let (stream, info) = handshake(tcp, tls, &config.host, config.connect_timeout).await?;
+            watch.record(report, Step::Tls, format!("{} {}", info.version, info.cipher));
+            report.tls = Some(info);
+            Ok(Connection::Tls(Box::new(stream)))
+        }
+        _ => Ok(Connection::Plain(tcp)),
+    }
+}
+
+/// Spawns the driver task over `conn` and returns the handle to it.
+fn start_driver(
+    config: &SessionConfig,
+    conn: Connection,
+    tls: Option<TlsSetup>,
+    observers: Observers,
+    report: &ConnectReport,
+) -> Session {
+    let clock = TraceClock::default();
+    if let Some(trace) = &observers.trace {
+        if let Some(info) = &report.tls {
+            let _ = trace.send(clock.note(format!(
+                "TLS established: {} {}, certificate {}",
+                info.version, info.cipher, info.verification
+            )));
+        }
+        for warning in &report.warnings {
+            let _ = trace.send(clock.note(format!("WARNING: {warning}")));
+        }
+    }
+    let client = Client::new(
+        ClientConfig {
+            window: 1,
+            // Trace lines are three strings per command: only make them for
+            // someone who reads them.
+            trace: observers.trace.is_some() || observers.events.is_some(),
+            trace_bodies: config.trace_bodies,
+            answer_timeout: config.response_timeout,
+        },
+        Instant::now().into_std(),
+    );
+    let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+    let (status_tx, status_rx) = watch::channel(DriverStatus {
+        tls: report.tls.clone(),
+        ..DriverStatus::default()
+    });
+    let driver = Driver::new(
+        client,
+        conn,
+        DriverConfig {
+            host: config.host.clone(),
+            tls,
+            handshake_timeout: config.response_timeout,
+            trace: observers.trace,
+            events: observers.events,
+            clock,
+        },
+        requests_rx,
+        status_tx,
+    );
+    Session {
+        requests: requests_tx,
+        status: status_rx,
+        task: tokio::spawn(driver.run()),
+        report: ConnectReport::default(),
+    }
+}
+
+async fn greeting(session: &Session) -> Result<StatusLine, Failure> {
+    let mut status = session.status.clone();
+    let _ = status.wait_for(|s| s.greeting.is_some() || s.closed).await;
+    let current = status.borrow().clone();
+    current.greeting.ok_or_else(|| {
+        current.failure.unwrap_or_else(|| {
+            Failure::new(
+                FailureKind::Protocol,
+                "the server closed the connection without a greeting",
+            )
+        })
+    })
+}
+
+/// STLS and the CAPA after it; returns the capabilities that now apply.
+async fn starttls(
+    session: &Session,
+    config: &SessionConfig,
+    caps: Option<Capabilities>,
+    report: &mut ConnectReport,
+    watch: &mut Stopwatch,
+) -> Result<Option<Capabilities>, Failure> {
+    let outcome = if caps.as_ref().is_some_and(|c| !c.stls) {
+        None
+    } else {
+        Some(session.call(Command::Stls).await?)
+    };
+    let why = match outcome {
+        Some(Outcome::Ok(_)) => {
+            report.tls = session.tls();
+            let info = report
+                .tls
+                .as_ref()
+                .map(|i| format!("{} {}", i.version, i.cipher))
+                .unwrap_or_default();
+            watch.record(report, Step::Stls, info);
+            report.capa_plain = caps;
+            let caps = capa(session, report).await?;
+            watch.record(report, Step::Capa, describe_capa(&caps));
+            return Ok(caps);
+        }
+        Some(Outcome::Err(status)) => format!("the server refused STLS ({status})"),
+        None => "the server does not offer STLS".to_string(),
+        Some(other) => return Err(session.outcome_failure("STLS", other).await),
+    };
+    if config.starttls == StartTlsPolicy::Required {
+        return Err(Failure::new(FailureKind::Policy, format!("{why}, and encryption is required"))
+            .with_hint("use pop3s:// (implicit TLS, port 995) if the server has it; or pass --starttls optional (or --tls none) to continue unencrypted"));
+    }
+    report
+        .warnings
+        .push(format!("{why}: continuing WITHOUT encryption (--starttls optional)"));
+    Ok(caps)
+}
+
+async fn login(
+    session: &Session,
+    config: &SessionConfig,
+    greeting: &StatusLine,
+    report: &mut ConnectReport,
+    watch: &mut Stopwatch,
+) -> Result<(), Failure> {
+    let mechanism = pick_mechanism(config, report.capa_before.as_ref(), greeting, report.tls.is_some())?;
+    report.mechanism = Some(mechanism);
+    authenticate(session, config, mechanism, greeting).await?;
+    let user = crate::sanitize::sanitize_text(&config.user, false);
+    watch.record(report, Step::Login, format!("{} as {user}", mechanism.name()));
+    Ok(())
+}
+
+/// After login: CAPA again if it could matter, the pipelining window, and
+/// warnings about what the server lacks.
+async fn settle_in(
+    session: &Session,
+    config: &SessionConfig,
+    report: &mut ConnectReport,
+    watch: &mut Stopwatch,
+) -> Result<(), Failure> {
+    // Capabilities can differ after login (RFC 2449 §5): ask again, unless
+    // the answer before login already had everything popscope acts on
+    // (PIPELINING, TOP, UIDL), where asking would cost a round trip and
+    // could change nothing. `check` always asks, to show it.
+    if !report.capa_before.as_ref().is_some_and(has_all_we_use) {
+        let caps_after = capa(session, report).await?;
+        watch.record(report, Step::CapaAgain, describe_capa(&caps_after));
+        report.capa_after = caps_after;
+    }
+    report.window = if report.capabilities().pipelining && config.pipelining {
+        config.window.max(1)
+    } else {
+        1
+    };
+    if report.window > 1 {
+        session.set_window(report.window)?;
+    }
+    if !report.capabilities().uidl {
+        report.warnings.push(
+            "the server does not offer UIDL: messages are identified by number only, which changes between sessions"
+                .into(),
+        );
+    }
+    if !report.capabilities().top && report.capa_after.is_some() {
+        report
+            .warnings
+            .push("the server does not list TOP: header previews may be unavailable".into());
+    }
+    Ok(())
+}
+
+/// The capabilities whose presence changes what popscope does.
+fn has_all_we_use(caps: &Capabilities) -> bool {
+    caps.pipelining && caps.top && caps.uidl
+}
+
+/// Asks CAPA after login if `open` did not, and records it: for `check`,
+/// which shows both answers.
+pub async fn recheck_capabilities(session: &mut Session) -> Result<(), Failure> {
+    let skipped =
+        session.report.capa_after.is_none() && session.report.capa_before.as_ref().is_some_and(has_all_we_use);
+    if !skipped {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut report = session.report.clone();
+    let caps = capa(session, &mut report).await?;
+    let at = report
+        .steps
+        .iter()
+        .position(|s| s.name == Step::Total)
+        .unwrap_or(report.steps.len());
+    report.steps.insert(
+        at,
+        StepReport {
+            name: Step::CapaAgain,
+            detail: describe_capa(&caps),
+            elapsed: started.elapsed(),
+        },
+    );
+    report.capa_after = caps;
+    session.report = report;
+    Ok(())
+}
+
+async fn capa(session: &Session, report: &mut ConnectReport) -> Result<Option<Capabilities>, Failure> {
+    match session.call(Command::Capa).await? {
+        Outcome::Ok(reply) => Ok(Some(Capabilities::parse(reply.payload()))),
+        Outcome::Err(status) => {
+            report.warnings.push(format!(
+                "the server does not support CAPA ({status}); assuming a minimal RFC 1939 server"
+            ));
+            Ok(None)
+        }
+        other => Err(session.outcome_failure("CAPA", other).await),
+    }
+}
+
+fn describe_capa(caps: &Option<Capabilities>) -> String {
+    match caps {
+        Some(c) => c.lines.join(", "),
+        None => "not supported".into(),
+    }
+}
+
+/// The mechanism policy (`pop3::auth::choose_login`) applied to this
+/// session, its refusals in words a person can act on.
+fn pick_mechanism(
+    config: &SessionConfig,
+    caps: Option<&Capabilities>,
+    greeting: &StatusLine,
+    encrypted: bool,
+) -> Result<Mechanism, Failure> {
+    let sasl = caps.map(|c| c.sasl_list()).unwrap_or_default();
+    let facts = LoginFacts {
+        credential: config.credential.kind(),
+        offered: match caps {
+            Some(c) => Offered::Listed {
+                sasl: &sasl,
+                user: c.user,
+            },
+            None => Offered::Unknown,
+        },
+        apop_timestamp: apop_timestamp(&greeting.text).is_some(),
+        encrypted,
+        allow_plaintext: config.allow_plaintext,
+        forced: config.mechanism,
+    };
+    choose_login(&facts).map_err(|refusal| {
+        let failure = |kind| Failure::new(kind, refusal.to_string());
+        match refusal {
+            MechanismRefusal::NoneUsable => failure(FailureKind::Auth)
+                .with_hint("run `popscope check` to see what the server offers, then pick one with --auth"),
+            MechanismRefusal::NoApopTimestamp => {
+                failure(FailureKind::Auth).with_hint("choose another mechanism with --auth")
+            }
+            MechanismRefusal::NeedsPassword(_) | MechanismRefusal::NeedsToken(_) => failure(FailureKind::Usage),
+            MechanismRefusal::SecretInClear(_) => failure(FailureKind::Policy).with_hint(
+                "use pop3s:// or STLS; or, if you accept that anyone on the path can read it, pass --allow-plaintext",
+            ),
+        }
+    })
+}
+
+async fn authenticate(
+    session: &Session,
+    config: &SessionConfig,
+    mechanism: Mechanism,
+    greeting: &StatusLine,
+) -> Result<(), Failure> {
+    let secret = config.credential.secret();
+    let outcome = match mechanism {
+        Mechanism::User => match session.call(Command::User(config.user.clone())).await? {
+            Outcome::Ok(_) => session.call(Command::Pass(secret.clone())).await?,
+            other => other,
+        },
+        Mechanism::Apop => {
+            let timestamp = apop_timestamp(&greeting.text).unwrap_or_default();
+            let digest = apop_digest(&timestamp, secret.expose());
+            session
+                .call(Command::Apop {
+                    user: config.user.clone(),
+                    digest,
+                })
+                .await?
+        }
+        sasl => {
+            let exchange = SaslExchange::new(
+                sasl,
+                &config.user,
+                secret.expose(),
+                &client_nonce(),
+                &config.host,
+                config.port,
+            )
+            .map_err(|e| Failure::new(FailureKind::Auth, e.to_string()))?;
+            session.call(Command::Auth(Box::new(exchange))).await?
+        }
+    };
+    match outcome {
+        Outcome::Ok(_) => Ok(()),
+        Outcome::Err(status) => Err(login_refused(mechanism, &status)),
+        Outcome::AuthFailed { error, server } => {
+            let failure = Failure::new(FailureKind::Auth, format!("{} failed: {error}", mechanism.name()));
+            Err(match server {
+                Some(status) if status.is_ok() => failure.with_hint(
+                    "the server accepted the login without proving it knows the password; it may be an impostor. Check the server and the TLS setup",
+                ),
+                _ => failure,
+            })
+        }
+        other => Err(session.outcome_failure("login", other).await),
+    }
+}
+
+fn login_refused(mechanism: Mechanism, status: &StatusLine) -> Failure {
+    match (FailureKind::refusal(status, FailureKind::Auth), &status.code) {
+        (FailureKind::Mailbox, Some(code)) => Failure::new(
+            FailureKind::Mailbox,
+            format!("the server refused access to the maildrop: {status}"),
+        )
+        .with_hint(code.explanation()),
+        _ => Failure::new(
+            FailureKind::Auth,
+            format!("the server rejected the login ({}): {status}", mechanism.name()),
+        )
+        .with_hint(
+            "check the user name and password (or token); `popscope check` shows which mechanisms the server offers",
+        ),
+    }
+}
+
+/// A fresh SCRAM client nonce: 18 random bytes, base64 (never a comma).
+fn client_nonce() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    // A failing system RNG leaves zeros; SCRAM still works, it is only less
+    // unpredictable, and there is nothing better to do without one.
+    let _ = getrandom::getrandom(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
