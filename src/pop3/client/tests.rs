@@ -601,6 +601,64 @@ fn retr_can_be_collected_up_to_a_limit() {
     assert_eq!(r.payload(), b"Subject: y\r\n");
 }
 
+/// The deletion guard against random command sequences, windows and
+/// answers (issue 11 item 6): a server that marks what it accepts must
+/// never receive an unconfirmed QUIT while it holds a mark.
+#[test]
+fn no_unconfirmed_quit_reaches_a_server_holding_marks() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut random = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut quits = 0;
+    for round in 0..2_000 {
+        let mut c = logged_in(1 + random(8) as usize);
+        let mut marks = 0u32;
+        // Lines the server has read but not answered yet.
+        let mut unanswered: VecDeque<String> = VecDeque::new();
+        'session: for _ in 0..40 {
+            for _ in 0..random(4) {
+                let command = match random(5) {
+                    0 | 1 => Command::Dele(1 + random(5) as u32),
+                    2 => Command::Rset,
+                    3 => Command::Noop,
+                    _ => Command::Quit { commit: false },
+                };
+                c.submit(command, Priority::Normal).unwrap();
+            }
+            unanswered.extend(out(&mut c).lines().map(str::to_string));
+            // The server answers some of what it has read, in order.
+            let mut answers = String::new();
+            for _ in 0..=random(unanswered.len() as u64 + 1) {
+                let Some(line) = unanswered.pop_front() else { break };
+                let refuse = random(5) == 0;
+                answers.push_str(match line.split(' ').next() {
+                    Some("DELE") if !refuse => {
+                        marks += 1;
+                        "+OK marked\r\n"
+                    }
+                    Some("RSET") if !refuse => {
+                        marks = 0;
+                        "+OK\r\n"
+                    }
+                    Some("DELE" | "RSET") => "-ERR no\r\n",
+                    Some("QUIT") => {
+                        assert_eq!(marks, 0, "round {round}: QUIT reached a server holding marks");
+                        quits += 1;
+                        break 'session;
+                    }
+                    _ => "+OK\r\n",
+                });
+            }
+            c.receive(now(), answers.as_bytes()).unwrap();
+        }
+    }
+    assert!(quits > 500, "the sequences must reach QUIT often: {quits}");
+}
+
 mod time {
     //! The deadline and the trace's times, with simulated time: every
     //! instant is `t0` plus an offset, and nothing sleeps.
