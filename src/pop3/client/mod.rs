@@ -137,10 +137,10 @@ struct InFlight {
     sasl_error: Option<AuthError>,
     /// This RSET was sent on behalf of a withheld QUIT.
     reset_before_quit: Option<Queued>,
-    /// When its last line was handed out for writing, until the answer to
-    /// that line begins.
-    written_at: Option<Instant>,
-    batch: Option<BatchId>,
+    /// Its last line is in the output but not yet handed out.
+    unstamped: bool,
+    /// When and in which batch its last line was handed out for writing.
+    written: Option<(Instant, BatchId)>,
 }
 
 /// A trace line for something written, stamped when it is handed out.
@@ -286,9 +286,11 @@ impl Client {
         }
         let batch = self.next_batch;
         self.next_batch += 1;
-        for flight in self.in_flight.iter_mut().filter(|f| f.written_at.is_none()) {
-            flight.written_at = Some(now);
-            flight.batch = Some(batch);
+        // Lines are written in the order commands join `in_flight` (an AUTH
+        // turn is a barrier, alone in flight): the unstamped are the tail.
+        for flight in self.in_flight.iter_mut().rev().take_while(|f| f.unstamped) {
+            flight.unstamped = false;
+            flight.written = Some((now, batch));
         }
         for line in std::mem::take(&mut self.unwritten) {
             self.events.push_back(Event::Trace(TraceRecord {
@@ -512,6 +514,19 @@ impl Client {
 }
 
 impl InFlight {
+    /// The time since its last line went out, for the first line of the
+    /// answer to it, and the batch it went out in.
+    fn answered_at(&self, now: Instant) -> (Option<Duration>, Option<BatchId>) {
+        match self.written {
+            Some((at, batch)) => (Some(now.saturating_duration_since(at)), Some(batch)),
+            None => (None, None),
+        }
+    }
+
+    fn batch(&self) -> Option<BatchId> {
+        self.written.map(|(_, batch)| batch)
+    }
+
     fn new(id: RequestId, kind: CommandKind, body: BodyMode) -> InFlight {
         InFlight {
             id,
@@ -522,8 +537,8 @@ impl InFlight {
             deferred_initial: None,
             sasl_error: None,
             reset_before_quit: None,
-            written_at: None,
-            batch: None,
+            unstamped: true,
+            written: None,
         }
     }
 }

@@ -45,8 +45,8 @@ impl Client {
             return Ok(used);
         }
         let status = parse_status_line(line).map_err(|e| codec(&during, e))?;
-        let (id, batch) = (head.id, head.batch);
-        let latency = head.written_at.take().map(|t| self.now.saturating_duration_since(t));
+        let id = head.id;
+        let (latency, batch) = head.answered_at(self.now);
         self.trace_answer(Direction::Received, Some(id), status.to_string(), latency, batch);
         let head = self.in_flight.front_mut().expect("head exists");
         if status.is_ok() && head.body != BodyMode::None {
@@ -82,7 +82,7 @@ impl Client {
     fn body_step(&mut self, input: &[u8]) -> usize {
         let trace_bodies = self.config.trace_bodies && self.config.trace;
         let head = self.in_flight.front_mut().expect("head exists");
-        let (id, batch) = (head.id, head.batch);
+        let (id, batch) = (head.id, head.batch());
         let mode = head.body;
         let Phase::Body {
             decoder, kept, traced, ..
@@ -119,6 +119,7 @@ impl Client {
     }
 
     fn finish_body(&mut self, flight: InFlight) {
+        let batch = flight.batch();
         let Phase::Body {
             decoder, status, kept, ..
         } = flight.phase
@@ -131,7 +132,7 @@ impl Client {
             Some(flight.id),
             format!("<{lines} lines, {total_bytes} bytes>"),
             None,
-            flight.batch,
+            batch,
         );
         let body = match flight.body {
             BodyMode::Stream => Body::Streamed { lines, total_bytes },

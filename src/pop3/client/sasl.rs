@@ -51,8 +51,7 @@ impl Client {
         let now = self.now;
         let head = self.in_flight.front_mut().expect("head exists");
         let id = head.id;
-        let batch = head.batch;
-        let latency = head.written_at.take().map(|t| now.saturating_duration_since(t));
+        let (latency, batch) = head.answered_at(now);
         let answer = match challenge {
             Ok(raw) if raw.is_empty() && head.deferred_initial.is_some() => {
                 Ok(head.deferred_initial.take().expect("checked"))
@@ -84,6 +83,7 @@ impl Client {
             batch,
         );
         self.write_line(id, line);
+        self.in_flight.front_mut().expect("head exists").unstamped = true;
     }
 
     /// The status line that ends an AUTH exchange.

@@ -811,6 +811,35 @@ mod time {
     }
 
     #[test]
+    fn an_answer_keeps_its_batch_while_later_batches_go_out() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 10);
+        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(at(t0, 5), b"+OK\r\nSubject: still coming\r\n").unwrap();
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        c.take_output(at(t0, 6));
+        c.receive(at(t0, 9), b".\r\n+OK\r\n").unwrap();
+        let rows: Vec<(String, Option<u128>, Option<BatchId>)> = drain(&mut c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) => Some((t.text, t.latency.map(|l| l.as_millis()), t.batch)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("RETR 1".to_string(), None, Some(3)),
+                ("+OK".to_string(), Some(5), Some(3)),
+                ("NOOP".to_string(), None, Some(4)),
+                ("<1 lines, 23 bytes>".to_string(), None, Some(3)),
+                ("+OK".to_string(), Some(3), Some(4)),
+            ]
+        );
+    }
+
+    #[test]
     fn each_sasl_turn_has_its_own_latency() {
         let t0 = Instant::now();
         let mut c = Client::new(ClientConfig::default(), t0);
