@@ -275,11 +275,15 @@ impl Driver {
     }
 
     async fn flush_streams(&mut self) {
+        if self.stream_backlog.is_empty() {
+            return;
+        }
         for (tx, chunk) in std::mem::take(&mut self.stream_backlog) {
             // A consumer that went away just stops receiving; the reply is
             // still read to its end so the session stays in step.
             let _ = tx.send(chunk).await;
         }
+        self.client.reading_resumed(now());
     }
 
     fn accept(&mut self, request: Request) {

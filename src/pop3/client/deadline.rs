@@ -8,7 +8,8 @@
 //! awaited command is written (`take_output`) and restarts with every byte
 //! that arrives, so a slow but moving answer (a large RETR) never times
 //! out, and neither does a trickle of one byte per `limit` — that is what a
-//! whole-answer limit would add.
+//! whole-answer limit would add. Time the caller spends not reading (a
+//! slow consumer pushing back) does not count (`reading_resumed`).
 
 use std::time::{Duration, Instant};
 

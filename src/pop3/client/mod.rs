@@ -313,6 +313,13 @@ impl Client {
         self.timer.deadline()
     }
 
+    /// The caller had stopped reading (its own consumer was slow) and reads
+    /// again from `now`: silence until then is not the server's.
+    pub fn reading_resumed(&mut self, now: Instant) {
+        self.now = now;
+        self.timer.heard(now);
+    }
+
     /// Fails the session if the server has been silent too long while an
     /// answer (or the greeting) is awaited; the error names what.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {

@@ -750,6 +750,19 @@ mod time {
     }
 
     #[test]
+    fn time_spent_not_reading_is_not_the_servers_silence() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1);
+        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(at(t0, 10), b"+OK\r\nSubject: a lot").unwrap();
+        // The caller's consumer held it up for 100 s.
+        c.reading_resumed(at(t0, 100_000));
+        assert_eq!(c.poll_timeout(), Some(at(t0, 130_000)));
+        assert_eq!(timeout_error(&mut c, at(t0, 129_000)), None);
+    }
+
+    #[test]
     fn a_pipelined_batch_is_timed_from_its_first_write() {
         let t0 = Instant::now();
         let mut c = logged_in_at(t0, 10);
