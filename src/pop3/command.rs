@@ -162,7 +162,7 @@ impl fmt::Display for CommandKind {
 /// A command line as it goes on the wire (without CRLF) and as the trace
 /// shows it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     pub wire: Vec<u8>,
     pub shown: String,
 }
@@ -197,7 +197,7 @@ impl Command {
 
     /// Arguments that would let a caller smuggle a second command onto the
     /// line are refused before anything is sent.
-    pub fn validate(&self) -> Result<(), InvalidCommand> {
+    pub(crate) fn validate(&self) -> Result<(), InvalidCommand> {
         fn clean(what: &'static str, s: &[u8], allow_space: bool) -> Result<(), InvalidCommand> {
             let bad = s
                 .iter()
@@ -238,7 +238,7 @@ impl Command {
 
     /// The line for every command but AUTH, whose line depends on its SASL
     /// exchange (see the client's SASL part). Redacted as the table says.
-    pub fn line(&self) -> Line {
+    pub(crate) fn line(&self) -> Line {
         let spec = self.spec();
         let arguments = self.arguments();
         let mut wire = spec.verb.as_bytes().to_vec();
