@@ -1,0 +1,87 @@
+//! Committed files waiting under a temporary name for the next sync, and
+//! the sync itself: fsync them all, then publish them, then fsync the
+//! directory. Shared by the Maildir and `.eml` sinks.
+
+use super::error::StoreError;
+use super::fsutil::{fsync_files, sync_dir};
+use super::sink::SavedAt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One committed message: its closed temporary file and what it will be.
+pub struct Staged {
+    pub temp: PathBuf,
+    /// `path` is the intended final name.
+    pub saved: SavedAt,
+    /// The name asked for (before any " (2)" was added to it).
+    pub requested: String,
+}
+
+/// Committed files not yet synced; dropping the queue removes them.
+#[derive(Default)]
+pub struct StagingQueue {
+    items: Vec<Staged>,
+}
+
+impl StagingQueue {
+    pub fn push(&mut self, staged: Staged) {
+        self.items.push(staged);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The final names already promised to queued messages.
+    pub fn promised(&self) -> impl Iterator<Item = &Path> {
+        self.items.iter().map(|s| s.saved.path.as_path())
+    }
+
+    /// fsyncs every queued file (in parallel), publishes each with
+    /// `publish(staged)` (which returns the name it got), then fsyncs
+    /// `dir`. Nothing is published unless every fsync succeeded; on any
+    /// error the queued files not yet published are removed.
+    pub fn sync(
+        &mut self,
+        dir: &Path,
+        mut publish: impl FnMut(&Staged) -> Result<PathBuf, StoreError>,
+    ) -> Result<Vec<SavedAt>, StoreError> {
+        if self.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let temps: Vec<&Path> = self.items.iter().map(|s| s.temp.as_path()).collect();
+        if let Err((index, err)) = fsync_files(&temps) {
+            let number = self.items[index].saved.number;
+            let path = self.items[index].temp.clone();
+            self.clear();
+            return Err(StoreError::io(&format!("save message {number} to"), &path, &err));
+        }
+        let mut saved = Vec::with_capacity(self.items.len());
+        let mut items = std::mem::take(&mut self.items).into_iter();
+        for staged in items.by_ref() {
+            match publish(&staged) {
+                Ok(path) => saved.push(SavedAt { path, ..staged.saved }),
+                Err(err) => {
+                    let _ = fs::remove_file(&staged.temp);
+                    self.items = items.collect();
+                    self.clear();
+                    return Err(err);
+                }
+            }
+        }
+        sync_dir(dir)?;
+        Ok(saved)
+    }
+
+    fn clear(&mut self) {
+        for staged in self.items.drain(..) {
+            let _ = fs::remove_file(&staged.temp);
+        }
+    }
+}
+
+impl Drop for StagingQueue {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
