@@ -61,9 +61,8 @@ impl EmlSink {
 
     fn target_for(&self, name: &str) -> Result<PathBuf, StoreError> {
         let target = self.dir.join(name);
-        let promised = self.queue.promised().any(|p| p == target);
         match self.on_exists {
-            OnExists::Fail if promised || name_taken(&target) => Err(already_exists(&target)),
+            OnExists::Fail if self.queue.is_promised(&target) || name_taken(&target) => Err(already_exists(&target)),
             // A name promised to a queued message is resolved at sync.
             OnExists::Unique => unique_path(&self.dir, name),
             OnExists::Fail | OnExists::Overwrite => Ok(target),

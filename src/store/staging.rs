@@ -5,6 +5,7 @@
 use super::error::StoreError;
 use super::fsutil::{fsync_files, sync_dir};
 use super::sink::SavedAt;
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,13 @@ pub struct Staged {
 #[derive(Default)]
 pub struct StagingQueue {
     items: Vec<Staged>,
+    /// The final names promised to queued messages.
+    promised: HashSet<PathBuf>,
 }
 
 impl StagingQueue {
     pub fn push(&mut self, staged: Staged) {
+        self.promised.insert(staged.saved.path.clone());
         self.items.push(staged);
     }
 
@@ -32,9 +36,9 @@ impl StagingQueue {
         self.items.len()
     }
 
-    /// The final names already promised to queued messages.
-    pub fn promised(&self) -> impl Iterator<Item = &Path> {
-        self.items.iter().map(|s| s.saved.path.as_path())
+    /// True when a queued message will take the name `path`.
+    pub fn is_promised(&self, path: &Path) -> bool {
+        self.promised.contains(path)
     }
 
     /// fsyncs every queued file (in parallel), publishes each with
@@ -56,6 +60,7 @@ impl StagingQueue {
             self.clear();
             return Err(StoreError::io(&format!("save message {number} to"), &path, &err));
         }
+        self.promised.clear();
         let mut saved = Vec::with_capacity(self.items.len());
         let mut items = std::mem::take(&mut self.items).into_iter();
         for staged in items.by_ref() {
@@ -74,6 +79,7 @@ impl StagingQueue {
     }
 
     fn clear(&mut self) {
+        self.promised.clear();
         for staged in self.items.drain(..) {
             let _ = fs::remove_file(&staged.temp);
         }
