@@ -75,7 +75,8 @@ pub fn cp1252(b: u32) -> char {
 }
 
 /// The character to show in place of `c`; `c` itself when it is harmless.
-fn visible_stand_in(c: char) -> char {
+/// (`sanitize_text` but for tabs and line breaks, one character at a time.)
+pub(crate) fn visible_stand_in(c: char) -> char {
     match c {
         // C0 controls (including ESC and NUL) map onto U+2400..U+241F.
         '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),

@@ -3,7 +3,7 @@
 //! the server before the commit dialog (see `commit`).
 
 use super::keymap::Action;
-use crate::headers::HeaderSummary;
+use crate::mail::HeaderSummary;
 use crate::mailbox::UidList;
 use std::ops::Range;
 

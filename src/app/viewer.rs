@@ -4,7 +4,7 @@
 
 use super::keymap::Action;
 use crate::mailbox::outcome_failure;
-use crate::message_view::{ParsedMessage, raw_source, wrap_lines};
+use crate::mail::{ParsedMessage, raw_source, wrap_lines};
 use crate::pop3::client::{Body, Outcome};
 use crate::text::human_size;
 

@@ -3,7 +3,7 @@
 
 use super::{ListArgs, TraceFile};
 use crate::error::Failure;
-use crate::headers::HeaderSummary;
+use crate::mail::HeaderSummary;
 use crate::mailbox::{ListingPlan, TopAnswer, UidList, apply_list};
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
 use crate::session::driver::Route;

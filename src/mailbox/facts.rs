@@ -2,7 +2,7 @@
 //! One impl for every front end: the inspector's rows and `list`/`clean`
 //! rows wrap the same `HeaderSummary`.
 
-use crate::headers::HeaderSummary;
+use crate::mail::HeaderSummary;
 use crate::query::HeaderFacts;
 
 impl HeaderFacts for HeaderSummary {

@@ -18,7 +18,7 @@
 mod facts;
 
 use crate::error::{Failure, FailureKind};
-use crate::headers::HeaderSummary;
+use crate::mail::HeaderSummary;
 use crate::pop3::client::Outcome;
 use crate::pop3::codec::{StatusLine, excerpt};
 use crate::pop3::response::{Capabilities, parse_list, parse_uidl_entry, payload_lines};

@@ -26,7 +26,7 @@ pub trait MessageFacts {
 }
 
 /// The headers of one message, RFC 2047-decoded and sanitized (as
-/// `crate::headers` delivers them). Absent headers are empty strings.
+/// `crate::mail` delivers them). Absent headers are empty strings.
 pub trait HeaderFacts {
     fn from(&self) -> &str;
     fn to(&self) -> &str;

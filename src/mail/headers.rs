@@ -1,0 +1,431 @@
+//! What popscope knows about a message from its `TOP n 0` header block: the
+//! headers it shows, why the block looks broken, whether it announces
+//! attachments, and the other headers for `header:Name=value` queries.
+//! Values are RFC 2047 decoded by mail-parser, then bounded and sanitized
+//! once, here, where they enter popscope's model.
+//!
+//! The inspector keeps one of these per message (100,000 of them for a big
+//! maildrop), so the other headers are one compact, bounded string.
+
+use super::value::{clean_header, format_address, is_header_name, push_clean_value, readable_header_bytes};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+
+/// Most bytes of "Name: value\n" lines kept for header queries per message.
+pub const MAX_OTHER_HEADER_BYTES: usize = 2048;
+/// Most headers kept for header queries per message.
+pub const MAX_OTHER_HEADERS: usize = 64;
+/// Longest value kept for header queries, in characters: enough for a
+/// Received line or the start of a DKIM signature, so one long header
+/// cannot take the whole [`MAX_OTHER_HEADER_BYTES`].
+const MAX_OTHER_VALUE: usize = 256;
+/// Longest header name kept, in characters.
+const MAX_NAME: usize = 64;
+/// RFC 5322 §2.1.1: a line is at most 998 characters, CRLF excluded.
+const MAX_LINE: usize = 998;
+
+/// The displayable facts of one message's header. All strings are safe to
+/// print on a terminal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HeaderSummary {
+    pub date: Option<String>,
+    /// Seconds since the epoch, for sorting; `None` if absent or unparsable.
+    #[serde(skip)]
+    pub timestamp: Option<i64>,
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    pub message_id: String,
+    pub content_type: String,
+    /// Why the header block looks wrong; empty when it looks sound.
+    #[serde(skip)]
+    pub broken: BrokenSet,
+    /// The block announces attachments: Content-Type multipart/mixed, or
+    /// Content-Disposition attachment.
+    #[serde(skip)]
+    pub has_attachment: bool,
+    /// The headers that the fields above do not hold, as "Name: value\n"
+    /// lines (names as mail-parser spells the ones it knows, "List-ID", and
+    /// as written otherwise; values decoded and cleaned; no line break
+    /// inside either, no ':' in a name), in block order, within
+    /// [`MAX_OTHER_HEADERS`] and [`MAX_OTHER_HEADER_BYTES`]. A header that
+    /// does not fit is left out.
+    #[serde(skip)]
+    other_headers: Box<str>,
+}
+
+impl HeaderSummary {
+    /// Parses a raw header block. Never fails: what cannot be parsed is left
+    /// empty (and named in `broken`), and a parser panic (hostile input)
+    /// yields an empty summary marked [`Broken::Unparsable`].
+    pub fn parse(raw: &[u8]) -> HeaderSummary {
+        std::panic::catch_unwind(|| parse_inner(raw)).unwrap_or_else(|_| HeaderSummary {
+            broken: BrokenSet::of(Broken::Unparsable),
+            ..HeaderSummary::default()
+        })
+    }
+
+    /// The decoded, sanitized values of every header called `name` (ASCII
+    /// case-insensitive), in block order. From, To, Cc, Subject and
+    /// Message-ID give their field above (Message-ID without angle
+    /// brackets), and so does a valid Date (RFC 3339); every other header
+    /// gives what was kept of it (see `other_headers`).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.field(name).filter(|v| !v.is_empty()).into_iter().chain(
+            self.other_headers()
+                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v),
+        )
+    }
+
+    /// The field that holds the header `name`, if one does.
+    fn field(&self, name: &str) -> Option<&str> {
+        let is = |field: &str| name.eq_ignore_ascii_case(field);
+        if is("from") {
+            Some(&self.from)
+        } else if is("to") {
+            Some(&self.to)
+        } else if is("cc") {
+            Some(&self.cc)
+        } else if is("subject") {
+            Some(&self.subject)
+        } else if is("message-id") {
+            Some(&self.message_id)
+        } else if is("date") && !self.broken.contains(Broken::BadDate) {
+            self.date.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The headers kept besides the fields, as (name, value), in block order.
+    pub fn other_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.other_headers.lines().filter_map(|line| line.split_once(": "))
+    }
+}
+
+/// Why a header block looks broken. Each is something the reader notices
+/// cheaply while parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Broken {
+    /// No header could be read: an empty block, or bytes that are not a
+    /// header block at all (or the parser gave up on them).
+    Unparsable,
+    /// No From header, or one with neither a name nor an address.
+    NoFrom,
+    /// No Date header.
+    NoDate,
+    /// A Date header that is not a valid date.
+    BadDate,
+    /// An RFC 2047 encoded word that cannot be decoded: an unknown or empty
+    /// charset, an encoding other than B or Q, invalid base64, or no
+    /// closing `?=`.
+    BadEncodedWord,
+    /// A CR not followed by LF (a line break to some readers, not to others).
+    BareCr,
+    /// A NUL byte.
+    Nul,
+    /// Bytes that are not UTF-8 and not encoded (RFC 2047), so their charset
+    /// is a guess (they are read as Windows-1252).
+    Raw8Bit,
+    /// A line longer than the 998 characters RFC 5322 allows.
+    LongLine,
+}
+
+impl Broken {
+    /// Every reason, in the order [`BrokenSet::iter`] gives them.
+    pub const ALL: [Broken; 9] = [
+        Broken::Unparsable,
+        Broken::NoFrom,
+        Broken::NoDate,
+        Broken::BadDate,
+        Broken::BadEncodedWord,
+        Broken::BareCr,
+        Broken::Nul,
+        Broken::Raw8Bit,
+        Broken::LongLine,
+    ];
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Broken {
+    /// A few words for a person.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Broken::Unparsable => "no readable header",
+            Broken::NoFrom => "no From",
+            Broken::NoDate => "no Date",
+            Broken::BadDate => "invalid Date",
+            Broken::BadEncodedWord => "undecodable encoded word",
+            Broken::BareCr => "bare CR",
+            Broken::Nul => "NUL byte",
+            Broken::Raw8Bit => "unencoded 8-bit bytes",
+            Broken::LongLine => "line over 998 characters",
+        })
+    }
+}
+
+/// A set of [`Broken`] reasons, two bytes.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct BrokenSet(u16);
+
+impl BrokenSet {
+    fn of(reason: Broken) -> BrokenSet {
+        BrokenSet(reason.bit())
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, reason: Broken) -> bool {
+        self.0 & reason.bit() != 0
+    }
+
+    pub fn insert(&mut self, reason: Broken) {
+        self.0 |= reason.bit();
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Broken> {
+        Broken::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+}
+
+impl fmt::Debug for BrokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+fn parse_inner(raw: &[u8]) -> HeaderSummary {
+    let mut broken = scan_bytes(raw);
+    let block = readable_header_bytes(raw);
+    if matches!(block, Cow::Owned(_)) {
+        broken.insert(Broken::Raw8Bit);
+    }
+    let message = MessageParser::default()
+        .parse_headers(block.as_bytes())
+        .filter(|m| m.headers().iter().any(|h| is_header_name(h.name())));
+    let Some(message) = message else {
+        for reason in [Broken::Unparsable, Broken::NoFrom, Broken::NoDate] {
+            broken.insert(reason);
+        }
+        return HeaderSummary {
+            broken,
+            ..HeaderSummary::default()
+        };
+    };
+    let date = message.date();
+    let mut summary = HeaderSummary {
+        date: date.map(|d| clean_header(&d.to_rfc3339())),
+        timestamp: date.map(|d| d.to_timestamp()),
+        from: message
+            .from()
+            .map(|a| clean_header(&format_address(a)))
+            .unwrap_or_default(),
+        to: message
+            .to()
+            .map(|a| clean_header(&format_address(a)))
+            .unwrap_or_default(),
+        cc: message
+            .cc()
+            .map(|a| clean_header(&format_address(a)))
+            .unwrap_or_default(),
+        subject: message.subject().map(clean_header).unwrap_or_default(),
+        message_id: message.message_id().map(clean_header).unwrap_or_default(),
+        content_type: message
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => clean_header(&format!("{}/{}", ct.ctype(), sub)),
+                None => clean_header(ct.ctype()),
+            })
+            .unwrap_or_default(),
+        has_attachment: has_attachment(&message),
+        ..HeaderSummary::default()
+    };
+    if summary.from.is_empty() {
+        broken.insert(Broken::NoFrom);
+    }
+    match date {
+        Some(d) if d.is_valid() => {}
+        Some(_) => broken.insert(Broken::BadDate),
+        None if message.header_raw(HeaderName::Date).is_some() => broken.insert(Broken::BadDate),
+        None => broken.insert(Broken::NoDate),
+    }
+    summary.broken = broken;
+    summary.other_headers = other_headers(&message, &block, &mut summary);
+    summary
+}
+
+/// What one pass over the raw block's bytes notices: bare CRs, NULs, long
+/// lines.
+fn scan_bytes(raw: &[u8]) -> BrokenSet {
+    let mut broken = BrokenSet::default();
+    let mut line_start = 0usize;
+    for (i, &b) in raw.iter().enumerate() {
+        if b > b'\r' {
+            continue;
+        }
+        match b {
+            b'\n' => {
+                let cr = usize::from(i > line_start && raw[i - 1] == b'\r');
+                if i - line_start - cr > MAX_LINE {
+                    broken.insert(Broken::LongLine);
+                }
+                line_start = i + 1;
+            }
+            b'\r' if raw.get(i + 1) != Some(&b'\n') => broken.insert(Broken::BareCr),
+            0 => broken.insert(Broken::Nul),
+            _ => {}
+        }
+    }
+    if raw.len() - line_start > MAX_LINE {
+        broken.insert(Broken::LongLine);
+    }
+    broken
+}
+
+fn has_attachment(message: &Message) -> bool {
+    let mixed = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("mixed"))
+    });
+    let attached = message
+        .content_disposition()
+        .is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("attachment"));
+    mixed || attached
+}
+
+/// The "Name: value\n" lines of the headers the summary's fields do not
+/// hold; notes undecodable encoded words in any header on the way. `block`
+/// is what `message` was parsed from.
+fn other_headers(message: &Message, block: &str, summary: &mut HeaderSummary) -> Box<str> {
+    // Built in a reused buffer, so each summary costs one allocation of
+    // exactly its size.
+    thread_local! {
+        static LINES: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    LINES.with(|lines| {
+        let mut lines = lines.borrow_mut();
+        lines.clear();
+        push_other_headers(&mut lines, message, block, summary);
+        Box::from(lines.as_str())
+    })
+}
+
+fn push_other_headers(lines: &mut String, message: &Message, block: &str, summary: &mut HeaderSummary) {
+    let mut count = 0usize;
+    for header in message.headers() {
+        let value = block
+            .get(header.offset_start as usize..header.offset_end as usize)
+            .unwrap_or_default();
+        let encoded = value.contains("=?");
+        if encoded && has_bad_encoded_word(value.as_bytes()) {
+            summary.broken.insert(Broken::BadEncodedWord);
+        }
+        let held_in_field = match header.name {
+            HeaderName::From => !summary.from.is_empty(),
+            HeaderName::To => !summary.to.is_empty(),
+            HeaderName::Cc => !summary.cc.is_empty(),
+            HeaderName::Subject => !summary.subject.is_empty(),
+            HeaderName::MessageId => !summary.message_id.is_empty(),
+            HeaderName::Date => summary.date.is_some() && !summary.broken.contains(Broken::BadDate),
+            _ => false,
+        };
+        if held_in_field || count >= MAX_OTHER_HEADERS {
+            continue;
+        }
+        let start = lines.len();
+        push_clean_value(lines, header.name(), MAX_NAME);
+        lines.push_str(": ");
+        push_clean_value(lines, &decoded(value, encoded), MAX_OTHER_VALUE);
+        lines.push('\n');
+        if lines.len() > MAX_OTHER_HEADER_BYTES {
+            lines.truncate(start);
+        } else {
+            count += 1;
+        }
+    }
+}
+
+/// A raw header value as text, RFC 2047 decoded when it holds an encoded
+/// word (the whole value read as unstructured text).
+fn decoded(value: &str, encoded: bool) -> Cow<'_, str> {
+    if !encoded {
+        return Cow::Borrowed(value);
+    }
+    match MessageStream::new(value.as_bytes()).parse_unstructured() {
+        HeaderValue::Text(text) => text,
+        _ => Cow::Borrowed(""),
+    }
+}
+
+/// True when `value` holds something meant as an RFC 2047 encoded word
+/// (`=?charset?X?`) that cannot be decoded.
+fn has_bad_encoded_word(value: &[u8]) -> bool {
+    let mut rest = value;
+    while let Some(start) = rest.windows(2).position(|w| w == b"=?") {
+        rest = &rest[start + 2..];
+        let Some((charset, encoding, data)) = split_encoded_word(rest) else {
+            continue; // "=?" in ordinary text
+        };
+        let Some(end) = data.windows(2).position(|w| w == b"?=") else {
+            return true;
+        };
+        let (data, after) = data.split_at(end);
+        let charset = charset.split(|&b| b == b'*').next().unwrap_or_default();
+        let known = charset.eq_ignore_ascii_case(b"utf-8")
+            || charset.eq_ignore_ascii_case(b"utf8")
+            || mail_parser::decoders::charsets::map::charset_decoder(charset).is_some();
+        let decodable = match encoding {
+            b'B' | b'b' => is_base64(data),
+            b'Q' | b'q' => true,
+            _ => false,
+        };
+        if !known || !decodable {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// `charset?X?data...` after an "=?": the charset (no space or '?', at
+/// most 40 bytes), the encoding byte and what follows its '?'; `None` when
+/// this is not shaped like an encoded word.
+fn split_encoded_word(after: &[u8]) -> Option<(&[u8], u8, &[u8])> {
+    let q = after
+        .iter()
+        .take(41)
+        .position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+    if after[q] != b'?' {
+        return None;
+    }
+    match after.get(q + 1..q + 3)? {
+        [encoding, b'?'] if !encoding.is_ascii_whitespace() => Some((&after[..q], *encoding, &after[q + 3..])),
+        _ => None,
+    }
+}
+
+/// Base64 that decodes: the alphabet, then at most two '=' (mail-parser
+/// accepts missing padding, so the length is not checked).
+fn is_base64(data: &[u8]) -> bool {
+    let body = data
+        .strip_suffix(b"==")
+        .or_else(|| data.strip_suffix(b"="))
+        .unwrap_or(data);
+    !body.is_empty()
+        && body
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+#[cfg(test)]
+mod tests;
