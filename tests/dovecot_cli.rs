@@ -787,6 +787,12 @@ fn list_json_matches_the_server_on_2000_hostile_messages() {
                 let subject = subject.unwrap_or_default();
                 assert!(subject.contains("cleared") && subject.contains("gnp.exe"), "{line}");
             }
+            Some("latin1-headers") => {
+                // 8-bit header bytes read as Windows-1252, not U+FFFD.
+                let from = object.get("from").and_then(Value::as_str);
+                assert_eq!(from, Some("Jürgen Müller <juergen@example.de>"), "{line}");
+                assert!(subject.is_some_and(|s| s.contains("Café crème brûlée")), "{line}");
+            }
             Some(_) => {}
         }
     }

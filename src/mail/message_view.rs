@@ -520,6 +520,32 @@ mod tests {
         assert!(view.body.len() > 1000);
     }
 
+    /// Issue 11 item 20: 8-bit header bytes read as Windows-1252, as mail
+    /// clients read them, not as U+FFFD; the body keeps its own charset.
+    #[test]
+    fn eight_bit_headers_read_as_windows_1252() {
+        let view = parse(
+            b"From: J\xfcrgen M\xfcller <juergen@example.de>\r\nSubject: Gr\xfc\xdfe \x96 caf\xe9\r\n\
+              Content-Type: text/plain; charset=iso-8859-1\r\n\r\nK\xf6rper \xe4\xf6\xfc\r\n",
+        );
+        assert_eq!(header(&view, "From"), Some("Jürgen Müller <juergen@example.de>"));
+        assert_eq!(header(&view, "Subject"), Some("Grüße – café"));
+        assert_eq!(view.body, "Körper äöü");
+
+        // A body in UTF-8 under 8-bit headers stays UTF-8.
+        let view = parse("Subject: caf\u{e9}\r\n\r\ncafé\r\n".as_bytes());
+        assert_eq!(header(&view, "Subject"), Some("café"));
+        let mut raw = b"Subject: caf\xe9\r\n\r\n".to_vec();
+        raw.extend_from_slice("日本語\r\n".as_bytes());
+        let view = parse(&raw);
+        assert_eq!(header(&view, "Subject"), Some("café"));
+        assert_eq!(view.body, "日本語");
+
+        // Hostile bytes are still harmless.
+        let view = parse(b"Subject: \x81\x9d0;t\x07 \x1b[2J \xe9\r\nFrom: \x9b31m <a@b>\r\n\r\nx\r\n");
+        assert!(header(&view, "Subject").unwrap().contains("\u{241b}[2J é"), "{:?}", view.headers);
+    }
+
     #[test]
     fn huge_header_values_are_bounded() {
         let mut raw = b"Subject: ".to_vec();
