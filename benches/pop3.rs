@@ -39,6 +39,9 @@ mod dovecot;
 #[allow(dead_code)]
 #[path = "../tests/support/maildrop.rs"]
 mod maildrop;
+#[allow(dead_code)]
+#[path = "../tests/support/raw_pop3.rs"]
+mod raw_pop3;
 
 use dovecot::Dovecot;
 use popscope::app::keymap::Action;
@@ -51,11 +54,12 @@ use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
 use popscope::session::driver::SessionEvent;
 use popscope::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, Step, TlsMode, open};
+use raw_pop3::RawPop3;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{BufWriter, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -605,44 +609,12 @@ async fn delayed_pipe(
 }
 
 // ---------------------------------------------------------------------------
-// The raw client: the limit any POP3 client can reach
+// The raw client (tests/support/raw_pop3.rs): the limit any POP3 client can reach
 
-fn connect(port: u16, limit: Duration) -> Result<(TcpStream, BufReader<TcpStream>), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| format!("connect: {e}"))?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(limit)).map_err(|e| e.to_string())?;
-    let reader = BufReader::with_capacity(256 * 1024, stream.try_clone().map_err(|e| e.to_string())?);
-    Ok((stream, reader))
-}
-
-fn status_line(reader: &mut BufReader<TcpStream>, what: &str) -> Result<String, String> {
-    let mut line = String::new();
-    reader.read_line(&mut line).map_err(|e| format!("{what}: {e}"))?;
-    if !line.starts_with("+OK") {
-        return Err(format!("{what}: {line:?}"));
-    }
-    Ok(line)
-}
-
-fn raw_login(port: u16, user: &str, limit: Duration) -> Result<(TcpStream, BufReader<TcpStream>), String> {
-    let (mut stream, mut reader) = connect(port, limit)?;
-    status_line(&mut reader, "greeting")?;
-    stream
-        .write_all(format!("USER {user}\r\n").as_bytes())
-        .map_err(|e| e.to_string())?;
-    status_line(&mut reader, "USER")?;
-    stream
-        .write_all(format!("PASS {PASSWORD}\r\n").as_bytes())
-        .map_err(|e| e.to_string())?;
-    status_line(&mut reader, "PASS")?;
-    Ok((stream, reader))
-}
-
-fn raw_quit(mut stream: TcpStream, mut reader: BufReader<TcpStream>) {
-    let _ = stream.write_all(b"QUIT\r\n");
-    let _ = status_line(&mut reader, "QUIT");
+fn raw_login(port: u16, user: &str, limit: Duration) -> Result<RawPop3, String> {
+    let pop = RawPop3::try_login(port, user, PASSWORD)?;
+    pop.set_timeout(limit).map_err(|e| e.to_string())?;
+    Ok(pop)
 }
 
 /// Logs in, writes `TOP 1 0` .. `TOP count 0` in one write (from a second
@@ -650,13 +622,13 @@ fn raw_quit(mut stream: TcpStream, mut reader: BufReader<TcpStream>) {
 /// reads until the `count`-th terminator line.
 fn raw_top_all(port: u16, user: &str, count: usize, limit: Duration) -> Result<Phases, String> {
     let start = Instant::now();
-    let (stream, mut reader) = raw_login(port, user, limit)?;
+    let mut pop = raw_login(port, user, limit)?;
     let login = start.elapsed();
     let mut batch = Vec::with_capacity(count * 14);
     for n in 1..=count {
         let _ = write!(batch, "TOP {n} 0\r\n");
     }
-    let mut writer_stream = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut writer_stream = pop.writer().map_err(|e| e.to_string())?;
     let writer = std::thread::spawn(move || writer_stream.write_all(&batch));
     let mut done = 0usize;
     let mut errors = 0usize;
@@ -664,8 +636,8 @@ fn raw_top_all(port: u16, user: &str, count: usize, limit: Duration) -> Result<P
     let mut line_len = 0usize;
     let mut buf = vec![0u8; 256 * 1024];
     while done < count {
-        let n = reader
-            .read(&mut buf)
+        let n = pop
+            .read_raw(&mut buf)
             .map_err(|e| format!("after {done} answers: {e}"))?;
         if n == 0 {
             return Err(format!("connection closed after {done} answers"));
@@ -694,21 +666,20 @@ fn raw_top_all(port: u16, user: &str, count: usize, limit: Duration) -> Result<P
         .join()
         .map_err(|_| "writer thread panicked".to_string())?
         .map_err(|e| e.to_string())?;
-    raw_quit(stream, reader);
+    let _ = pop.quit();
     Ok(Phases { login, total })
 }
 
 /// Median round trip of `n` NOOPs.
 fn raw_ping(port: u16, user: &str, n: usize) -> Result<Duration, String> {
-    let (mut stream, mut reader) = raw_login(port, user, FAST_TIMEOUT)?;
+    let mut pop = raw_login(port, user, FAST_TIMEOUT)?;
     let mut times = Vec::new();
     for _ in 0..n {
         let t = Instant::now();
-        stream.write_all(b"NOOP\r\n").map_err(|e| e.to_string())?;
-        status_line(&mut reader, "NOOP")?;
+        pop.command("NOOP")?;
         times.push(t.elapsed());
     }
-    raw_quit(stream, reader);
+    let _ = pop.quit();
     times.sort();
     Ok(times[times.len() / 2])
 }
@@ -718,16 +689,15 @@ fn raw_ping(port: u16, user: &str, n: usize) -> Result<Duration, String> {
 /// connect to the terminator and the body bytes on the wire.
 fn raw_retr(port: u16, user: &str, msg: u32, limit: Duration) -> Result<(Duration, u64), String> {
     let start = Instant::now();
-    let (mut stream, mut reader) = raw_login(port, user, limit)?;
-    stream
-        .write_all(format!("RETR {msg}\r\n").as_bytes())
-        .map_err(|e| e.to_string())?;
-    status_line(&mut reader, "RETR")?;
+    let mut pop = raw_login(port, user, limit)?;
+    pop.command(&format!("RETR {msg}"))?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut bytes = 0u64;
     let mut tail = [0u8; 5];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| format!("after {bytes} bytes: {e}"))?;
+        let n = pop
+            .read_raw(&mut buf)
+            .map_err(|e| format!("after {bytes} bytes: {e}"))?;
         if n == 0 {
             return Err(format!("connection closed after {bytes} bytes"));
         }
@@ -741,50 +711,25 @@ fn raw_retr(port: u16, user: &str, msg: u32, limit: Duration) -> Result<(Duratio
         }
     }
     let elapsed = start.elapsed();
-    raw_quit(stream, reader);
+    let _ = pop.quit();
     // The terminator is not part of the message.
     Ok((elapsed, bytes - 3))
 }
 
 /// Logs in, sends single-line commands one at a time, returns the answers.
 fn raw_session(port: u16, user: &str, commands: &[&str], limit: Duration) -> Result<Vec<String>, String> {
-    let (mut stream, mut reader) = raw_login(port, user, limit)?;
-    let mut answers = Vec::new();
-    for c in commands {
-        stream
-            .write_all(format!("{c}\r\n").as_bytes())
-            .map_err(|e| e.to_string())?;
-        answers.push(status_line(&mut reader, c)?);
-    }
-    raw_quit(stream, reader);
+    let mut pop = raw_login(port, user, limit)?;
+    let answers = commands.iter().map(|c| pop.command(c)).collect::<Result<_, _>>()?;
+    let _ = pop.quit();
     Ok(answers)
-}
-
-/// Reads a multi-line answer's body (after its status line).
-fn read_multiline(reader: &mut BufReader<TcpStream>) -> Result<String, String> {
-    let mut body = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Err("closed mid-answer".into());
-        }
-        if line == ".\r\n" {
-            return Ok(body);
-        }
-        body.push_str(&line);
-    }
 }
 
 /// Dovecot numbered the files we wrote in our order: message 1 is
 /// ordinary(0) and message `count` is ordinary(count - 1).
 fn check_order(port: u16, user: &str, count: usize) {
-    let (mut stream, mut reader) = raw_login(port, user, FAST_TIMEOUT).expect("login");
+    let mut pop = raw_login(port, user, FAST_TIMEOUT).expect("login");
     for n in [1, count / 2, count] {
-        stream
-            .write_all(format!("TOP {n} 0\r\n").as_bytes())
-            .expect("write TOP");
-        status_line(&mut reader, "TOP").expect("TOP answer");
-        let head = read_multiline(&mut reader).expect("TOP body");
+        let head = String::from_utf8_lossy(&pop.top(n as u32, 0)).into_owned();
         let want = format!("<{}.", n - 1);
         assert!(
             head.lines().any(|l| l.starts_with("Message-ID: ") && l.contains(&want)),
@@ -792,10 +737,9 @@ fn check_order(port: u16, user: &str, count: usize) {
             n - 1
         );
     }
-    stream.write_all(b"STAT\r\n").expect("write STAT");
-    let stat = status_line(&mut reader, "STAT").expect("STAT");
-    assert!(stat.starts_with(&format!("+OK {count} ")), "{user}: STAT says {stat:?}");
-    raw_quit(stream, reader);
+    let (messages, _) = pop.stat();
+    assert_eq!(messages as usize, count, "{user}: STAT");
+    let _ = pop.quit();
 }
 
 // ---------------------------------------------------------------------------

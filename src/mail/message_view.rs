@@ -543,7 +543,11 @@ mod tests {
 
         // Hostile bytes are still harmless.
         let view = parse(b"Subject: \x81\x9d0;t\x07 \x1b[2J \xe9\r\nFrom: \x9b31m <a@b>\r\n\r\nx\r\n");
-        assert!(header(&view, "Subject").unwrap().contains("\u{241b}[2J é"), "{:?}", view.headers);
+        assert!(
+            header(&view, "Subject").unwrap().contains("\u{241b}[2J é"),
+            "{:?}",
+            view.headers
+        );
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //!   unstuffing, with CRLF after every line (so `retr(n)` of a Maildir file
 //!   written with LF line ends equals `maildrop::to_wire(file)`).
 //!
+//! benches/pop3.rs uses it too, for the raw limit any POP3 client can
+//! reach: `writer()` and `read_raw()` let it pipeline a batch of commands
+//! from a second thread and count the answers itself.
+//!
 //! Dropping a `RawPop3` closes the connection WITHOUT `QUIT`, so the server
 //! never enters the UPDATE state and no `DELE` takes effect. Call `quit()` to
 //! commit deletions.
@@ -43,14 +47,15 @@ impl RawPop3 {
     /// `+OK`.
     pub fn connect(port: u16) -> io::Result<RawPop3> {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        stream.set_write_timeout(Some(TIMEOUT))?;
+        // Every command is one write; Nagle would only delay pipelined ones.
+        stream.set_nodelay(true)?;
         let writer = stream.try_clone()?;
         let mut pop = RawPop3 {
             reader: BufReader::new(stream),
             writer,
             greeting: String::new(),
         };
+        pop.set_timeout(TIMEOUT)?;
         let greeting = pop.read_line()?;
         if !is_ok(&greeting) {
             return Err(io::Error::other(format!("bad greeting: {greeting:?}")));
@@ -76,6 +81,25 @@ impl RawPop3 {
         pop.command(&format!("USER {user}"))?;
         pop.command(&format!("PASS {pass}"))?;
         Ok(pop)
+    }
+
+    /// Sets the read and write timeout of the socket (default `TIMEOUT`).
+    pub fn set_timeout(&self, limit: Duration) -> io::Result<()> {
+        self.writer.set_read_timeout(Some(limit))?;
+        self.writer.set_write_timeout(Some(limit))
+    }
+
+    /// Another handle on the socket, to write from a second thread while
+    /// this one reads (a pipelined batch larger than the socket buffers
+    /// would otherwise deadlock).
+    pub fn writer(&self) -> io::Result<TcpStream> {
+        self.writer.try_clone()
+    }
+
+    /// Reads whatever bytes arrive next, unparsed (after any that were
+    /// already buffered); 0 at the end of the stream.
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
     }
 
     /// The server greeting line (without CRLF).
