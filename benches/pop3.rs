@@ -37,9 +37,6 @@
 #[path = "../tests/support/dovecot.rs"]
 mod dovecot;
 #[allow(dead_code)]
-#[path = "../tests/support/maildrop.rs"]
-mod maildrop;
-#[allow(dead_code)]
 #[path = "../tests/support/raw_pop3.rs"]
 mod raw_pop3;
 
@@ -54,6 +51,7 @@ use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
 use popscope::session::driver::SessionEvent;
 use popscope::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, Step, TlsMode, open};
+use popscope::testmail::maildir as maildrop;
 use raw_pop3::RawPop3;
 use std::collections::VecDeque;
 use std::fmt::Write as _;

@@ -13,5 +13,6 @@ pub mod sanitize;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod testmail;
 pub mod text;
 pub mod ui;

@@ -3,18 +3,15 @@
 //! network-sized chunks and read back byte for byte. (The same check
 //! against a live Dovecot belongs to `fetch`.)
 
-#[allow(dead_code)]
-#[path = "support/maildrop.rs"]
-mod maildrop;
-
 use popscope::store::{Format, MessageMeta, open_sink, split_mboxrd};
+use popscope::testmail::maildir as maildrop;
 use std::fs;
 
 #[test]
 fn the_hostile_maildrop_round_trips_in_every_format() {
     let messages: Vec<(&str, Vec<u8>)> = maildrop::HOSTILE
         .iter()
-        .map(|(name, make)| (*name, maildrop::to_wire(&make())))
+        .map(|(name, _)| (*name, maildrop::to_wire(&maildrop::hostile(name))))
         .chain((0..20).map(|i| ("ordinary", maildrop::to_wire(&maildrop::ordinary(i)))))
         .collect();
     for format in [Format::Maildir, Format::Mbox, Format::Eml] {

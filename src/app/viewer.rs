@@ -3,8 +3,8 @@
 //! and typed so that drawing styles them without re-parsing anything.
 
 use super::keymap::Action;
-use crate::mailbox::outcome_failure;
 use crate::mail::{ParsedMessage, raw_source, wrap_lines};
+use crate::mailbox::outcome_failure;
 use crate::pop3::client::{Body, Outcome};
 use crate::text::human_size;
 

@@ -7,7 +7,10 @@
 //! they are sent, so a 120 MB message costs no memory until someone asks
 //! for it, and then only one chunk at a time.
 
-use super::content::{self, Rng, Slot};
+use crate::testmail::Rng;
+use crate::testmail::dates::format_date;
+use crate::testmail::hostile::{self, Stamp};
+use crate::testmail::realistic::{self as content, Slot};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::borrow::Cow;
@@ -41,12 +44,8 @@ pub enum MessageKind {
     Bounce,
     /// A generated message with a big attachment, streamed when sent.
     Huge,
-    /// Broken MIME, no Date, a 200 KB header line, a NUL byte, raw Latin-1.
-    Malformed,
-    /// Terminal escape sequences and a bidi override in headers and body.
-    TerminalEscapes,
-    /// Body lines consisting only of dots (exercises byte-stuffing).
-    DotLines,
+    /// A specimen of the hostile catalogue (`testmail::hostile`), by name.
+    Hostile(&'static str),
     /// Given by the caller (`Maildrop::with_messages`).
     Custom,
 }
@@ -258,8 +257,9 @@ impl Maildrop {
     /// `seed`: about 30% bounces, personal and work mail, invoices with PDF
     /// attachments, HTML newsletters, encoded non-ASCII subjects, dates over
     /// two years. With 12 messages or more it also holds, spread over the
-    /// maildrop, one each of the dot-lines, terminal-escapes and malformed
-    /// specimens and three huge generated messages (~8, ~25, ~120 MB).
+    /// maildrop, one each of the dot-lines, terminal-escapes and broken-mime
+    /// hostile specimens and three huge generated messages (~8, ~25,
+    /// ~120 MB).
     pub fn generate(count: usize, seed: u64) -> Maildrop {
         Self::build(count, seed, true)
     }
@@ -286,11 +286,14 @@ impl Maildrop {
                 };
                 let uid = format!("demo-{seed}-{index}");
                 let (kind, source) = match special_at(index).map(|k| SPECIALS[k]) {
-                    Some(Special::DotLines) => (MessageKind::DotLines, stored(content::dot_lines(&slot))),
-                    Some(Special::TerminalEscapes) => {
-                        (MessageKind::TerminalEscapes, stored(content::terminal_escapes(&slot)))
+                    Some(Special::Hostile(name)) => {
+                        let stamp = Stamp {
+                            date: format_date(slot.arrival, 0),
+                            id_suffix: format!(".{index}"),
+                        };
+                        let bytes = hostile::hostile(name, &stamp).unwrap_or_default();
+                        (MessageKind::Hostile(name), stored(bytes))
                     }
-                    Some(Special::Malformed) => (MessageKind::Malformed, stored(content::malformed(&slot))),
                     Some(Special::Huge(n)) => {
                         let mut rng = Rng::derive(seed, index as u64);
                         let size = HUGE_SIZES[n] + rng.below(1 << 20);
@@ -381,16 +384,14 @@ impl Maildrop {
 
 #[derive(Debug, Clone, Copy)]
 enum Special {
-    DotLines,
-    TerminalEscapes,
-    Malformed,
+    Hostile(&'static str),
     Huge(usize),
 }
 
 const SPECIALS: [Special; 6] = [
-    Special::DotLines,
-    Special::TerminalEscapes,
-    Special::Malformed,
+    Special::Hostile("dot-lines"),
+    Special::Hostile("terminal-escapes"),
+    Special::Hostile("broken-mime"),
     Special::Huge(0),
     Special::Huge(1),
     Special::Huge(2),
@@ -508,9 +509,9 @@ mod tests {
     fn generate_places_every_special_once() {
         let drop = Maildrop::generate(100, 5);
         for kind in [
-            MessageKind::DotLines,
-            MessageKind::TerminalEscapes,
-            MessageKind::Malformed,
+            MessageKind::Hostile("dot-lines"),
+            MessageKind::Hostile("terminal-escapes"),
+            MessageKind::Hostile("broken-mime"),
         ] {
             assert_eq!(
                 drop.messages().iter().filter(|m| m.kind() == kind).count(),
@@ -529,13 +530,15 @@ mod tests {
             huge[0] >= 8 << 20 && huge[1] >= 25 << 20 && huge[2] >= 120 << 20,
             "{huge:?}"
         );
-        let malformed = drop.get(drop.position(MessageKind::Malformed).unwrap()).unwrap();
-        let bytes = malformed.stored_bytes().unwrap();
+        let broken = drop
+            .get(drop.position(MessageKind::Hostile("broken-mime")).unwrap())
+            .unwrap();
+        let bytes = broken.stored_bytes().unwrap();
         assert!(bytes.contains(&0));
         assert!(
             bytes
                 .split(|&b| b == b'\n')
-                .any(|line| line.len() >= content::MALFORMED_LONG_LINE - 1)
+                .any(|line| line.len() >= hostile::LONG_HEADER_LINE_LEN - 1)
         );
         assert!(!bytes.windows(5).any(|w| w == b"Date:"));
 

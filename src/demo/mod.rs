@@ -15,7 +15,6 @@
 //! # }
 //! ```
 
-mod content;
 mod maildrop;
 mod server;
 #[cfg(test)]

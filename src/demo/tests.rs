@@ -195,9 +195,9 @@ async fn list_sizes_equal_retr_bytes_for_stored_and_generated_messages() {
 async fn generated_maildrop_sample_round_trips() {
     let maildrop = Maildrop::generate(30, 3);
     let mut sample: Vec<usize> = [
-        MessageKind::DotLines,
-        MessageKind::TerminalEscapes,
-        MessageKind::Malformed,
+        MessageKind::Hostile("dot-lines"),
+        MessageKind::Hostile("terminal-escapes"),
+        MessageKind::Hostile("broken-mime"),
     ]
     .iter()
     .map(|kind| maildrop.position(*kind).expect("special present"))

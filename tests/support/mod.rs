@@ -7,7 +7,8 @@
 //!   expired, wrong names, Courier-style, one made by `openssl`);
 //! * `dovecot`: a private Dovecot POP3 server (`Dovecot::start()`), and the
 //!   `require_dovecot!()` availability rule;
-//! * `maildrop`: deterministic ordinary and hostile test messages;
+//! * `maildrop`: deterministic ordinary and hostile test messages (the
+//!   library's `popscope::testmail::maildir`, shared with the demo);
 //! * `raw_pop3`: a tiny blocking POP3 client used as an independent oracle.
 //!
 //! The files are self-contained, so a test may also pull in just one of them
@@ -18,5 +19,5 @@
 
 pub mod certs;
 pub mod dovecot;
-pub mod maildrop;
+pub use popscope::testmail::maildir as maildrop;
 pub mod raw_pop3;
