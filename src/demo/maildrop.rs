@@ -10,6 +10,7 @@
 use crate::testmail::Rng;
 use crate::testmail::dates::format_date;
 use crate::testmail::hostile::{self, Stamp};
+use crate::testmail::huge;
 use crate::testmail::realistic::{self as content, Slot};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -195,9 +196,9 @@ struct GeneratedLayout {
 
 impl GeneratedLayout {
     fn new(seed: u64, size: u64) -> GeneratedLayout {
-        let tail = content::huge_tail(seed);
+        let tail = huge::tail(seed);
         for pad in 0..8 {
-            let head = content::huge_head(seed, size, pad);
+            let head = huge::head(seed, size, pad);
             let frame = (head.len() + tail.len()) as u64;
             let Some(fill) = size.checked_sub(frame) else { break };
             let (full_lines, rest) = (fill / FILL_LINE_LEN, (fill % FILL_LINE_LEN) as usize);
@@ -232,7 +233,7 @@ impl GeneratedLayout {
         let data = &mut data[..chars / 4 * 3];
         Rng::derive(self.seed, line).fill(data);
         if line == 0 {
-            let magic = content::huge_magic(self.seed);
+            let magic = huge::magic(self.seed);
             let n = magic.len().min(data.len());
             data[..n].copy_from_slice(&magic[..n]);
         }
@@ -481,7 +482,7 @@ mod tests {
         let data = attachment.contents();
         // ~3/4 of the base64 region; the head and tail are small.
         assert!(data.len() > 200_000, "{}", data.len());
-        assert!(data.starts_with(content::huge_magic(7)));
+        assert!(data.starts_with(huge::magic(7)));
     }
 
     #[test]

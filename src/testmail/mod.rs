@@ -5,8 +5,9 @@
 //! on every machine and every day.
 //!
 //! - `realistic`: the demo's mail (people, companies, newsletters,
-//!   invoices, bounces, huge attachments), CRLF as on the wire; its words
-//!   and names are in `people`, its encodings in `encode`.
+//!   invoices, bounces), CRLF as on the wire; its words and names are in
+//!   `people`, its encodings in `encode`; `huge` frames the demo's huge
+//!   streamed messages.
 //! - `hostile`: specimens a parser, sanitizer or client must survive.
 //! - `maildir`: the test Maildir (simple ordinary messages plus the
 //!   specimens) and what a POP3 server makes of its files.
@@ -15,6 +16,7 @@
 pub mod dates;
 mod encode;
 pub mod hostile;
+pub mod huge;
 pub mod maildir;
 mod people;
 pub mod realistic;

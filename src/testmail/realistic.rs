@@ -1,7 +1,7 @@
 //! Synthesis of realistic demo messages: personal and work mail, invoices,
-//! newsletters, notifications, bounces, MIME structures, and the fixed
-//! parts of huge messages. (The demo's hostile specimens come from
-//! `super::hostile`.)
+//! newsletters, notifications, bounces, MIME structures, and when they
+//! arrive. (The demo's huge messages are framed by `super::huge`, its
+//! hostile specimens come from `super::hostile`.)
 //!
 //! Everything is a pure function of a seed. Nothing reads the clock, so
 //! the same seed gives the same bytes on every machine and every day; dates
@@ -15,17 +15,17 @@ use super::people::{
     BILLERS, LOCALISED, MAIL_DOMAINS, MEETINGS, NEWS_SENTENCES, NEWSLETTERS, PERSONAL_SENTENCES, PLACES, SERVICES,
     SHOPS, TOPICS, WEEKDAY_NAMES, WORK_DOMAINS, WORK_SENTENCES, ascii_slug, fill_placeholders, paragraphs, person,
 };
-use super::rng::{Rng, mix};
+use super::rng::Rng;
 
 /// Where the date range of the generated maildrop ends (2026-11-01 00:00
 /// UTC). Fixed rather than "now" so a seed always gives the same messages.
 pub const DATES_END: i64 = days_from_civil(2026, 11, 1) * 86_400;
 /// How far back the generated dates go.
-const DATES_SPAN: i64 = 730 * 86_400;
+pub(super) const DATES_SPAN: i64 = 730 * 86_400;
 
 /// Who the demo maildrop belongs to.
 const RECIPIENT: &str = "demo@popscope.test";
-const RECIPIENT_MAILBOX: &str = "Demo User <demo@popscope.test>";
+pub(super) const RECIPIENT_MAILBOX: &str = "Demo User <demo@popscope.test>";
 const LOCAL_MX: &str = "mx.popscope.test";
 
 // ---------------------------------------------------------------------------
@@ -65,7 +65,7 @@ fn message_id(rng: &mut Rng, domain: &str) -> String {
     format!("<{}.{}@{}>", rng.hex(16), rng.hex(6), domain)
 }
 
-fn domain_of(addr: &str) -> &str {
+pub(super) fn domain_of(addr: &str) -> &str {
     addr.rsplit('@').next().unwrap_or("example.com").trim_end_matches('>')
 }
 
@@ -622,85 +622,6 @@ pub fn bounce(slot: &Slot) -> Vec<u8> {
         "--{boundary}\r\nContent-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{original}\r\n--{boundary}--\r\n"
     ));
     out.into_bytes()
-}
-
-// ---------------------------------------------------------------------------
-// Huge generated messages: the fixed parts around the streamed attachment
-// ---------------------------------------------------------------------------
-
-/// The headers, text part and attachment headers of a huge generated
-/// message, ending right where the base64 lines start. `pad` (0..8)
-/// lengthens one line so the caller can make the total size exact.
-pub fn huge_head(seed: u64, size: u64, pad: usize) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
-    let (name, addr) = person(&mut rng);
-    let kinds: [(&str, &str, &str); 4] = [
-        ("Full backup archive", "backup.tar.gz", "application/gzip"),
-        ("Raw footage from the shoot", "footage.mov", "video/quicktime"),
-        ("Database dump for the migration", "dump.zip", "application/zip"),
-        ("Scanned documents, high resolution", "scans.pdf", "application/pdf"),
-    ];
-    let (title, file, mime) = kinds[huge_kind(seed)];
-    // MiB, as mail clients (and popscope) show sizes.
-    let mb = size as f64 / f64::from(1 << 20);
-    let date = format_date(DATES_END - rng.below(DATES_SPAN as u64) as i64, random_zone(&mut rng));
-    let boundary = huge_boundary(seed);
-    let reference = format!("{:016X}{:08X}", seed, mix(seed, 1) as u32);
-    let reference = &reference[..16 + pad];
-    let from = mailbox(&name, &addr, &mut rng);
-    format!(
-        "Return-Path: <{addr}>\r\n\
-         From: {from}\r\n\
-         To: {RECIPIENT_MAILBOX}\r\n\
-         Subject: {title} ({mb:.1} MB)\r\n\
-         Date: {date}\r\n\
-         Message-ID: <huge.{seed:016x}@{}>\r\n\
-         MIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\
-         \r\n\
-         This is a multi-part message in MIME format.\r\n\
-         \r\n\
-         --{boundary}\r\n\
-         Content-Type: text/plain; charset=us-ascii\r\n\
-         \r\n\
-         Hi,\r\n\
-         \r\n\
-         here is the file you asked for. It is large, so give it a moment.\r\n\
-         \r\n\
-         Reference: {reference}\r\n\
-         \r\n\
-         --{boundary}\r\n\
-         Content-Type: {mime}; name=\"{file}\"\r\n\
-         Content-Disposition: attachment; filename=\"{file}\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\
-         \r\n",
-        domain_of(&addr)
-    )
-    .into_bytes()
-}
-
-/// What closes a huge generated message after the base64 lines.
-pub fn huge_tail(seed: u64) -> Vec<u8> {
-    format!("--{}--\r\n", huge_boundary(seed)).into_bytes()
-}
-
-fn huge_boundary(seed: u64) -> String {
-    format!("=_popscope_huge_{seed:016x}")
-}
-
-fn huge_kind(seed: u64) -> usize {
-    (mix(seed, 2) % 4) as usize
-}
-
-/// The first bytes of the huge attachment, so it looks like the file type
-/// its name claims.
-pub fn huge_magic(seed: u64) -> &'static [u8] {
-    match huge_kind(seed) {
-        0 => b"\x1f\x8b\x08\x00",
-        1 => b"\0\0\0\x14ftypqt  ",
-        2 => b"PK\x03\x04",
-        _ => b"%PDF-1.7\n",
-    }
 }
 
 /// Spreads `count` arrivals over the date range, in order, with jitter.
