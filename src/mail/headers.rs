@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
-/// Most bytes of "Name: value\n" lines kept for header queries per message.
+/// Most bytes of header lines kept for header queries per message.
 pub const MAX_OTHER_HEADER_BYTES: usize = 2048;
 /// Most headers kept for header queries per message.
 pub const MAX_OTHER_HEADERS: usize = 64;
@@ -75,8 +75,9 @@ impl HeaderSummary {
     /// The decoded, sanitized values of every header called `name` (ASCII
     /// case-insensitive), in block order. From, To, Cc, Subject and
     /// Message-ID give their field above (Message-ID without angle
-    /// brackets), and so does a valid Date (RFC 3339); every other header
-    /// gives what was kept of it (see `other_headers`).
+    /// brackets; for a repeated one, the last, as mail-parser reads it),
+    /// and so does a valid Date (RFC 3339); every other header gives what
+    /// was kept of it (see `other_headers`).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.field(name).filter(|v| !v.is_empty()).into_iter().chain(
             self.other_headers()

@@ -80,14 +80,12 @@ pub(crate) fn clean_header(value: &str) -> String {
 pub(crate) fn format_address(address: &Address) -> String {
     let mut out = String::new();
     for a in address.iter() {
-        let (name, addr) = (a.name(), a.address());
-        if name.is_none() && addr.is_none() {
-            continue;
-        }
-        if !out.is_empty() {
+        let start = out.len();
+        if start > 0 {
             out.push_str(", ");
         }
-        match (name, addr) {
+        let text_start = out.len();
+        match (a.name(), a.address()) {
             (Some(name), Some(addr)) => {
                 out.push_str(name);
                 out.push_str(" <");
@@ -97,7 +95,9 @@ pub(crate) fn format_address(address: &Address) -> String {
             (Some(text), None) | (None, Some(text)) => out.push_str(text),
             (None, None) => {}
         }
-        if out.len() > MAX_HEADER_VALUE * 4 {
+        if out.len() == text_start {
+            out.truncate(start); // nothing to show for this one
+        } else if out.len() > MAX_HEADER_VALUE * 4 {
             break;
         }
     }
