@@ -405,6 +405,8 @@ fn tidy_lines(s: &str) -> String {
 /// Decodes the entity at the start of `s` (which starts with '&'): the
 /// character it stands for (`None` for one that stands for nothing, like
 /// `&shy;`) and its length. `None` when it is not a known entity.
+/// Long only because of its data table (the named entities).
+#[allow(clippy::too_many_lines)]
 fn decode_entity(s: &str) -> Option<(Option<char>, usize)> {
     let b = s.as_bytes();
     if b.get(1) == Some(&b'#') {
