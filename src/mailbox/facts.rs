@@ -30,28 +30,60 @@ impl HeaderFacts for HeaderSummary {
         self.timestamp
     }
 
-    // The header reader does not record these yet; until it does, the
-    // flags match nothing rather than guess.
     fn is_broken(&self) -> bool {
-        false
+        !self.broken.is_empty()
     }
 
     fn has_attachment(&self) -> bool {
-        false
+        self.has_attachment
     }
 
     fn any_header_value(&self, name: &str, test: &mut dyn FnMut(&str) -> bool) -> bool {
-        let known = [
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
-            ("cc", self.cc.as_str()),
-            ("subject", self.subject.as_str()),
-            ("message-id", self.message_id.as_str()),
-            ("content-type", self.content_type.as_str()),
-            ("date", self.date.as_deref().unwrap_or("")),
-        ];
-        known
-            .iter()
-            .any(|(known_name, value)| known_name.eq_ignore_ascii_case(name) && !value.is_empty() && test(value))
+        self.header_values(name).any(test)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mail::HeaderSummary;
+    use crate::query::{MatchContext, MessageFacts, Query, Verdict};
+
+    struct Row(HeaderSummary);
+
+    impl MessageFacts for Row {
+        type Headers = HeaderSummary;
+        fn number(&self) -> u32 {
+            1
+        }
+        fn uid(&self) -> Option<&str> {
+            None
+        }
+        fn size(&self) -> u64 {
+            100
+        }
+        fn headers(&self) -> Option<&HeaderSummary> {
+            Some(&self.0)
+        }
+        fn is_dup(&self) -> Option<bool> {
+            Some(false)
+        }
+    }
+
+    fn verdict(query: &str, block: &[u8]) -> Verdict {
+        let row = Row(HeaderSummary::parse(block));
+        Query::parse(query).unwrap().evaluate(&row, &MatchContext::at(0))
+    }
+
+    #[test]
+    fn the_header_readers_findings_reach_the_query_language() {
+        let plain = b"From: a@example.org\r\nDate: 1 Jul 2025 10:00:00 +0000\r\nX-Mailer: Bulk 9000\r\n\r\n";
+        let dateless = b"From: a@example.org\r\nSubject: hi\r\n\r\n";
+        let mixed = b"From: a@example.org\r\nDate: 1 Jul 2025 10:00:00 +0000\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n";
+        assert_eq!(verdict("broken", plain), Verdict::NoMatch);
+        assert_eq!(verdict("broken", dateless), Verdict::Match);
+        assert_eq!(verdict("has:attachment", plain), Verdict::NoMatch);
+        assert_eq!(verdict("has:attachment", mixed), Verdict::Match);
+        assert_eq!(verdict("header:x-mailer=bulk", plain), Verdict::Match);
+        assert_eq!(verdict("header:X-Mailer=other", plain), Verdict::NoMatch);
     }
 }
