@@ -9,7 +9,6 @@
 //! nothing (RFC 1939 §6). The terminal is restored on every path,
 //! including a panic.
 
-use crate::app::keymap;
 use crate::app::{App, ConnectionFacts, Effect, ExitReport};
 use crate::error::{Failure, FailureKind};
 use crate::mailbox::Offer;
@@ -161,11 +160,7 @@ pub async fn run(
 
         tokio::select! {
             event = input.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if let Some(action) = keymap::lookup(app.context(), &key) {
-                        pending = app.handle_action(action);
-                    }
-                }
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => pending = app.handle_key(&key),
                 Some(Ok(Event::Mouse(mouse))) => match mouse.kind {
                     MouseEventKind::ScrollDown => pending = app.scroll_wheel(true),
                     MouseEventKind::ScrollUp => pending = app.scroll_wheel(false),

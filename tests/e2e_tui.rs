@@ -629,7 +629,7 @@ fn browse_read_mark_and_commit_one_deletion() {
     pop.quit().expect("QUIT");
 }
 
-/// b. Over pop3:// + STLS: q, n (back, marks kept), q, k (quit keeping
+/// b. Over pop3:// + STLS: q, n (back, marks kept), q, K (quit keeping
 /// all): nothing is deleted.
 #[test]
 fn stls_quit_keeping_all_deletes_nothing() {
@@ -657,7 +657,7 @@ fn stls_quit_keeping_all_deletes_nothing() {
 
     t.send("q");
     t.wait_for("the commit dialog again", |s| s.contains("Commit deletions"));
-    t.send("k");
+    t.send("K");
     let (s, code) = t.wait_exit();
     assert!(s.contains("popscope: nothing was deleted ("), "exit report\n{s}");
     assert!(!s.contains("popscope: deleted"), "{s}");

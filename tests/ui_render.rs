@@ -911,7 +911,7 @@ fn trace_scrolls_one_line_at_any_height() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut fake = Fake::session(CATALOG, (120, 60));
+    let mut fake = Fake::session(CATALOG, (120, 110));
     assert!(fake.act(Action::Help).is_empty());
     assert!(fake.app.help.open);
     let terminal = render(&fake.app);
@@ -929,7 +929,7 @@ fn help_lists_every_binding() {
         }
         assert!(text.contains(b.context.title()), "{}", b.context.title());
     }
-    insta::assert_snapshot!("help_120x60", terminal.backend());
+    insta::assert_snapshot!("help_120x110", terminal.backend());
     // While help is open, list keys do nothing; Esc/q closes it.
     let selected = fake.app.list.selected;
     fake.act(Action::Down);
@@ -992,7 +992,7 @@ fn confirmation_shows_what_will_go_and_cancel_closes_it() {
     assert!(text.contains(&format!("#2  {}", subject_text(2))), "{text}");
     assert!(text.contains(&format!("#5  {}", subject_text(5))), "{text}");
     assert!(text.contains("delete them") && text.contains("go back") && text.contains("quit keeping all"));
-    assert!(text.contains("y delete · n back · k keep all"));
+    assert!(text.contains("y delete · n back · K keep all"));
     insta::assert_snapshot!("confirm_120x32", terminal.backend());
 
     // Small screens still show the question.

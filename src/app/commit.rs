@@ -4,22 +4,56 @@
 //! deletes nothing (RFC 1939 §6).
 
 use super::keymap::{Action, Context, keys_for};
-use super::list::{Headers, MessageList};
+use super::list::{MarkOrigin, MessageList};
 use super::tickets::{Purpose, Tickets};
 use super::{Effect, Update};
 use crate::pop3::client::{Outcome, Priority};
 use crate::pop3::codec::StatusLine;
 use crate::text::human_size;
 
-/// Marked subjects the dialog lists; the rest are counted.
-const SUBJECTS_SHOWN: usize = 5;
+/// Quitting without deleting asks again above this many marks: that much
+/// work should not go by one key.
+pub const DISCARD_ASKS_ABOVE: usize = 5;
 
 /// The commit confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {
     pub count: usize,
     pub bytes: u64,
-    pub subjects: Vec<String>,
+    /// The marked rows (indices into the list's rows), by number; the
+    /// dialog lists their subjects, scrolled by `scroll`.
+    pub rows: Vec<usize>,
+    pub scroll: usize,
+    /// How the marks were made: the queries that selected them.
+    pub origin: MarkOrigin,
+    /// Asking "discard N marks?" after the keep-all key.
+    pub discarding: bool,
+}
+
+impl Confirmation {
+    /// "subject:x · sender a@b, and by hand", or None when every mark was
+    /// made by hand.
+    pub fn selected_by(&self) -> Option<String> {
+        let queries = &self.origin.queries;
+        if queries.is_empty() {
+            return None;
+        }
+        let hand = if self.origin.by_hand { ", and by hand" } else { "" };
+        Some(format!("{}{hand}", queries.join(" · ")))
+    }
+
+    /// Scrolls the subject list; `shown` is how many lines it has.
+    fn scroll(&mut self, action: Action, shown: usize) {
+        let max = self.rows.len().saturating_sub(shown.max(1));
+        self.scroll = match action {
+            Action::Down => self.scroll + 1,
+            Action::Up => self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll + shown.max(1),
+            Action::PageUp => self.scroll.saturating_sub(shown.max(1)),
+            _ => self.scroll,
+        }
+        .min(max);
+    }
 }
 
 /// Where the commit stands.
@@ -136,26 +170,41 @@ impl Commit {
         if count == 0 {
             return self.send_quit(false, tickets);
         }
-        let subjects = list
-            .marked_rows()
-            .take(SUBJECTS_SHOWN)
-            .map(|r| match &r.headers {
-                Headers::Loaded(h) if !h.subject.is_empty() => format!("#{}  {}", r.number, h.subject),
-                _ => format!("#{}", r.number),
-            })
-            .collect();
-        self.dialog = Some(Confirmation { count, bytes, subjects });
+        let rows = (0..list.rows.len()).filter(|&i| list.rows[i].marked).collect();
+        self.dialog = Some(Confirmation {
+            count,
+            bytes,
+            rows,
+            scroll: 0,
+            origin: list.mark_origin().clone(),
+            discarding: false,
+        });
         Update::default()
     }
 
-    /// A key in the dialog.
-    pub fn dialog_action(&mut self, action: Action, list: &MessageList, tickets: &mut Tickets) -> Update {
+    /// A key in the dialog; `shown` is how many subject lines it shows.
+    pub fn dialog_action(&mut self, action: Action, list: &MessageList, tickets: &mut Tickets, shown: usize) -> Update {
+        let Some(dialog) = self.dialog.as_mut() else {
+            return Update::default();
+        };
         match action {
+            Action::ConfirmCancel if dialog.discarding => {
+                dialog.discarding = false;
+                Update::default()
+            }
             Action::ConfirmCancel => {
                 self.dialog = None;
                 Update::default()
             }
-            Action::ConfirmKeep => {
+            Action::ConfirmKeep if !dialog.discarding && dialog.count > DISCARD_ASKS_ABOVE => {
+                dialog.discarding = true;
+                Update::default()
+            }
+            // Each key means something in one question only: y to "discard
+            // N marks?" must never delete.
+            Action::ConfirmDiscard if !dialog.discarding => Update::default(),
+            Action::ConfirmCommit | Action::ConfirmKeep if dialog.discarding => Update::default(),
+            Action::ConfirmKeep | Action::ConfirmDiscard => {
                 self.dialog = None;
                 // Marks were only ever staged here: a plain QUIT keeps all.
                 self.send_quit(false, tickets)
@@ -164,7 +213,10 @@ impl Commit {
                 self.dialog = None;
                 self.begin(list, tickets)
             }
-            _ => Update::default(),
+            _ => {
+                dialog.scroll(action, shown);
+                Update::default()
+            }
         }
     }
 

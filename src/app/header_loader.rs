@@ -3,11 +3,11 @@
 //! 100,000 requests wait their turn, and the whole sweep must cost O(n).
 
 use super::Effect;
-use super::list::{Headers, MessageList, MessageRow};
+use super::filter::{Class, Filter};
+use super::list::{Headers, Loading, MessageList, MessageRow, Touched};
 use super::tickets::{Purpose, Tickets};
 use crate::mailbox::TopAnswer;
 use crate::pop3::client::Priority;
-use std::ops::Range;
 
 /// TOP requests kept queued in the session at least. The real budget is
 /// twice the pipelining window: enough to keep the window full, few enough
@@ -18,10 +18,12 @@ pub const MIN_HEADER_REQUESTS: usize = 50;
 pub struct HeaderLoader {
     in_flight: usize,
     loaded: usize,
-    /// The background sweep walks the display order from here...
+    /// The background sweep walks the sort order from here...
     background_cursor: usize,
     /// ...and, once that reached the end, from the top.
     wrap_cursor: usize,
+    /// Rows a query in view cannot judge yet go first: this walks them.
+    pending_cursor: usize,
 }
 
 impl HeaderLoader {
@@ -37,13 +39,18 @@ impl HeaderLoader {
         self.wrap_cursor = 0;
     }
 
+    /// A different query is in view: look for its undecided rows afresh.
+    pub fn prioritise(&mut self) {
+        self.pending_cursor = 0;
+    }
+
     /// Keeps up to `budget_for(window)` TOP requests queued: rows on screen
-    /// first (`visible`, positions in the display order), then onwards from
-    /// the screen, then the rest.
+    /// first, then the rows `first` (the query in view) cannot judge yet,
+    /// then onwards from the screen in sort order, then the rest.
     pub fn pump(
         &mut self,
-        list: &mut MessageList,
-        visible: Range<usize>,
+        list: Loading<'_>,
+        first: Option<&Filter>,
         window: usize,
         tickets: &mut Tickets,
     ) -> Vec<Effect> {
@@ -57,28 +64,44 @@ impl HeaderLoader {
                 wanted.push(rows[i].number);
             }
         };
-        let (rows, order) = (&mut list.rows, &list.order);
+        let Loading {
+            rows,
+            on_screen,
+            sweep,
+            sweep_from,
+            ..
+        } = list;
         // Rows on screen are always asked for (a screenful at most), even
         // beyond the budget.
-        for pos in visible.clone() {
-            take(rows, order[pos], &mut wanted);
+        for &i in &on_screen {
+            take(rows, i, &mut wanted);
         }
         // Rows on screen go ahead of the background queue, so a jump (G, a
         // sort) waits at most for the window already in flight.
         let on_screen = wanted.len();
-        // Then the rows after the screen, then from the top.
         let budget = budget.max(on_screen);
-        let mut cursor = self.background_cursor.max(visible.end);
-        while wanted.len() < budget && cursor < order.len() {
-            take(rows, order[cursor], &mut wanted);
+        if let Some(filter) = first.filter(|f| f.needs_headers()) {
+            let mut cursor = self.pending_cursor;
+            while wanted.len() < budget && cursor < rows.len() {
+                if filter.class(cursor) == Class::Pending {
+                    take(rows, cursor, &mut wanted);
+                }
+                cursor += 1;
+            }
+            self.pending_cursor = cursor;
+        }
+        // Then the rows after the screen, then from the top.
+        let mut cursor = self.background_cursor.max(sweep_from);
+        while wanted.len() < budget && cursor < sweep.len() {
+            take(rows, sweep[cursor], &mut wanted);
             cursor += 1;
         }
         self.background_cursor = cursor;
-        // Both cursors only move forward (until a re-sort), so sweeping
-        // 100,000 rows costs O(n) in all, not O(n) per answer.
+        // The cursors only move forward (until a re-sort or a new query),
+        // so sweeping 100,000 rows costs O(n) in all, not O(n) per answer.
         let mut wrap = self.wrap_cursor;
-        while wanted.len() < budget && cursor >= order.len() && wrap < order.len() {
-            take(rows, order[wrap], &mut wanted);
+        while wanted.len() < budget && cursor >= sweep.len() && wrap < sweep.len() {
+            take(rows, sweep[wrap], &mut wanted);
             wrap += 1;
         }
         self.wrap_cursor = wrap;
@@ -97,11 +120,11 @@ impl HeaderLoader {
             .collect()
     }
 
-    /// Files the answer to `TOP number 0`.
-    pub fn answered(&mut self, list: &mut MessageList, number: u32, answer: TopAnswer) {
+    /// Files the answer to `TOP number 0`; says which rows it touched.
+    pub fn answered(&mut self, list: &mut MessageList, number: u32, answer: TopAnswer) -> Option<Touched> {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let Some(i) = list.row_index(number) else { return };
-        list.rows[i].headers = match answer {
+        let i = list.row_index(number)?;
+        let headers = match answer {
             TopAnswer::Headers(summary) => {
                 self.loaded += 1;
                 Headers::Loaded(summary)
@@ -112,6 +135,7 @@ impl HeaderLoader {
             }
             TopAnswer::NotSupported(_) | TopAnswer::Skipped | TopAnswer::Failed(_) => Headers::Unknown,
         };
+        list.set_headers(i, headers)
     }
 }
 

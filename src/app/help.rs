@@ -1,7 +1,11 @@
 //! The help screen: a context of its own over whatever is shown, with its
-//! own scroll. Its lines come from the key map.
+//! own scroll. Its lines come from the key map, then the legend of the
+//! list's flag columns.
 
 use super::keymap::{Action, BINDINGS};
+use super::row::FLAGS;
+use crate::query::DEFAULT_BIG_THRESHOLD;
+use crate::text::human_size;
 
 /// Lines one page-down key scrolls the help.
 const HELP_PAGE: usize = 10;
@@ -22,6 +26,11 @@ pub enum HelpLine {
     Keys {
         keys: String,
         help: &'static str,
+    },
+    /// A letter of the list's flag columns and what it means.
+    Legend {
+        letter: char,
+        meaning: String,
     },
     Blank,
 }
@@ -67,6 +76,32 @@ pub fn help_lines() -> Vec<HelpLine> {
         lines.push(HelpLine::Keys {
             keys: keys.join(" / "),
             help: b.help,
+        });
+    }
+    lines.push(HelpLine::Blank);
+    lines.extend(legend_lines());
+    lines
+}
+
+/// Title of the flags legend.
+pub const LEGEND_TITLE: &str = "List columns after the number (each flag is also a query word)";
+
+fn legend_lines() -> Vec<HelpLine> {
+    let mut lines = vec![
+        HelpLine::Title(LEGEND_TITLE),
+        HelpLine::Legend {
+            letter: 'D',
+            meaning: "marked for deletion".into(),
+        },
+    ];
+    for flag in FLAGS {
+        let mut meaning = format!("{}: {}", flag.query, flag.meaning);
+        if flag.query == "big" {
+            meaning.push_str(&format!(" ({})", human_size(DEFAULT_BIG_THRESHOLD)));
+        }
+        lines.push(HelpLine::Legend {
+            letter: flag.letter,
+            meaning,
         });
     }
     lines

@@ -54,6 +54,42 @@ pub const CONFIRM: Hint = Hint {
     ],
 };
 
+pub const DISCARD: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Discard, Action::ConfirmDiscard, "discard the marks and quit"),
+        (Context::Discard, Action::ConfirmCancel, "back"),
+    ],
+};
+
+pub const PROMPT: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Prompt, Action::PromptAccept, "ok"),
+        (Context::Prompt, Action::Back, "cancel"),
+    ],
+};
+
+pub const VISUAL: Hint = Hint {
+    lead: "visual · ",
+    keys: &[
+        (Context::Visual, Action::MarkRange, "mark"),
+        (Context::Visual, Action::UnmarkRange, "unmark"),
+        (Context::Visual, Action::Back, "cancel"),
+    ],
+};
+
+pub const SENDERS: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Senders, Action::LimitToGroup, "limit"),
+        (Context::Senders, Action::MarkGroup, "mark all"),
+        (Context::Senders, Action::SortGroups, "count/size"),
+        (Context::Senders, Action::ToggleGrouping, "address/domain"),
+        (Context::Senders, Action::Back, "back"),
+    ],
+};
+
 pub const CONNECTION_LOST: Hint = Hint {
     lead: "read-only · ",
     keys: &[
@@ -73,7 +109,17 @@ mod tests {
     use super::*;
     use crate::app::keymap::BINDINGS;
 
-    const ALL: [Hint; 5] = [LIST, MESSAGE, CONFIRM, CONNECTION_LOST, COMMITTING];
+    const ALL: [Hint; 9] = [
+        LIST,
+        MESSAGE,
+        CONFIRM,
+        DISCARD,
+        PROMPT,
+        VISUAL,
+        SENDERS,
+        CONNECTION_LOST,
+        COMMITTING,
+    ];
 
     /// Reads the drawn hint back: each "KEY text" must name a key that the
     /// key map binds to that action in that context.
@@ -102,7 +148,9 @@ mod tests {
     fn hints_read_as_before() {
         assert_eq!(LIST.text(), " Enter open · d mark · t trace · ? help · q quit ");
         assert_eq!(MESSAGE.text(), " r raw · d mark · Esc back · ? help ");
-        assert_eq!(CONFIRM.text(), " y delete · n back · k keep all ");
+        assert_eq!(CONFIRM.text(), " y delete · n back · K keep all ");
+        assert_eq!(DISCARD.text(), " y discard the marks and quit · n back ");
+        assert_eq!(VISUAL.text(), " visual · d mark · u unmark · Esc cancel ");
         assert_eq!(CONNECTION_LOST.text(), " read-only · t trace · ? help · q quit ");
         assert_eq!(COMMITTING.text(), " committing… Ctrl-C leaves without QUIT ");
     }

@@ -16,8 +16,16 @@ pub enum Context {
     Message,
     /// The trace pane, when it has the focus.
     Trace,
+    /// A visual selection in the list (moving keys of the list extend it).
+    Visual,
+    /// The senders view.
+    Senders,
+    /// A prompt being typed (search, limit, pattern mark, message number).
+    Prompt,
     /// The commit confirmation.
     Confirm,
+    /// "Discard N marks?", after `K` in the confirmation.
+    Discard,
     /// The help screen, over whatever was shown.
     Help,
 }
@@ -29,7 +37,11 @@ impl Context {
             Context::List => "Message list",
             Context::Message => "Message view",
             Context::Trace => "Trace pane (Tab to focus)",
+            Context::Visual => "Visual selection (after v; the list's moving keys extend it)",
+            Context::Senders => "Senders view",
+            Context::Prompt => "Prompts (/ search, l limit, D mark matching, : message number)",
             Context::Confirm => "Commit confirmation",
+            Context::Discard => "Discard question (K with more than 5 marks)",
             Context::Help => "Help screen",
         }
     }
@@ -50,6 +62,28 @@ pub enum Action {
     UnmarkAll,
     SortNext,
     SortReverse,
+    SortBiggest,
+    /// A digit of a count prefix (the key event says which).
+    Count,
+    GotoPrompt,
+    SearchPrompt,
+    SearchNext,
+    SearchPrevious,
+    ClearSearch,
+    LimitPrompt,
+    MarkMatching,
+    MarkShown,
+    Visual,
+    MarkRange,
+    UnmarkRange,
+    Senders,
+    LimitToGroup,
+    MarkGroup,
+    SortGroups,
+    ToggleGrouping,
+    PromptAccept,
+    PromptDelete,
+    PromptClear,
     ToggleRaw,
     ToggleTrace,
     FocusTrace,
@@ -59,6 +93,7 @@ pub enum Action {
     ConfirmCommit,
     ConfirmCancel,
     ConfirmKeep,
+    ConfirmDiscard,
 }
 
 /// A key as written in the help screen and matched against events.
@@ -67,6 +102,8 @@ pub enum Key {
     Char(char),
     Ctrl(char),
     Code(KeyCode),
+    /// Any of 0-9.
+    Digit,
 }
 
 impl Key {
@@ -75,6 +112,7 @@ impl Key {
             Key::Char(' ') => "Space".into(),
             Key::Char(c) => c.to_string(),
             Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Digit => "0-9".into(),
             Key::Code(code) => match code {
                 KeyCode::Up => "↑".into(),
                 KeyCode::Down => "↓".into(),
@@ -98,6 +136,10 @@ impl Key {
             }
             Key::Ctrl(c) => event.code == KeyCode::Char(c) && event.modifiers.contains(KeyModifiers::CONTROL),
             Key::Code(code) => event.code == code,
+            Key::Digit => {
+                matches!(event.code, KeyCode::Char('0'..='9'))
+                    && !event.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            }
         }
     }
 }
@@ -110,8 +152,8 @@ pub struct Binding {
 }
 
 use Action::*;
-use Context::{Confirm, Global, List, Message, Trace};
-use Key::{Char, Code, Ctrl};
+use Context::{Confirm, Discard, Global, List, Message, Prompt, Senders, Trace, Visual};
+use Key::{Char, Code, Ctrl, Digit};
 
 /// Every key popscope understands, in the order the help screen lists them.
 pub const BINDINGS: &[Binding] = &[
@@ -177,6 +219,18 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: List,
+        keys: &[Digit],
+        action: Count,
+        help: "count before a key (5d, 20j); N Enter: go to message N",
+    },
+    Binding {
+        context: List,
+        keys: &[Char(':')],
+        action: GotoPrompt,
+        help: "go to a message number (:N Enter)",
+    },
+    Binding {
+        context: List,
         keys: &[Code(KeyCode::Enter)],
         action: Open,
         help: "open the message (RETR)",
@@ -195,15 +249,63 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: List,
+        keys: &[Char('v')],
+        action: Action::Visual,
+        help: "visual selection: move to extend it, then d or u",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('D')],
+        action: MarkMatching,
+        help: "mark all messages matching a query (whole maildrop)",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('M')],
+        action: MarkShown,
+        help: "mark every message of the limited list",
+    },
+    Binding {
+        context: List,
         keys: &[Char('U')],
         action: UnmarkAll,
         help: "unmark everything",
     },
     Binding {
         context: List,
+        keys: &[Char('/')],
+        action: SearchPrompt,
+        help: "search as you type (a query); matches are highlighted",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('n')],
+        action: SearchNext,
+        help: "next match of the search",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('N')],
+        action: SearchPrevious,
+        help: "previous match of the search",
+    },
+    Binding {
+        context: List,
+        keys: &[Code(KeyCode::Esc)],
+        action: ClearSearch,
+        help: "clear the search and a count",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('l')],
+        action: LimitPrompt,
+        help: "limit the list to a query (empty or Esc: all)",
+    },
+    Binding {
+        context: List,
         keys: &[Char('o')],
         action: SortNext,
-        help: "sort by number → date → size",
+        help: "sort by number → date → size → sender → subject",
     },
     Binding {
         context: List,
@@ -213,9 +315,129 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: List,
+        keys: &[Char('B')],
+        action: SortBiggest,
+        help: "biggest first (sort by size, descending)",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('S')],
+        action: Action::Senders,
+        help: "senders view: who sends how much",
+    },
+    Binding {
+        context: List,
         keys: &[Char('q')],
         action: Quit,
         help: "quit (asks first when messages are marked)",
+    },
+    Binding {
+        context: Visual,
+        keys: &[Char('d')],
+        action: MarkRange,
+        help: "mark every message of the selection",
+    },
+    Binding {
+        context: Visual,
+        keys: &[Char('u')],
+        action: UnmarkRange,
+        help: "unmark every message of the selection",
+    },
+    Binding {
+        context: Visual,
+        keys: &[Code(KeyCode::Esc), Char('v')],
+        action: Back,
+        help: "end the selection, marking nothing",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('j'), Code(KeyCode::Down)],
+        action: Down,
+        help: "next sender",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('k'), Code(KeyCode::Up)],
+        action: Up,
+        help: "previous sender",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Code(KeyCode::PageDown), Ctrl('f')],
+        action: PageDown,
+        help: "page down",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Code(KeyCode::PageUp), Ctrl('b')],
+        action: PageUp,
+        help: "page up",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('g'), Code(KeyCode::Home)],
+        action: First,
+        help: "first sender",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('G'), Code(KeyCode::End)],
+        action: Last,
+        help: "last sender",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Code(KeyCode::Enter)],
+        action: LimitToGroup,
+        help: "limit the list to this sender's messages",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('D')],
+        action: MarkGroup,
+        help: "mark every message of this sender (headers loaded)",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('o')],
+        action: SortGroups,
+        help: "rank by count / by size",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Char('a')],
+        action: ToggleGrouping,
+        help: "group by address / by domain",
+    },
+    Binding {
+        context: Senders,
+        keys: &[Code(KeyCode::Esc), Char('q'), Char('S')],
+        action: Back,
+        help: "back to the list",
+    },
+    Binding {
+        context: Prompt,
+        keys: &[Code(KeyCode::Enter)],
+        action: PromptAccept,
+        help: "do it (an empty limit shows every message)",
+    },
+    Binding {
+        context: Prompt,
+        keys: &[Code(KeyCode::Esc)],
+        action: Back,
+        help: "cancel (in the limit prompt: show the whole list)",
+    },
+    Binding {
+        context: Prompt,
+        keys: &[Code(KeyCode::Backspace)],
+        action: PromptDelete,
+        help: "delete the last character",
+    },
+    Binding {
+        context: Prompt,
+        keys: &[Ctrl('u')],
+        action: PromptClear,
+        help: "clear the line",
     },
     Binding {
         context: Message,
@@ -333,9 +555,45 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: Confirm,
-        keys: &[Char('k')],
+        keys: &[Char('K')],
         action: ConfirmKeep,
-        help: "quit keeping every message",
+        help: "quit keeping every message (asks again above 5 marks)",
+    },
+    Binding {
+        context: Confirm,
+        keys: &[Char('j'), Code(KeyCode::Down)],
+        action: Down,
+        help: "scroll the list of messages down",
+    },
+    Binding {
+        context: Confirm,
+        keys: &[Char('k'), Code(KeyCode::Up)],
+        action: Up,
+        help: "scroll the list of messages up",
+    },
+    Binding {
+        context: Confirm,
+        keys: &[Code(KeyCode::PageDown), Char(' ')],
+        action: PageDown,
+        help: "page down",
+    },
+    Binding {
+        context: Confirm,
+        keys: &[Code(KeyCode::PageUp), Char('b')],
+        action: PageUp,
+        help: "page up",
+    },
+    Binding {
+        context: Discard,
+        keys: &[Char('y')],
+        action: ConfirmDiscard,
+        help: "yes: quit, delete nothing, forget the marks",
+    },
+    Binding {
+        context: Discard,
+        keys: &[Char('n'), Code(KeyCode::Esc)],
+        action: ConfirmCancel,
+        help: "no: back to the confirmation",
     },
     Binding {
         context: Context::Help,
@@ -395,22 +653,33 @@ pub fn keys_for(context: Context, action: Action) -> String {
 /// What `keys_for` says for an action without a key.
 pub const UNBOUND: &str = "(unbound)";
 
-/// The action for `event` in `context`. Global bindings apply in every
-/// context except the confirmation dialog (which only knows its own keys
-/// and Ctrl-C).
+/// The action for `event` in `context`. A visual selection also takes
+/// the list's moving keys (and a count). Global bindings apply everywhere
+/// except where typing or a decision is under way (a prompt, the commit
+/// confirmation and its discard question), which know only their own keys
+/// and Ctrl-C.
 pub fn lookup(context: Context, event: &KeyEvent) -> Option<Action> {
-    let in_context = BINDINGS
-        .iter()
-        .find(|b| b.context == context && b.keys.iter().any(|k| k.matches(event)));
-    if let Some(b) = in_context {
-        return Some(b.action);
+    let find = |context: Context, allowed: &dyn Fn(Action) -> bool| {
+        BINDINGS
+            .iter()
+            .find(|b| b.context == context && allowed(b.action) && b.keys.iter().any(|k| k.matches(event)))
+            .map(|b| b.action)
+    };
+    let modal = matches!(context, Confirm | Discard | Prompt);
+    find(context, &|_| true)
+        .or_else(|| {
+            (context == Visual)
+                .then(|| find(List, &|a| a.is_movement() || a == Count))
+                .flatten()
+        })
+        .or_else(|| find(Global, &|a| !modal || a == Interrupt))
+}
+
+impl Action {
+    /// Moves a selection or a scroll position.
+    pub fn is_movement(self) -> bool {
+        matches!(self, Up | Down | PageUp | PageDown | First | Last)
     }
-    BINDINGS
-        .iter()
-        .filter(|b| b.context == Global)
-        .filter(|b| context != Confirm || b.action == Interrupt)
-        .find(|b| b.keys.iter().any(|k| k.matches(event)))
-        .map(|b| b.action)
 }
 
 #[cfg(test)]
@@ -435,6 +704,44 @@ mod tests {
         assert_eq!(lookup(Context::List, &key(KeyCode::Char('c'))), None);
     }
 
+    /// The dialog's keys cannot be typed by reflex: k moves up everywhere
+    /// else, so in the dialog it scrolls; only a shifted K keeps all.
+    #[test]
+    fn the_confirmation_keys_are_not_reflexes() {
+        assert_eq!(lookup(Context::Confirm, &key(KeyCode::Char('k'))), Some(Action::Up));
+        let shift_k = KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(Context::Confirm, &shift_k), Some(Action::ConfirmKeep));
+        assert_eq!(lookup(Context::Confirm, &key(KeyCode::Char('q'))), None);
+        assert_eq!(lookup(Context::Discard, &key(KeyCode::Char('k'))), None);
+        assert_eq!(
+            lookup(Context::Discard, &key(KeyCode::Char('y'))),
+            Some(Action::ConfirmDiscard)
+        );
+    }
+
+    #[test]
+    fn prompts_and_visual_selections_route_keys() {
+        for c in ['?', 't', 'q', 'j'] {
+            assert_eq!(lookup(Context::Prompt, &key(KeyCode::Char(c))), None, "{c} is text");
+        }
+        assert_eq!(lookup(Context::Prompt, &key(KeyCode::Esc)), Some(Action::Back));
+        assert_eq!(lookup(Context::Visual, &key(KeyCode::Char('j'))), Some(Action::Down));
+        assert_eq!(lookup(Context::Visual, &key(KeyCode::Char('7'))), Some(Action::Count));
+        assert_eq!(
+            lookup(Context::Visual, &key(KeyCode::Char('d'))),
+            Some(Action::MarkRange)
+        );
+        assert_eq!(
+            lookup(Context::Visual, &key(KeyCode::Char('o'))),
+            None,
+            "no sorting mid-selection"
+        );
+        assert_eq!(lookup(Context::Visual, &key(KeyCode::Char('?'))), Some(Action::Help));
+        assert_eq!(lookup(Context::List, &key(KeyCode::Char('0'))), Some(Action::Count));
+        let ctrl_5 = KeyEvent::new(KeyCode::Char('5'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(Context::List, &ctrl_5), None);
+    }
+
     #[test]
     fn the_help_screen_has_its_own_keys() {
         for c in ['?', 'q'] {
@@ -447,7 +754,7 @@ mod tests {
             Some(Action::ToggleTrace),
             "global keys still apply"
         );
-        assert_eq!(lookup(Context::List, &key(KeyCode::Esc)), None);
+        assert_eq!(lookup(Context::Message, &key(KeyCode::Char('/'))), None);
     }
 
     /// The labels drawn outside the hint bar (whose own test reads it back):
@@ -457,7 +764,21 @@ mod tests {
         let shown = [
             (Context::Confirm, Action::ConfirmCommit, "y"),
             (Context::Confirm, Action::ConfirmCancel, "n"),
-            (Context::Confirm, Action::ConfirmKeep, "k"),
+            (Context::Confirm, Action::ConfirmKeep, "K"),
+            (Context::Discard, Action::ConfirmDiscard, "y"),
+            (Context::Discard, Action::ConfirmCancel, "n"),
+            (Context::Prompt, Action::PromptAccept, "Enter"),
+            (Context::Prompt, Action::Back, "Esc"),
+            (Context::List, Action::SearchNext, "n"),
+            (Context::List, Action::SearchPrevious, "N"),
+            (Context::Visual, Action::MarkRange, "d"),
+            (Context::Visual, Action::UnmarkRange, "u"),
+            (Context::Visual, Action::Back, "Esc"),
+            (Context::Senders, Action::LimitToGroup, "Enter"),
+            (Context::Senders, Action::MarkGroup, "D"),
+            (Context::Senders, Action::SortGroups, "o"),
+            (Context::Senders, Action::ToggleGrouping, "a"),
+            (Context::Senders, Action::Back, "Esc"),
             (Context::Global, Action::Help, "?"),
             (Context::Global, Action::Interrupt, "Ctrl-C"),
             (Context::Help, Action::Back, "Esc"),
@@ -468,7 +789,7 @@ mod tests {
         for (context, action, label) in shown {
             assert_eq!(keys_for(context, action), label, "{action:?} in {context:?}");
         }
-        assert_eq!(keys_for(Context::Confirm, Action::Down), UNBOUND);
+        assert_eq!(keys_for(Context::Confirm, Action::Open), UNBOUND);
     }
 
     #[test]

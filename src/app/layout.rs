@@ -10,6 +10,8 @@ pub struct Shown {
     pub trace: bool,
     /// The message view replaces the list and the preview.
     pub message: bool,
+    /// So does the senders view.
+    pub senders: bool,
     /// The header-loading gauge takes a row of the list.
     pub headers_gauge: bool,
     /// The RETR progress gauge takes a row of the message view.
@@ -39,7 +41,7 @@ pub fn regions(area: Rect, shown: Shown) -> Regions {
     } else {
         (body, None)
     };
-    let (list, preview) = if shown.message {
+    let (list, preview) = if shown.message || shown.senders {
         (None, None)
     } else if main.width >= 120 {
         let [list, preview] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
@@ -72,6 +74,45 @@ pub fn list_table_rows(regions: &Regions, shown: Shown) -> usize {
         .list
         .map(|r| r.height.saturating_sub(2 + 1 + u16::from(shown.headers_gauge)) as usize)
         .unwrap_or(0)
+}
+
+/// Rows of the senders table: the main area's inside, less the column
+/// header and the gauge.
+pub fn senders_rows(regions: &Regions, shown: Shown) -> usize {
+    regions
+        .main
+        .height
+        .saturating_sub(2 + 1 + u16::from(shown.headers_gauge)) as usize
+}
+
+/// Rows of the prompt box: its border, the typed line and the line that
+/// says what it would select (or where the query is wrong).
+pub const PROMPT_HEIGHT: u16 = 4;
+
+/// The prompt box: the full width, just above the activity line, over the
+/// bottom of whatever is there.
+pub fn prompt_box(regions: &Regions) -> Rect {
+    let height = PROMPT_HEIGHT.min(regions.activity.y);
+    Rect::new(
+        regions.activity.x,
+        regions.activity.y - height,
+        regions.activity.width,
+        height,
+    )
+}
+
+/// Most subject lines the commit dialog lists at once.
+const DIALOG_SUBJECTS: usize = 10;
+/// Dialog lines besides the subjects: border, question, blank, the query
+/// that selected the marks, blank, what is above and below, blank, buttons,
+/// border.
+const DIALOG_FIXED_LINES: usize = 9;
+
+/// Subject lines the commit dialog shows on a screen of this size.
+pub fn dialog_subject_rows(screen: (u16, u16)) -> usize {
+    (screen.1 as usize)
+        .saturating_sub(DIALOG_FIXED_LINES)
+        .clamp(1, DIALOG_SUBJECTS)
 }
 
 /// Width available for the message view's text.
@@ -115,6 +156,7 @@ mod tests {
         Shown {
             trace: false,
             message: false,
+            senders: false,
             headers_gauge: false,
             retr_gauge: false,
         }

@@ -8,27 +8,40 @@
 //! `ui`: what both need to agree on (the layout) lives in `layout`.
 
 pub mod commit;
+pub mod dups;
+pub mod filter;
 pub mod header_loader;
 pub mod help;
 pub mod hints;
 pub mod keymap;
 pub mod layout;
 pub mod list;
+mod marking;
+pub mod prompt;
+mod prompting;
+pub mod row;
+pub mod senders;
+pub mod sort;
 pub mod tickets;
 pub mod trace_pane;
 pub mod viewer;
 
 use crate::mailbox::{ListingPlan, Offer, TopAnswer, apply_list};
 use crate::pop3::client::{Command, Outcome, Priority};
+use crate::query::{DEFAULT_BIG_THRESHOLD, MatchContext};
 use crate::session::driver::SessionEvent;
 use commit::{Closed, Commit, Stage};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use filter::Filter;
 use header_loader::HeaderLoader;
 use help::Help;
 use hints::Hint;
 use keymap::{Action, Context};
 use layout::{Regions, Shown};
-use list::MessageList;
+use list::{MessageList, Touched};
+use prompt::Prompt;
 use ratatui::layout::Rect;
+use senders::{SenderIndex, SendersView};
 use tickets::{Purpose, Tickets};
 use trace_pane::TracePane;
 use viewer::Viewer;
@@ -105,6 +118,17 @@ pub struct App {
     pub trace: TracePane,
     pub help: Help,
     pub commit: Commit,
+    /// The line being typed: a search, a limit, a pattern mark, a number.
+    pub prompt: Option<Prompt>,
+    /// The search `n`/`N` step through, its matches highlighted.
+    pub search: Option<Filter>,
+    /// The senders view, when open.
+    pub senders: Option<SendersView>,
+    pub sender_index: SenderIndex,
+    /// A count typed before a key (`5d`, `20j`, `123 Enter`).
+    pub count: Option<u32>,
+    /// `big` and the flags column's big flag: larger than this.
+    pub big_threshold: u64,
     plan: ListingPlan,
     /// The latest thing the listing had to tell the person (a bad UIDL
     /// line, no TOP): progress messages do not overwrite it.
@@ -126,6 +150,12 @@ impl App {
             trace: TracePane::default(),
             help: Help::default(),
             commit: Commit::default(),
+            prompt: None,
+            search: None,
+            senders: None,
+            sender_index: SenderIndex::default(),
+            count: None,
+            big_threshold: DEFAULT_BIG_THRESHOLD,
             listing_notice: None,
             tickets: Tickets::default(),
         }
@@ -142,12 +172,12 @@ impl App {
 
     /// Where keys go.
     pub fn context(&self) -> Context {
-        if self.commit.dialog.is_some() {
-            Context::Confirm
-        } else if self.help.open {
-            Context::Help
-        } else {
-            self.pane_context()
+        match &self.commit.dialog {
+            Some(dialog) if dialog.discarding => Context::Discard,
+            Some(_) => Context::Confirm,
+            None if self.help.open => Context::Help,
+            None if self.prompt.is_some() => Context::Prompt,
+            None => self.pane_context(),
         }
     }
 
@@ -157,6 +187,10 @@ impl App {
             Context::Trace
         } else if self.viewer.is_some() {
             Context::Message
+        } else if self.senders.is_some() {
+            Context::Senders
+        } else if self.list.visual.is_some() {
+            Context::Visual
         } else {
             Context::List
         }
@@ -169,9 +203,40 @@ impl App {
             (_, Stage::Deleting { .. } | Stage::Quitting { .. }) => hints::COMMITTING,
             _ => match self.context() {
                 Context::Confirm => hints::CONFIRM,
-                _ if self.pane_context() == Context::Message => hints::MESSAGE,
-                _ => hints::LIST,
+                Context::Discard => hints::DISCARD,
+                Context::Prompt => hints::PROMPT,
+                _ => match self.pane_context() {
+                    Context::Message => hints::MESSAGE,
+                    Context::Senders => hints::SENDERS,
+                    Context::Visual => hints::VISUAL,
+                    _ => hints::LIST,
+                },
             },
+        }
+    }
+
+    /// What queries are judged with now: the clock and the big threshold.
+    pub fn match_context(&self) -> MatchContext {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        MatchContext {
+            now,
+            big_threshold: self.big_threshold,
+        }
+    }
+
+    /// Whether headers are still loading (more will come).
+    pub fn headers_coming(&self) -> bool {
+        let (loaded, total) = self.headers_progress();
+        loaded < total && self.link == Link::Open
+    }
+
+    /// The search as it stands: the one being typed, or the last one.
+    pub fn search_filter(&self) -> Option<&Filter> {
+        match &self.prompt {
+            Some(p) if p.kind == prompt::PromptKind::Search => p.filter(),
+            _ => self.search.as_ref(),
         }
     }
 
@@ -193,6 +258,7 @@ impl App {
         Shown {
             trace: self.trace.visible,
             message: self.viewer.is_some(),
+            senders: self.senders.is_some() && self.viewer.is_none(),
             headers_gauge: total > 0 && loaded < total,
             retr_gauge: self.viewer.as_ref().is_some_and(|v| !v.done),
         }
@@ -228,14 +294,40 @@ impl App {
 
     // ---- keys -------------------------------------------------------
 
+    /// A key press: an action from the key map, a digit of a count, or
+    /// text for the prompt.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let context = self.context();
+        match keymap::lookup(context, key) {
+            Some(Action::Count) => match key.code {
+                KeyCode::Char(digit) => self.count_digit(digit),
+                _ => vec![],
+            },
+            Some(action) => self.handle_action(action),
+            None if context == Context::Prompt => match key.code {
+                KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                    self.prompt_typed(c)
+                }
+                _ => vec![],
+            },
+            None => vec![],
+        }
+    }
+
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        if action == Action::Count {
+            // Only a key event says which digit.
+            return vec![];
+        }
+        let count = self.count.take();
         match self.context() {
-            Context::Confirm if action == Action::Interrupt => return self.interrupt("interrupted with Ctrl-C"),
-            Context::Confirm => {
-                let update = self.commit.dialog_action(action, &self.list, &mut self.tickets);
+            _ if action == Action::Interrupt => return self.interrupt("interrupted with Ctrl-C"),
+            Context::Confirm | Context::Discard => {
+                let shown = layout::dialog_subject_rows(self.screen);
+                let update = self.commit.dialog_action(action, &self.list, &mut self.tickets, shown);
                 return self.apply(update);
             }
-            _ if action == Action::Interrupt => return self.interrupt("interrupted with Ctrl-C"),
+            Context::Prompt => return self.prompt_action(action),
             _ => {}
         }
         match action {
@@ -266,42 +358,68 @@ impl App {
                 vec![]
             }
             Context::Message => self.message_action(action),
-            _ => self.list_action(action),
+            Context::Senders => self.senders_action(action, count),
+            Context::Visual => self.visual_action(action, count),
+            _ => self.list_action(action, count),
         }
     }
 
-    fn list_action(&mut self, action: Action) -> Vec<Effect> {
+    fn list_action(&mut self, action: Action, count: Option<u32>) -> Vec<Effect> {
         if !self.commit.is_idle()
             && matches!(
                 action,
-                Action::Quit | Action::Mark | Action::Unmark | Action::UnmarkAll | Action::Open
+                Action::Quit
+                    | Action::Mark
+                    | Action::Unmark
+                    | Action::UnmarkAll
+                    | Action::Open
+                    | Action::Visual
+                    | Action::MarkMatching
+                    | Action::MarkShown
+                    | Action::Senders
             )
         {
             self.activity = Commit::busy_notice();
             return vec![];
         }
         let page = self.list_rows_visible().max(1);
-        match action {
-            Action::Open => return self.open_selected(),
-            Action::Mark => self.set_mark(true),
-            Action::Unmark => self.set_mark(false),
-            Action::UnmarkAll => {
+        match (action, count) {
+            (Action::Open | Action::Last, Some(number)) => self.go_to(number),
+            (Action::Open, None) => return self.open_selected(),
+            (Action::Mark, _) => self.mark_run(true, count),
+            (Action::Unmark, _) => self.mark_run(false, count),
+            (Action::UnmarkAll, _) => {
                 self.list.unmark_all();
                 self.activity = "all marks removed".into();
             }
-            Action::SortNext | Action::SortReverse => {
-                self.activity = if action == Action::SortNext {
-                    self.list.sort_next()
-                } else {
-                    self.list.reverse_sort()
+            (Action::Visual, _) => self.start_visual(),
+            (Action::MarkShown, _) => self.mark_shown(),
+            (Action::SortNext | Action::SortReverse | Action::SortBiggest, _) => {
+                self.activity = match action {
+                    Action::SortNext => self.list.sort_next(),
+                    Action::SortReverse => self.list.reverse_sort(),
+                    _ => self.list.sort_by(sort::SortKey::Size, true),
                 };
                 self.header_loader.restart_sweep();
             }
-            Action::Quit => {
+            (Action::SearchPrompt, _) => return self.open_prompt(prompt::PromptKind::Search),
+            (Action::LimitPrompt, _) => return self.open_prompt(prompt::PromptKind::Limit),
+            (Action::MarkMatching, _) => return self.open_prompt(prompt::PromptKind::Mark),
+            (Action::GotoPrompt, _) => return self.open_prompt(prompt::PromptKind::Goto),
+            (Action::SearchNext | Action::SearchPrevious, _) => {
+                self.search_step(action == Action::SearchNext, count.unwrap_or(1) as usize);
+            }
+            (Action::ClearSearch, _) => {
+                if self.search.take().is_some() {
+                    self.activity = "search cleared".into();
+                }
+            }
+            (Action::Senders, _) => return self.open_senders(),
+            (Action::Quit, _) => {
                 let update = self.commit.quit(&self.list, self.link == Link::Open, &mut self.tickets);
                 return self.apply(update);
             }
-            _ if self.list.move_selection(action, page) => {}
+            _ if self.list.move_selection(action, page, count.unwrap_or(1) as usize) => {}
             _ => return vec![],
         }
         self.list.keep_selection_visible(page);
@@ -391,14 +509,22 @@ impl App {
         update.effects
     }
 
-    /// Asks for the headers of the rows on screen, then of the rest.
+    /// Asks for the headers of the rows on screen, then of the rows the
+    /// query in view cannot judge yet, then of the rest.
     pub fn pump_headers(&mut self) -> Vec<Effect> {
         if !self.plan.asks_top() || self.link != Link::Open || !self.commit.is_idle() {
             return vec![];
         }
-        let visible = self.list.visible(self.list_rows_visible());
-        self.header_loader
-            .pump(&mut self.list, visible, self.facts.window, &mut self.tickets)
+        let height = if self.shown().senders {
+            0
+        } else {
+            self.list_rows_visible()
+        };
+        let window = self.facts.window;
+        let typed = self.prompt.as_ref().and_then(Prompt::filter);
+        let loading = self.list.for_loading(height);
+        let first = typed.or(loading.limit).or(self.search.as_ref());
+        self.header_loader.pump(loading, first, window, &mut self.tickets)
     }
 
     // ---- session events ---------------------------------------------
@@ -435,7 +561,9 @@ impl App {
                     if let Some(notice) = uids.notice() {
                         self.tell(notice);
                     }
-                    self.list.apply_uids(uids);
+                    if self.list.apply_uids(uids) {
+                        self.rejudge_all();
+                    }
                 }
                 vec![]
             }
@@ -486,7 +614,9 @@ impl App {
         if let TopAnswer::NotSupported(notice) = &answer {
             self.tell(notice.clone());
         }
-        self.header_loader.answered(&mut self.list, n, answer);
+        if let Some(touched) = self.header_loader.answered(&mut self.list, n, answer) {
+            self.rejudge(&touched);
+        }
         let (loaded, total) = self.headers_progress();
         if total > 0 {
             self.report_progress(if loaded >= total {
@@ -496,6 +626,30 @@ impl App {
             });
         }
         self.pump_headers()
+    }
+
+    /// Brings the queries in view and the sender counts up to date with
+    /// the rows one answer touched.
+    fn rejudge(&mut self, touched: &Touched) {
+        let rows = &self.list.rows;
+        let typed = self.prompt.as_mut().and_then(Prompt::filter_mut);
+        for filter in typed.into_iter().chain(self.search.as_mut()) {
+            touched.rows().for_each(|i| {
+                filter.refresh(rows, i);
+            });
+        }
+        if touched.loaded {
+            self.sender_index.add(&rows[touched.row]);
+        }
+    }
+
+    /// Judges every row again (UIDs arrived: `uid:` can be decided).
+    fn rejudge_all(&mut self) {
+        let rows = &self.list.rows;
+        let typed = self.prompt.as_mut().and_then(Prompt::filter_mut);
+        for filter in typed.into_iter().chain(self.search.as_mut()) {
+            filter.recompute(rows);
+        }
     }
 
     /// Says something about the listing that must stay on screen until

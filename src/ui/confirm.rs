@@ -1,10 +1,13 @@
-//! The commit confirmation: how many messages, how many bytes, which ones,
-//! and the keys (from the key map) to delete, go back or keep everything.
+//! The commit confirmation: how many messages, how many bytes, what
+//! selected them, which ones (a scrollable list of subjects), and the keys
+//! (from the key map) to delete, go back or keep everything; then, for the
+//! keep-all key with many marks, the question whether to discard them.
 
 use crate::app::App;
+use crate::app::commit::Confirmation;
 use crate::app::keymap::{Action, Context, keys_for};
-use crate::app::layout::centered;
-use crate::text::{fit, human_size};
+use crate::app::layout::{centered, dialog_subject_rows};
+use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -13,38 +16,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 pub(super) fn draw(frame: &mut Frame, app: &App) {
     let Some(c) = &app.commit.dialog else { return };
     let area = frame.area();
-    let mut lines = vec![
-        Line::from(format!(
-            "Delete {} message{} ({}) from the server?",
-            c.count,
-            if c.count == 1 { "" } else { "s" },
-            human_size(c.bytes)
-        ))
-        .bold(),
-        Line::from(""),
-    ];
     let width = 64usize.min(area.width.saturating_sub(4) as usize);
-    for s in &c.subjects {
-        lines.push(Line::from(format!("  {}", fit(s, width.saturating_sub(4)).trim_end())));
-    }
-    if c.count > c.subjects.len() {
-        lines.push(Line::from(format!("  … and {} more", c.count - c.subjects.len())).dark_gray());
-    }
-    lines.push(Line::from(""));
-    let button = |action: Action, colour: Color| {
-        Span::styled(
-            format!(" {} ", keys_for(Context::Confirm, action)),
-            Style::new().fg(Color::Black).bg(colour).bold(),
-        )
+    let (title, lines) = if c.discarding {
+        (" Discard marks? ", discard_lines(c))
+    } else {
+        (" Commit deletions ", confirm_lines(c, app, width))
     };
-    lines.push(Line::from(vec![
-        button(Action::ConfirmCommit, Color::Red),
-        Span::raw(" delete them   "),
-        button(Action::ConfirmCancel, Color::Gray),
-        Span::raw(" go back   "),
-        button(Action::ConfirmKeep, Color::Green),
-        Span::raw(" quit keeping all"),
-    ]));
     let popup = centered(area, width as u16 + 4, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
     frame.render_widget(
@@ -52,8 +29,90 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
             Block::new()
                 .borders(Borders::ALL)
                 .border_style(Style::new().fg(Color::Red))
-                .title(" Commit deletions "),
+                .title(title),
         ),
         popup,
     );
+}
+
+fn button(context: Context, action: Action, colour: Color) -> Span<'static> {
+    Span::styled(
+        format!(" {} ", keys_for(context, action)),
+        Style::new().fg(Color::Black).bg(colour).bold(),
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn confirm_lines(c: &Confirmation, app: &App, width: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(format!(
+            "Delete {} message{} ({}) from the server?",
+            thousands(c.count),
+            plural(c.count),
+            human_size(c.bytes)
+        ))
+        .bold(),
+    ];
+    if let Some(by) = c.selected_by() {
+        lines.push(Line::from(fit(&format!("Selected by {by}"), width).trim_end().to_string()).cyan());
+    }
+    lines.push(Line::from(""));
+    let shown = dialog_subject_rows(app.screen);
+    let start = c.scroll.min(c.rows.len().saturating_sub(shown));
+    for &i in c.rows.iter().skip(start).take(shown) {
+        let Some(row) = app.list.rows.get(i) else { continue };
+        let text = match row.summary() {
+            Some(h) if !h.subject.is_empty() => format!("#{}  {}", row.number, h.subject),
+            _ => format!("#{}", row.number),
+        };
+        lines.push(Line::from(format!(
+            "  {}",
+            fit(&text, width.saturating_sub(4)).trim_end()
+        )));
+    }
+    if c.rows.len() > shown {
+        lines.push(
+            Line::from(format!(
+                "  {}-{} of {} · {}/{} scroll",
+                thousands(start + 1),
+                thousands((start + shown).min(c.rows.len())),
+                thousands(c.rows.len()),
+                keys_for(Context::Confirm, Action::Down),
+                keys_for(Context::Confirm, Action::Up),
+            ))
+            .dark_gray(),
+        );
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        button(Context::Confirm, Action::ConfirmCommit, Color::Red),
+        Span::raw(" delete them   "),
+        button(Context::Confirm, Action::ConfirmCancel, Color::Gray),
+        Span::raw(" go back   "),
+        button(Context::Confirm, Action::ConfirmKeep, Color::Green),
+        Span::raw(" quit keeping all"),
+    ]));
+    lines
+}
+
+fn discard_lines(c: &Confirmation) -> Vec<Line<'static>> {
+    vec![
+        Line::from(format!(
+            "Quit and discard {} mark{}?",
+            thousands(c.count),
+            plural(c.count)
+        ))
+        .bold(),
+        Line::from("Nothing is deleted; the marks are forgotten."),
+        Line::from(""),
+        Line::from(vec![
+            button(Context::Discard, Action::ConfirmDiscard, Color::Green),
+            Span::raw(" discard the marks and quit   "),
+            button(Context::Discard, Action::ConfirmCancel, Color::Gray),
+            Span::raw(" back"),
+        ]),
+    ]
 }

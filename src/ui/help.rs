@@ -46,6 +46,10 @@ fn styled(line: &HelpLine) -> Line<'static> {
             Span::styled(format!("  {keys:<16}"), Style::new().bold()),
             Span::raw(*help),
         ]),
+        HelpLine::Legend { letter, meaning } => Line::from(vec![
+            Span::styled(format!("  {letter:<16}"), Style::new().bold()),
+            Span::raw(meaning.clone()),
+        ]),
         HelpLine::Blank => Line::from(""),
     }
 }

@@ -1,42 +1,38 @@
 //! The message list: a table of the rows on screen, with a gauge while
-//! headers load.
+//! headers load. The title says how it is sorted and limited; the bottom
+//! border says what the search finds. Search matches are yellow, a visual
+//! selection has a grey background, marked rows are red and struck out.
 
 use super::focus_style;
 use crate::app::App;
-use crate::app::keymap::Context;
-use crate::app::list::{Headers, MessageRow};
-use crate::text::{fit, human_size};
+use crate::app::filter::{Filter, unknown_note};
+use crate::app::keymap::{Action, Context, keys_for};
+use crate::app::list::{Headers, MessageList, MessageRow};
+use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Row, Table};
+
+/// Longest query a title shows, in columns.
+const QUERY_SHOWN: usize = 40;
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let list = &app.list;
-    let title = format!(
-        " Messages · {} · sorted by {}{} ",
-        list.rows.len(),
-        list.sort.label(),
-        if list.sort_descending { " ↓" } else { "" }
-    );
-    let block = Block::new()
+    let mut block = Block::new()
         .borders(Borders::ALL)
-        .border_style(focus_style(app.context() == Context::List))
-        .title(title);
+        .border_style(focus_style(matches!(app.context(), Context::List | Context::Visual)))
+        .title(title(app));
+    if let Some(search) = app.search_filter() {
+        block = block.title_bottom(Line::from(search_line(app, search)));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let gauge_h = u16::from(app.shown().headers_gauge);
     let [table_area, gauge_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(gauge_h)]).areas(inner);
     if gauge_h > 0 {
-        let (loaded, total) = app.headers_progress();
-        let ratio = if total == 0 { 1.0 } else { loaded as f64 / total as f64 };
-        frame.render_widget(
-            Gauge::default()
-                .ratio(ratio.clamp(0.0, 1.0))
-                .label(format!("headers {loaded}/{total}"))
-                .gauge_style(Style::new().fg(Color::Blue).bg(Color::Black)),
-            gauge_area,
-        );
+        draw_gauge(frame, app, gauge_area);
     }
     if !list.listed {
         frame.render_widget(Paragraph::new("waiting for LIST…").dark_gray(), table_area);
@@ -46,33 +42,123 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new("the maildrop is empty").dark_gray(), table_area);
         return;
     }
-    let width = table_area.width as usize;
+    if list.order.is_empty() {
+        let remove = keys_for(Context::List, Action::LimitPrompt);
+        frame.render_widget(
+            Paragraph::new(format!(
+                "nothing matches the limit yet ({remove} then Enter shows every message)"
+            ))
+            .dark_gray(),
+            table_area,
+        );
+        return;
+    }
+    draw_table(frame, app, table_area);
+}
+
+/// Headers loaded, as a bar.
+pub(super) fn draw_gauge(frame: &mut Frame, app: &App, area: Rect) {
+    let (loaded, total) = app.headers_progress();
+    let ratio = if total == 0 { 1.0 } else { loaded as f64 / total as f64 };
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(format!("headers {loaded}/{total}"))
+            .gauge_style(Style::new().fg(Color::Blue).bg(Color::Black)),
+        area,
+    );
+}
+
+/// " Messages · 5000 · sorted by number ", or with a limit
+/// " Messages · limit: Q · 312 of 5,000 · 48.2 MB · 1,200 of 5,000 not loaded yet · sorted by size ↓ ".
+fn title(app: &App) -> String {
+    let list = &app.list;
+    let sorted = format!(
+        "sorted by {}{}",
+        list.sort.label(),
+        if list.sort_descending { " ↓" } else { "" }
+    );
+    match list.limit() {
+        None => format!(" Messages · {} · {sorted} ", list.rows.len()),
+        Some(limit) => {
+            let c = limit.counts();
+            format!(
+                " Messages · limit: {} · {} of {} · {}{} · {sorted} ",
+                shown_query(limit),
+                thousands(c.matched),
+                thousands(list.rows.len()),
+                human_size(c.matched_bytes),
+                unknown_note(c, list.rows.len(), app.headers_coming()),
+            )
+        }
+    }
+}
+
+/// The query as a title shows it: cut when long.
+pub(super) fn shown_query(filter: &Filter) -> String {
+    fit(filter.text(), QUERY_SHOWN.min(filter.text().chars().count()))
+}
+
+fn search_line(app: &App, search: &Filter) -> String {
+    format!(
+        " search: {} · {} · {}/{} next/previous ",
+        shown_query(search),
+        search.summary(app.list.rows.len(), app.headers_coming()),
+        keys_for(Context::List, Action::SearchNext),
+        keys_for(Context::List, Action::SearchPrevious),
+    )
+}
+
+fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
+    let list = &app.list;
+    let width = area.width as usize;
     let number_w = list.rows.last().map(|r| r.number.to_string().len()).unwrap_or(1).max(1);
     let date_w = if width >= 100 { 16 } else { 10 };
-    let fixed = number_w + 1 + 1 + 8 + date_w + 5;
+    let fixed = number_w + 1 + 1 + 1 + 3 + 1 + 8 + date_w + 4;
     let rest = width.saturating_sub(fixed);
     let from_w = (rest / 3).clamp(8, 28);
     let subject_w = rest.saturating_sub(from_w + 1);
-    let height = table_area.height.saturating_sub(1) as usize;
-    let end = (list.offset + height).min(list.order.len());
-    let rows = list.order[list.offset..end].iter().enumerate().map(|(i, &idx)| {
-        let row = &list.rows[idx];
-        let selected = list.offset + i == list.selected;
-        table_row(row, selected, date_w, from_w, subject_w)
+    let height = area.height.saturating_sub(1) as usize;
+    let search = app.search_filter();
+    let visual = list.visual_range();
+    let rows = list.visible(height).map(|pos| {
+        let i = list.order[pos];
+        let look = Look {
+            selected: pos == list.selected,
+            in_visual: visual.as_ref().is_some_and(|r| r.contains(&pos)),
+            matched: search.is_some_and(|s| s.matches(i)),
+        };
+        table_row(list, i, app.big_threshold, look, (date_w, from_w, subject_w))
     });
     let widths = [
         Constraint::Length(number_w as u16),
         Constraint::Length(1),
+        Constraint::Length(3),
         Constraint::Length(8),
         Constraint::Length(date_w as u16),
         Constraint::Length(from_w as u16),
         Constraint::Length(subject_w as u16),
     ];
-    let header = Row::new(["#", "", "size", "date", "from", "subject"]).style(Style::new().bold().dark_gray());
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table_area);
+    let header = Row::new(["#", "", "flg", "size", "date", "from", "subject"]).style(Style::new().bold().dark_gray());
+    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
 }
 
-fn table_row(row: &MessageRow, selected: bool, date_w: usize, from_w: usize, subject_w: usize) -> Row<'static> {
+/// How a row stands out.
+#[derive(Clone, Copy)]
+struct Look {
+    selected: bool,
+    in_visual: bool,
+    matched: bool,
+}
+
+fn table_row(
+    list: &MessageList,
+    i: usize,
+    big_threshold: u64,
+    look: Look,
+    (date_w, from_w, subject_w): (usize, usize, usize),
+) -> Row<'static> {
+    let row: &MessageRow = &list.rows[i];
     let (date, from, subject) = match &row.headers {
         Headers::Loaded(h) => (
             h.date
@@ -86,15 +172,22 @@ fn table_row(row: &MessageRow, selected: bool, date_w: usize, from_w: usize, sub
         _ => (String::new(), "…".into(), String::new()),
     };
     let mut style = Style::new();
+    if look.matched {
+        style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    }
     if row.marked {
         style = style.fg(Color::Red).add_modifier(Modifier::CROSSED_OUT);
     }
-    if selected {
+    if look.in_visual {
+        style = style.bg(Color::DarkGray);
+    }
+    if look.selected {
         style = style.bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD);
     }
     Row::new(vec![
         row.number.to_string(),
         if row.marked { "D".into() } else { " ".into() },
+        row.flags(big_threshold).iter().collect(),
         format!("{:>8}", human_size(row.size)),
         date,
         from,

@@ -9,6 +9,8 @@ mod help;
 mod list;
 mod message;
 mod preview;
+mod prompt;
+mod senders;
 mod status;
 mod trace;
 
@@ -26,12 +28,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.viewer.is_some() {
         message::draw(frame, app, r.main);
+    } else if app.senders.is_some() {
+        senders::draw(frame, app, r.main);
     }
     if let Some(area) = r.trace {
         trace::draw(frame, app, area);
     }
     status::draw_activity(frame, app, r.activity);
     status::draw_status(frame, app, r.status);
+    if app.prompt.is_some() {
+        prompt::draw(frame, app);
+    }
     if app.commit.dialog.is_some() {
         confirm::draw(frame, app);
     }
