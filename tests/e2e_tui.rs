@@ -191,6 +191,11 @@ impl Tmux {
         self.run_ok(&["send-keys", "-t", "s", key]);
     }
 
+    /// Types `text` as it is (tmux's literal mode: no key names).
+    fn type_text(&self, text: &str) {
+        self.run_ok(&["send-keys", "-t", "s", "-l", text]);
+    }
+
     /// Polls the screen until `ok` holds; panics after `WAIT` with the last
     /// screen. Returns the screen that satisfied it.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
@@ -945,4 +950,186 @@ fn demo_lists_3000_messages() {
     assert_eq!(code, 0, "{s}");
     assert!(s.contains("popscope: nothing was deleted"), "{s}");
     assert_terminal_restored(&tmux, &s);
+}
+
+// ---------------------------------------------------------------------------
+// Cleaning at scale: pattern marks, limits, ranges, the senders view
+
+/// The UIDs of these message numbers, from a UIDL taken before popscope ran.
+fn uids_of(uidl: &[(u32, String)], numbers: &[u32]) -> BTreeSet<String> {
+    numbers
+        .iter()
+        .map(|n| {
+            uidl.iter()
+                .find(|(m, _)| m == n)
+                .expect("numbered in the UIDL")
+                .1
+                .clone()
+        })
+        .collect()
+}
+
+/// After popscope committed: the maildrop holds every UID it held before
+/// except exactly `gone`.
+fn assert_exactly_gone(run: &Run, before: &[(u32, String)], gone: &BTreeSet<String>) {
+    let mut pop = run.check_session();
+    let after: BTreeSet<String> = pop.uidl().into_iter().map(|(_, u)| u).collect();
+    pop.quit().expect("QUIT");
+    let expected: BTreeSet<String> = before
+        .iter()
+        .map(|(_, u)| u.clone())
+        .filter(|u| !gone.contains(u))
+        .collect();
+    assert_eq!(after, expected, "exactly {gone:?} deleted");
+}
+
+/// Numbers of the list rows on screen, top to bottom.
+fn listed_numbers(screen: &str) -> Vec<u32> {
+    screen
+        .lines()
+        .skip(2)
+        .map_while(|l| l.strip_prefix('│'))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// The ASCII subject (without its " #i") most ordinary messages share,
+/// and their numbers.
+fn commonest_subject() -> (String, Vec<u32>) {
+    let mut by_subject: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+    for i in (0..MESSAGES).filter(|&i| maildrop::kind_at(i).is_none()) {
+        let subject = maildrop::ordinary_meta(i).subject;
+        let base = subject
+            .rsplit_once(" #")
+            .map_or(subject.as_str(), |(b, _)| b)
+            .to_string();
+        by_subject.entry(base).or_default().push(i as u32 + 1);
+    }
+    let (base, numbers) = by_subject
+        .into_iter()
+        .filter(|(base, _)| base.is_ascii())
+        .max_by_key(|(_, numbers)| numbers.len())
+        .expect("ordinary messages");
+    // No other subject may contain it (the query is a substring search).
+    for i in (0..MESSAGES).filter(|&i| maildrop::kind_at(i).is_none()) {
+        let subject = maildrop::ordinary_meta(i).subject.to_lowercase();
+        assert_eq!(
+            subject.contains(&base.to_lowercase()),
+            numbers.contains(&(i as u32 + 1)),
+            "{subject}"
+        );
+    }
+    assert!(numbers.len() >= 2, "{base}: {numbers:?}");
+    (base, numbers)
+}
+
+/// g. D with a subject query marks exactly its messages; the dialog names
+/// the query; y deletes exactly those (checked with an independent client).
+#[test]
+fn pattern_mark_by_subject_and_commit() {
+    require_terminal_and_dovecot!();
+    let (subject, numbers) = commonest_subject();
+    let mut before = Vec::new();
+    let run = Run::start_after("pattern", Scheme::Pop3s, |d| before = uidl(d.pop3_port()));
+    let t = &run.tmux;
+    run.wait_list();
+    t.send("D");
+    t.wait_for("the pattern-mark prompt", |s| s.contains("Mark every message matching"));
+    let query = format!("subject:\"{subject}\"");
+    t.type_text(&query);
+    let n = numbers.len();
+    t.wait_for("the prompt's count", |s| s.contains(&format!("marks {n} messages (")));
+    t.send("Enter");
+    let s = run.wait_marked(n);
+    assert!(row(&s, ROWS - 2).contains(&format!("marked {n} messages (")), "{s}");
+    for &number in &numbers {
+        if let Some(marked) = row_marked(&s, number as usize) {
+            assert!(marked, "message {number} shows D\n{s}");
+        }
+    }
+    t.send("q");
+    let s = t.wait_for("the commit dialog", |s| s.contains("Commit deletions"));
+    assert!(s.contains(&format!("Delete {n} messages (")), "{s}");
+    assert!(s.contains(&format!("Selected by {query}")), "{s}");
+    t.send("y");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains(&format!("popscope: deleted {n} messages (")), "{s}");
+    assert_exactly_gone(&run, &before, &uids_of(&before, &numbers));
+}
+
+/// h. A limit, a visual range inside it, a commit: exactly the range's
+/// messages are deleted.
+#[test]
+fn limit_range_mark_and_commit() {
+    require_terminal_and_dovecot!();
+    let mut before = Vec::new();
+    let run = Run::start_after("range", Scheme::Pop3s, |d| before = uidl(d.pop3_port()));
+    let t = &run.tmux;
+    run.wait_list();
+    t.send("l");
+    t.wait_for("the limit prompt", |s| s.contains("Limit the list to"));
+    t.type_text("from:example.org -hostile");
+    t.wait_for("the prompt's count", |s| s.contains(" match ("));
+    t.send("Enter");
+    let s = t.wait_for("the limited list", |s| {
+        row(s, 0).starts_with("┌ limit: from:example.org -hostile · ")
+    });
+    let shown = listed_numbers(&s);
+    assert!(shown.len() >= 5, "{s}");
+    assert!(shown.len() < MESSAGES, "the limit leaves some out\n{s}");
+    // From the second row shown, three rows down: four messages.
+    run.wait_preview(shown[0] as usize);
+    t.send("j");
+    run.wait_preview(shown[1] as usize);
+    t.send("v");
+    t.wait_for("the visual selection", |s| s.contains("visual selection: 1 message ("));
+    for _ in 0..3 {
+        t.send("j");
+    }
+    t.wait_for("four rows selected", |s| s.contains("visual selection: 4 messages ("));
+    t.send("d");
+    let s = run.wait_marked(4);
+    let range = &shown[1..5];
+    for &number in range {
+        assert_eq!(row_marked(&s, number as usize), Some(true), "message {number}\n{s}");
+    }
+    t.send("q");
+    t.wait_for("the commit dialog", |s| s.contains("Delete 4 messages ("));
+    t.send("y");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: deleted 4 messages ("), "{s}");
+    assert_exactly_gone(&run, &before, &uids_of(&before, range));
+}
+
+/// i. The senders view ranks who sends most; Enter limits the list to the
+/// top sender, and the list shows as many messages as the view counted.
+#[test]
+fn senders_view_limits_to_a_sender() {
+    require_terminal_and_dovecot!();
+    let run = Run::start("senders", Scheme::Pop3s);
+    let t = &run.tmux;
+    run.wait_list();
+    t.send("S");
+    let s = t.wait_for("the senders view", |s| {
+        row(s, 0).starts_with("┌ Senders by address · ") && s.contains(&format!("· {MESSAGES} messages"))
+    });
+    // The first group row: "│sender   count   size unit  bar  pct%│".
+    let top: Vec<&str> = row(&s, 2).trim_matches('│').split_whitespace().collect();
+    let (sender, count) = (top[0].to_string(), top[1].to_string());
+    assert!(sender.contains('@'), "{s}");
+    assert!(top.last().is_some_and(|p| p.ends_with('%')), "{s}");
+    t.send("Enter");
+    let s = t.wait_for("the list limited to the sender", |s| {
+        row(s, 0).starts_with("┌ limit: from:")
+    });
+    let title = row(&s, 0);
+    assert!(title.contains(&sender), "{title}");
+    assert!(title.contains(&format!(" · {count} of {MESSAGES} · ")), "{title}");
+    assert_eq!(listed_numbers(&s).len(), count.parse::<usize>().unwrap(), "{s}");
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: nothing was deleted ("), "{s}");
 }

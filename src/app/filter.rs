@@ -117,25 +117,30 @@ impl Filter {
     pub fn summary(&self, total: usize, coming: bool) -> String {
         let c = self.counts;
         let mut text = format!("{} match ({})", thousands(c.matched), human_size(c.matched_bytes));
-        text.push_str(&unknown_note(c, total, coming));
+        text.push_str(&unknown_note(c, Some(total), coming));
         text
     }
 }
 
-/// " · 1,200 of 5,000 not loaded yet · 3 cannot be told", or nothing.
-pub fn unknown_note(c: Counts, total: usize, coming: bool) -> String {
+/// " · 1,200 of 5,000 not loaded yet · 3 cannot be told" (without "of
+/// 5,000" when the total went before), or nothing.
+pub fn unknown_note(c: Counts, total: Option<usize>, coming: bool) -> String {
     let (pending, undecidable) = if coming {
         (c.pending, c.undecidable)
     } else {
         (0, c.pending + c.undecidable)
     };
     let mut text = String::new();
-    if pending > 0 {
-        text.push_str(&format!(
-            " · {} of {} not loaded yet",
-            thousands(pending),
-            thousands(total)
-        ));
+    match (pending, total) {
+        (0, _) => {}
+        (pending, Some(total)) => {
+            text.push_str(&format!(
+                " · {} of {} not loaded yet",
+                thousands(pending),
+                thousands(total)
+            ));
+        }
+        (pending, None) => text.push_str(&format!(" · {} not loaded yet", thousands(pending))),
     }
     if undecidable > 0 {
         text.push_str(&format!(" · {} cannot be told", thousands(undecidable)));

@@ -11,7 +11,7 @@
 use super::dups::{Dup, DupIndex, Found};
 use super::filter::Filter;
 use super::keymap::Action;
-use super::sort::SortKey;
+use super::sort::{SortKey, sort_rows};
 use crate::mailbox::UidList;
 use std::ops::{Range, RangeInclusive};
 
@@ -352,8 +352,7 @@ impl MessageList {
 
     /// Re-sorts, keeping the selection on the same message.
     fn resort(&mut self) -> String {
-        let (rows, key) = (&self.rows, self.sort);
-        self.sorted.sort_unstable_by(|&a, &b| key.compare(&rows[a], &rows[b]));
+        sort_rows(&mut self.sorted, &self.rows, self.sort);
         if self.sort_descending {
             self.sorted.reverse();
         }

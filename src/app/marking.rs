@@ -213,7 +213,7 @@ impl App {
             "marked {} from {}{}",
             messages(count, bytes),
             group_label(grouping, &key),
-            match unknown_note(unknown, self.list.rows.len(), self.headers_coming()) {
+            match unknown_note(unknown, Some(self.list.rows.len()), self.headers_coming()) {
                 note if note.is_empty() => String::new(),
                 note => format!("{note}: not looked at"),
             }

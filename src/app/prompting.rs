@@ -154,7 +154,7 @@ impl App {
         let counts = filter.counts();
         let (newly, _) = self.list.mark_rows(filter.matching_rows(), true, Some(filter.text()));
         let already = counts.matched - newly.min(counts.matched);
-        let unknown = super::filter::unknown_note(counts, self.list.rows.len(), self.headers_coming());
+        let unknown = super::filter::unknown_note(counts, Some(self.list.rows.len()), self.headers_coming());
         self.activity = format!(
             "marked {} message{} ({}) matching {}{}{}",
             thousands(counts.matched),

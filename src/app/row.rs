@@ -103,12 +103,12 @@ pub const FLAGS: [Flag; 3] = [
     Flag {
         letter: 'd',
         query: "dup",
-        meaning: "a message with a lower number has the same Message-ID",
+        meaning: "a lower-numbered message has the same Message-ID",
     },
     Flag {
         letter: 'x',
         query: "broken",
-        meaning: "headers the reader flagged (unparseable, no From or Date, bad encoding)",
+        meaning: "the header reader found the headers faulty",
     },
     Flag {
         letter: 'B',

@@ -16,7 +16,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Row, Table};
 
 /// Longest query a title shows, in columns.
-const QUERY_SHOWN: usize = 40;
+const QUERY_SHOWN: usize = 32;
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let list = &app.list;
@@ -70,7 +70,8 @@ pub(super) fn draw_gauge(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 /// " Messages · 5000 · sorted by number ", or with a limit
-/// " Messages · limit: Q · 312 of 5,000 · 48.2 MB · 1,200 of 5,000 not loaded yet · sorted by size ↓ ".
+/// " limit: Q · 312 of 5,000 · 48.2 MB · 1,200 not loaded yet · sorted by size ↓ "
+/// (what matters first: a narrow pane cuts the end).
 fn title(app: &App) -> String {
     let list = &app.list;
     let sorted = format!(
@@ -83,12 +84,12 @@ fn title(app: &App) -> String {
         Some(limit) => {
             let c = limit.counts();
             format!(
-                " Messages · limit: {} · {} of {} · {}{} · {sorted} ",
+                " limit: {} · {} of {} · {}{} · {sorted} ",
                 shown_query(limit),
                 thousands(c.matched),
                 thousands(list.rows.len()),
                 human_size(c.matched_bytes),
-                unknown_note(c, list.rows.len(), app.headers_coming()),
+                unknown_note(c, None, app.headers_coming()),
             )
         }
     }

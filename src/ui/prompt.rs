@@ -78,7 +78,7 @@ fn what_it_does(app: &App, prompt: &Prompt) -> String {
     match (&prompt.parsed, prompt.kind) {
         (Parsed::Query(filter), PromptKind::Mark) => {
             let c = filter.counts();
-            let unknown = unknown_note(c, total, coming);
+            let unknown = unknown_note(c, Some(total), coming);
             format!(
                 "marks {} message{} ({}){}",
                 thousands(c.matched),

@@ -36,7 +36,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             GroupOrder::Size => "size",
         },
         thousands(counted.count),
-        unknown_note(unknown, total, app.headers_coming()),
+        unknown_note(unknown, Some(total), app.headers_coming()),
     );
     let block = Block::new()
         .borders(Borders::ALL)
