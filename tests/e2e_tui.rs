@@ -214,6 +214,23 @@ impl Tmux {
         }
     }
 
+    /// Waits until `ok` holds on a settled screen (the condition holds and
+    /// the pane stays the same between two captures); returns that screen.
+    fn wait_settled(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.wait_for(what, &ok);
+            let screen = self.settled();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {WAIT:?} waiting for {what} on a settled screen\n{screen}"
+            );
+        }
+    }
+
     /// Sends `key` and waits until the screen differs from what it was
     /// before (needed after Esc: ESC quickly followed by a letter reads as
     /// Alt+letter) and has settled (a frame may be caught half drawn).
@@ -1034,13 +1051,16 @@ fn pattern_mark_by_subject_and_commit() {
     let t = &run.tmux;
     run.wait_list();
     t.send("D");
-    t.wait_for("the pattern-mark prompt", |s| s.contains("Mark every message matching"));
+    t.wait_settled("the pattern-mark prompt", |s| s.contains("Mark every message matching"));
     let query = format!("subject:\"{subject}\"");
     t.type_text(&query);
     let n = numbers.len();
-    t.wait_for("the prompt's count", |s| s.contains(&format!("marks {n} messages (")));
+    t.wait_settled("the prompt's count", |s| s.contains(&format!("marks {n} messages (")));
     t.send("Enter");
-    let s = run.wait_marked(n);
+    run.wait_marked(n);
+    let s = t.wait_settled("the marks", |s| {
+        status_bar(s).contains(&format!(" {n} marked (")) && row(s, ROWS - 2).starts_with("marked ")
+    });
     assert!(row(&s, ROWS - 2).contains(&format!("marked {n} messages (")), "{s}");
     for &number in &numbers {
         if let Some(marked) = row_marked(&s, number as usize) {
@@ -1048,7 +1068,7 @@ fn pattern_mark_by_subject_and_commit() {
         }
     }
     t.send("q");
-    let s = t.wait_for("the commit dialog", |s| s.contains("Commit deletions"));
+    let s = t.wait_settled("the commit dialog", |s| s.contains("Commit deletions"));
     assert!(s.contains(&format!("Delete {n} messages (")), "{s}");
     assert!(s.contains(&format!("Selected by {query}")), "{s}");
     t.send("y");
@@ -1068,12 +1088,17 @@ fn limit_range_mark_and_commit() {
     let t = &run.tmux;
     run.wait_list();
     t.send("l");
-    t.wait_for("the limit prompt", |s| s.contains("Limit the list to"));
+    t.wait_settled("the limit prompt", |s| s.contains("Limit the list to"));
     t.type_text("from:example.org -hostile");
-    t.wait_for("the prompt's count", |s| s.contains(" match ("));
+    t.wait_settled("the prompt's count", |s| {
+        s.contains("> from:example.org -hostile") && s.contains(" match (")
+    });
     t.send("Enter");
-    let s = t.wait_for("the limited list", |s| {
+    // The activity line is drawn after the rows above it: once it says so,
+    // the whole frame is on screen.
+    let s = t.wait_settled("the limited list", |s| {
         row(s, 0).starts_with("┌ limit: from:example.org -hostile · ")
+            && row(s, ROWS - 2).starts_with("limited to from:example.org -hostile: ")
     });
     let shown = listed_numbers(&s);
     assert!(shown.len() >= 5, "{s}");
@@ -1083,19 +1108,22 @@ fn limit_range_mark_and_commit() {
     t.send("j");
     run.wait_preview(shown[1] as usize);
     t.send("v");
-    t.wait_for("the visual selection", |s| s.contains("visual selection: 1 message ("));
+    t.wait_settled("the visual selection", |s| s.contains("visual selection: 1 message ("));
     for _ in 0..3 {
         t.send("j");
     }
-    t.wait_for("four rows selected", |s| s.contains("visual selection: 4 messages ("));
+    t.wait_settled("four rows selected", |s| s.contains("visual selection: 4 messages ("));
     t.send("d");
-    let s = run.wait_marked(4);
+    run.wait_marked(4);
+    let s = t.wait_settled("four marks", |s| {
+        status_bar(s).contains(" 4 marked (") && row(s, ROWS - 2).starts_with("marked 4 messages (")
+    });
     let range = &shown[1..5];
     for &number in range {
         assert_eq!(row_marked(&s, number as usize), Some(true), "message {number}\n{s}");
     }
     t.send("q");
-    t.wait_for("the commit dialog", |s| s.contains("Delete 4 messages ("));
+    t.wait_settled("the commit dialog", |s| s.contains("Delete 4 messages ("));
     t.send("y");
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
@@ -1112,8 +1140,10 @@ fn senders_view_limits_to_a_sender() {
     let t = &run.tmux;
     run.wait_list();
     t.send("S");
-    let s = t.wait_for("the senders view", |s| {
-        row(s, 0).starts_with("┌ Senders by address · ") && s.contains(&format!("· {MESSAGES} messages"))
+    let s = t.wait_settled("the senders view", |s| {
+        row(s, 0).starts_with("┌ Senders by address · ")
+            && s.contains(&format!("· {MESSAGES} messages"))
+            && row(s, ROWS - 2).starts_with("senders: ")
     });
     // The first group row: "│sender   count   size unit  bar  pct%│".
     let top: Vec<&str> = row(&s, 2).trim_matches('│').split_whitespace().collect();
@@ -1121,8 +1151,8 @@ fn senders_view_limits_to_a_sender() {
     assert!(sender.contains('@'), "{s}");
     assert!(top.last().is_some_and(|p| p.ends_with('%')), "{s}");
     t.send("Enter");
-    let s = t.wait_for("the list limited to the sender", |s| {
-        row(s, 0).starts_with("┌ limit: from:")
+    let s = t.wait_settled("the list limited to the sender", |s| {
+        row(s, 0).starts_with("┌ limit: from:") && row(s, ROWS - 2).starts_with("limited to from:")
     });
     let title = row(&s, 0);
     assert!(title.contains(&sender), "{title}");
