@@ -2103,3 +2103,31 @@ fn hundred_thousand_rows_query_operations_timing() {
         eprintln!("{what}: {ms:.2} ms CPU");
     }
 }
+
+/// o cycles to sender and subject, keeping the selected message; B shows
+/// the biggest first, from the top.
+#[test]
+fn sorting_by_sender_and_biggest_first() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.select(5);
+    fake.typed("ooo");
+    let terminal = render(&fake.app);
+    assert!(row_text(terminal.backend().buffer(), 0).contains("sorted by sender"));
+    assert_eq!(fake.selected_number(), Some(5), "the selection stays on its message");
+    let froms: Vec<String> = fake
+        .app
+        .list
+        .order
+        .iter()
+        .map(|&i| fake.app.list.rows[i].summary().unwrap().from.to_lowercase())
+        .collect();
+    assert!(froms.windows(2).all(|w| w[0] <= w[1]), "{froms:#?}");
+    fake.press(KeyCode::Char('o'));
+    assert!(fake.app.activity.contains("sorted by subject"), "{}", fake.app.activity);
+    assert_eq!(fake.selected_number(), Some(5));
+    fake.press(KeyCode::Char('B'));
+    let terminal = render(&fake.app);
+    assert!(row_text(terminal.backend().buffer(), 0).contains("sorted by size ↓"));
+    assert_eq!(fake.selected_number(), Some(LARGE), "the biggest, selected at the top");
+    assert_eq!(fake.app.list.offset, 0);
+}

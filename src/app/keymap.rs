@@ -317,7 +317,7 @@ pub const BINDINGS: &[Binding] = &[
         context: List,
         keys: &[Char('B')],
         action: SortBiggest,
-        help: "biggest first (sort by size, descending)",
+        help: "biggest first: sort by size, descending, from the top",
     },
     Binding {
         context: List,

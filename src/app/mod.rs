@@ -400,6 +400,10 @@ impl App {
                     Action::SortReverse => self.list.reverse_sort(),
                     _ => self.list.sort_by(sort::SortKey::Size, true),
                 };
+                if action == Action::SortBiggest {
+                    // Asked for the biggest: show them, not the old selection.
+                    self.list.selected = 0;
+                }
                 self.header_loader.restart_sweep();
             }
             (Action::SearchPrompt, _) => return self.open_prompt(prompt::PromptKind::Search),
