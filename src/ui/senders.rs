@@ -10,7 +10,7 @@ use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 /// Eighths of a block, for bars finer than a column.
 const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
@@ -69,10 +69,10 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Style::new()
         };
         Row::new(vec![
-            fit(group_label(view.grouping, key), sender_w),
-            format!("{:>8}", thousands(group.count)),
-            format!("{:>9}", human_size(group.bytes)),
-            bar(share, bar_w),
+            Cell::from(fit(group_label(view.grouping, key), sender_w)),
+            Cell::from(format!("{:>8}", thousands(group.count))),
+            Cell::from(format!("{:>9}", human_size(group.bytes))),
+            Cell::from(bar(share, bar_w)).style(Style::new().fg(Color::Cyan)),
         ])
         .style(style)
     });
@@ -101,7 +101,11 @@ fn share(group: Group, counted: Group, order: GroupOrder) -> f64 {
 
 /// "██████▍      42%" in `width` columns.
 fn bar(share: f64, width: usize) -> String {
-    let label = format!(" {:>3.0}%", share * 100.0);
+    let label = if share > 0.0 && share < 0.005 {
+        "  <1%".to_string()
+    } else {
+        format!(" {:>3.0}%", share * 100.0)
+    };
     let room = width.saturating_sub(label.len());
     let eighths = (share * room as f64 * 8.0).round() as usize;
     let mut bar = "█".repeat(eighths / 8);
