@@ -1756,10 +1756,10 @@ fn a_count_repeats_and_a_number_jumps() {
     insta::assert_snapshot!("count_and_jump", render(&fake.app).backend());
 }
 
-/// Flags: dup (a lower number has the Message-ID) and big; the legend is
-/// in the help.
+/// Flags: dup (a lower number has the Message-ID), broken and big; the
+/// legend is in the help.
 #[test]
-fn the_flags_column_shows_dup_and_big() {
+fn the_flags_column_shows_dup_broken_and_big() {
     const BIG: u32 = 4;
     let mut fake = Fake::listed_sized(CATALOG, (120, 32), |n| {
         if n == BIG { 12 * 1024 * 1024 } else { list_size(n) }
@@ -1784,6 +1784,7 @@ fn the_flags_column_shows_dup_and_big() {
     assert_eq!(flags(7), "d  ");
     assert_eq!(flags(9), "d  ");
     assert_eq!(flags(BIG), "  B");
+    assert_eq!(flags(HOSTILE), " x ", "a NUL in its header block");
     insta::assert_snapshot!("flags", terminal.backend());
     // dup and big are queries too.
     fake.press(KeyCode::Char('l'));

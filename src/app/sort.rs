@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn sorting_by_keys_agrees_with_compare() {
         use crate::app::row::Headers;
-        use crate::headers::HeaderSummary;
+        use crate::mail::HeaderSummary;
         let texts = [
             "bob",
             "Alice",
