@@ -116,6 +116,11 @@ impl App {
         layout::senders_rows(&self.regions(), self.shown())
     }
 
+    /// Groups in the senders view as it groups now.
+    pub fn senders_len(&self) -> usize {
+        self.senders.as_ref().map_or(0, |v| self.sender_index.len(v.grouping))
+    }
+
     /// The selected group: its key.
     pub fn selected_group(&self) -> Option<String> {
         let view = self.senders.as_ref()?;

@@ -289,6 +289,10 @@ impl App {
             v.layout(text_width);
         }
         self.list.keep_selection_visible(self.list_rows_visible());
+        let (rows, groups) = (self.senders_rows_visible(), self.senders_len());
+        if let Some(view) = self.senders.as_mut() {
+            view.keep_visible(rows, groups);
+        }
         self.pump_headers()
     }
 
