@@ -28,9 +28,10 @@ pub mod trace_pane;
 pub mod viewer;
 
 use crate::mailbox::{ListingPlan, Offer};
-use crate::pop3::client::{Command, Priority};
+use crate::pop3::client::{Command, Outcome, Priority};
 use crate::query::{DEFAULT_BIG_THRESHOLD, MatchContext};
-use commit::{Commit, Stage};
+use crate::session::driver::SessionEvent;
+use commit::{Closed, Commit, Stage};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use filter::Filter;
 use header_loader::HeaderLoader;
@@ -533,6 +534,90 @@ impl App {
         let loading = self.list.for_loading(height);
         let first = typed.or(loading.limit).or(self.search.as_ref());
         self.header_loader.pump(loading, first, window, &mut self.tickets)
+    }
+
+    // ---- session events ---------------------------------------------
+
+    pub fn handle_session_event(&mut self, event: SessionEvent) -> Vec<Effect> {
+        match event {
+            SessionEvent::Trace(entry) => {
+                self.trace.push(entry);
+                vec![]
+            }
+            SessionEvent::Data { ticket, chunk } => {
+                if let Some(v) = self.viewer.as_mut()
+                    && v.ticket == ticket
+                {
+                    v.data(&chunk);
+                }
+                vec![]
+            }
+            SessionEvent::Completed { ticket, outcome, .. } => match self.tickets.answered(ticket) {
+                Some(purpose) => self.completed(ticket, purpose, outcome),
+                None => vec![],
+            },
+            SessionEvent::Closed(failure) => self.connection_closed(failure.map(|f| f.to_string())),
+        }
+    }
+
+    fn completed(&mut self, ticket: u64, purpose: Purpose, outcome: Outcome) -> Vec<Effect> {
+        match purpose {
+            Purpose::List => self.listed(outcome),
+            Purpose::Uidl => {
+                // An error means the connection ended; its Closed event
+                // says so.
+                if let Ok(uids) = self.plan.apply_uidl(outcome) {
+                    if let Some(notice) = uids.notice() {
+                        self.tell(notice);
+                    }
+                    if self.list.apply_uids(uids) {
+                        self.rejudge_all();
+                    }
+                }
+                vec![]
+            }
+            Purpose::Top(n) => self.top_answered(n, outcome),
+            Purpose::Retr(_) => {
+                let width = self.message_text_width();
+                if let Some(v) = self.viewer.as_mut()
+                    && v.ticket == ticket
+                    && let Some(said) = v.completed(outcome, width)
+                {
+                    self.activity = said;
+                }
+                vec![]
+            }
+            Purpose::Dele(n) => {
+                let update = self.commit.dele_answered(n, outcome, &mut self.tickets);
+                self.apply(update)
+            }
+            Purpose::Rset | Purpose::Noop => vec![],
+            Purpose::Quit { commit } => {
+                self.link = Link::Closed;
+                self.commit.quit_answered(commit, outcome, self.list.marked())
+            }
+        }
+    }
+
+    fn connection_closed(&mut self, reason: Option<String>) -> Vec<Effect> {
+        let reason = reason.unwrap_or_else(|| "the server closed the connection".into());
+        match self.commit.connection_closed(&reason, self.list.marked().0) {
+            Closed::Leave(effects) => return effects,
+            Closed::CommitCancelled(said) => {
+                self.activity = said;
+                self.link = Link::Lost(reason);
+                return vec![];
+            }
+            Closed::NotCommitting => {}
+        }
+        if self.link == Link::Open && self.commit.report.is_none() {
+            self.activity = format!("connection lost: {reason}. Read-only: marks cannot be committed");
+            self.link = Link::Lost(reason);
+            if let Some(v) = self.viewer.as_mut() {
+                v.connection_lost();
+            }
+        }
+        vec![]
     }
 }
 

@@ -1,8 +1,7 @@
 use super::header_loader::MIN_HEADER_REQUESTS;
 use super::*;
-use crate::pop3::client::{Body, CommandKind, Outcome, Reply};
+use crate::pop3::client::{Body, CommandKind, Reply};
 use crate::pop3::codec::parse_status_line;
-use crate::session::driver::SessionEvent;
 
 fn facts(window: usize) -> ConnectionFacts {
     ConnectionFacts {
