@@ -30,6 +30,10 @@ pub enum FailureKind {
     /// The person (Ctrl-C) or a signal ended the inspector; nothing was
     /// committed.
     Interrupted,
+    /// A committing QUIT was sent but the connection ended before its
+    /// answer: the messages may or may not have been deleted. Its own code,
+    /// because a script must check the mailbox, not simply retry.
+    OutcomeUnknown,
 }
 
 impl FailureKind {
@@ -44,6 +48,7 @@ impl FailureKind {
             FailureKind::Protocol => 7,
             FailureKind::Timeout => 8,
             FailureKind::Policy => 9,
+            FailureKind::OutcomeUnknown => 10,
             FailureKind::Interrupted => 130,
         }
     }
@@ -76,6 +81,7 @@ impl FailureKind {
             FailureKind::Protocol => "protocol error",
             FailureKind::Timeout => "timed out",
             FailureKind::Policy => "refused",
+            FailureKind::OutcomeUnknown => "outcome unknown",
             FailureKind::Interrupted => "interrupted",
         }
     }

@@ -1,15 +1,19 @@
 //! Leaving, and the only path that may delete: the confirmation dialog,
-//! then DELE for every mark (pipelined), then QUIT once every DELE was
-//! accepted. Anything else ends without a committing QUIT, and the server
-//! deletes nothing (RFC 1939 §6).
+//! then the guarded commit shared with `popscope clean`
+//! (`crate::mailbox::commit`: DELE for every mark, pipelined, then QUIT
+//! once every DELE was accepted; RSET otherwise). This module maps that
+//! machine's commands to tickets and its end to the exit report. Anything
+//! else ends without a committing QUIT, and the server deletes nothing
+//! (RFC 1939 §6).
 
 use super::keymap::{Action, Context, keys_for};
 use super::list::{MarkOrigin, MessageList};
 use super::tickets::{Purpose, Tickets};
 use super::{Effect, Update};
+use crate::mailbox::commit::{self as guarded, CommitCommand, GuardedCommit, Marked};
 use crate::pop3::client::{Outcome, Priority};
-use crate::pop3::codec::StatusLine;
-use crate::text::human_size;
+
+pub use crate::mailbox::commit::ExitReport;
 
 /// Quitting without deleting asks again above this many marks: that much
 /// work should not go by one key.
@@ -56,62 +60,15 @@ impl Confirmation {
     }
 }
 
-/// Where the commit stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where leaving stands, as the hint and status bars show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Idle,
-    /// DELEs sent; waiting for all answers before QUIT.
-    Deleting {
-        waiting: usize,
-        refused: Vec<String>,
-    },
+    /// The guarded commit's DELEs are in flight.
+    Deleting,
     Quitting {
         commit: bool,
     },
-}
-
-/// What happened, for the line printed after the screen is restored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExitReport {
-    NothingDeleted(String),
-    /// Left by Ctrl-C, a signal or a vanished terminal, without QUIT.
-    Interrupted(String),
-    Deleted {
-        count: usize,
-        bytes: u64,
-        server: StatusLine,
-    },
-    QuitRefused {
-        count: usize,
-        server: StatusLine,
-    },
-    Unknown {
-        count: usize,
-        reason: String,
-    },
-}
-
-impl std::fmt::Display for ExitReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExitReport::NothingDeleted(why) => write!(f, "nothing was deleted ({why})"),
-            ExitReport::Interrupted(why) => write!(f, "nothing was deleted ({why}; no QUIT was sent)"),
-            ExitReport::Deleted { count, bytes, server } => write!(
-                f,
-                "deleted {count} message{} ({}); server said: {server}",
-                if *count == 1 { "" } else { "s" },
-                human_size(*bytes)
-            ),
-            ExitReport::QuitRefused { count, server } => write!(
-                f,
-                "the server answered QUIT with an error: {server}; some or all of the {count} marked messages may not have been deleted, check the mailbox"
-            ),
-            ExitReport::Unknown { count, reason } => write!(
-                f,
-                "OUTCOME UNKNOWN: the connection ended before the server answered QUIT ({reason}); the {count} marked messages may or may not have been deleted, check the mailbox"
-            ),
-        }
-    }
 }
 
 /// What a lost connection means for the commit.
@@ -124,27 +81,29 @@ pub enum Closed {
     NotCommitting,
 }
 
-/// The dialog, the commit state machine and how it ended.
-#[derive(Debug, Clone)]
+/// The dialog, the commit in progress and how it ended.
+#[derive(Debug, Clone, Default)]
 pub struct Commit {
     pub dialog: Option<Confirmation>,
-    pub stage: Stage,
     pub report: Option<ExitReport>,
-}
-
-impl Default for Commit {
-    fn default() -> Commit {
-        Commit {
-            dialog: None,
-            stage: Stage::Idle,
-            report: None,
-        }
-    }
+    /// The confirmed commit, from its first DELE until it ends.
+    running: Option<GuardedCommit>,
+    /// A QUIT that keeps every message is on its way.
+    logging_out: bool,
 }
 
 impl Commit {
+    pub fn stage(&self) -> Stage {
+        match &self.running {
+            Some(commit) if *commit.stage() == guarded::Stage::Quitting => Stage::Quitting { commit: true },
+            Some(_) => Stage::Deleting,
+            None if self.logging_out => Stage::Quitting { commit: false },
+            None => Stage::Idle,
+        }
+    }
+
     pub fn is_idle(&self) -> bool {
-        self.stage == Stage::Idle
+        self.stage() == Stage::Idle
     }
 
     /// What the activity line says when a key would interfere with a
@@ -168,7 +127,7 @@ impl Commit {
             return Update::effects(vec![Effect::Exit]);
         }
         if count == 0 {
-            return self.send_quit(false, tickets);
+            return self.send_plain_quit(tickets);
         }
         let rows = (0..list.rows.len()).filter(|&i| list.rows[i].marked).collect();
         self.dialog = Some(Confirmation {
@@ -207,7 +166,7 @@ impl Commit {
             Action::ConfirmKeep | Action::ConfirmDiscard => {
                 self.dialog = None;
                 // Marks were only ever staged here: a plain QUIT keeps all.
-                self.send_quit(false, tickets)
+                self.send_plain_quit(tickets)
             }
             Action::ConfirmCommit => {
                 self.dialog = None;
@@ -220,101 +179,127 @@ impl Commit {
         }
     }
 
-    /// DELE every mark (pipelined); QUIT follows once all were accepted.
+    /// Starts the guarded commit of every mark.
     fn begin(&mut self, list: &MessageList, tickets: &mut Tickets) -> Update {
-        let marked: Vec<u32> = list.marked_rows().map(|r| r.number).collect();
-        self.stage = Stage::Deleting {
-            waiting: marked.len(),
-            refused: Vec::new(),
-        };
-        let said = format!("deleting {} messages…", marked.len());
-        let effects = marked
-            .into_iter()
-            .map(|n| tickets.submit(Purpose::Dele(n), Priority::Urgent))
+        let marked = list
+            .marked_rows()
+            .map(|r| Marked {
+                number: r.number,
+                uid: r.uid.clone(),
+                size: r.size,
+            })
             .collect();
+        let mut commit = GuardedCommit::new(marked);
+        let said = format!("deleting {} messages…", commit.count());
+        let effects = commit
+            .begin_delete()
+            .into_iter()
+            .map(|command| submit(command, tickets))
+            .collect();
+        self.running = Some(commit);
         Update::say(effects, said)
     }
 
     pub fn dele_answered(&mut self, n: u32, outcome: Outcome, tickets: &mut Tickets) -> Update {
-        let Stage::Deleting { waiting, refused } = &mut self.stage else {
+        let Some(commit) = self.running.as_mut() else {
             return Update::default();
         };
-        *waiting = waiting.saturating_sub(1);
-        if !outcome.is_ok() {
-            refused.push(format!("DELE {n}: {outcome}"));
+        let next = commit.dele_answered(n, &outcome);
+        let effects = next.into_iter().map(|command| submit(command, tickets)).collect();
+        match commit.report() {
+            // Cancelled (a DELE refused; RSET is on its way) or the
+            // connection went: nothing was deleted, and the person may
+            // decide again while the link lasts.
+            Some(report) => {
+                let said = report.to_string();
+                self.running = None;
+                Update::say(effects, said)
+            }
+            None if next == Some(CommitCommand::Quit) => Update::say(effects, "logging out…".into()),
+            None => Update::effects(effects),
         }
-        if *waiting > 0 {
-            return Update::default();
-        }
-        if refused.is_empty() {
-            return self.send_quit(true, tickets);
-        }
-        // Part of the set was refused: commit nothing, say why, and let the
-        // person decide again. RSET undoes the accepted DELEs.
-        let said = format!("commit cancelled, nothing deleted: {}", refused.join("; "));
-        self.stage = Stage::Idle;
-        Update::say(vec![tickets.submit(Purpose::Rset, Priority::Urgent)], said)
     }
 
-    fn send_quit(&mut self, commit: bool, tickets: &mut Tickets) -> Update {
-        self.stage = Stage::Quitting { commit };
+    fn send_plain_quit(&mut self, tickets: &mut Tickets) -> Update {
+        self.logging_out = true;
         Update::say(
-            vec![tickets.submit(Purpose::Quit { commit }, Priority::Urgent)],
+            vec![tickets.submit(Purpose::Quit { commit: false }, Priority::Urgent)],
             "logging out…".into(),
         )
     }
 
-    /// QUIT's answer: the end. `marked` is what a committing QUIT deleted.
-    pub fn quit_answered(&mut self, commit: bool, outcome: Outcome, (count, bytes): (usize, u64)) -> Vec<Effect> {
-        self.report = Some(match (commit, outcome) {
-            (true, Outcome::Ok(reply)) => ExitReport::Deleted {
-                count,
-                bytes,
-                server: reply.status,
+    /// QUIT's answer: the end.
+    pub fn quit_answered(&mut self, commit: bool, outcome: Outcome) -> Vec<Effect> {
+        self.report = Some(match (commit, self.running.take()) {
+            (true, Some(mut running)) => {
+                running.quit_answered(outcome);
+                running
+                    .into_report()
+                    .unwrap_or_else(|| ExitReport::NothingDeleted("QUIT without deletions".into()))
+            }
+            (_, _) => match outcome {
+                Outcome::Ok(reply) => ExitReport::NothingDeleted(format!(
+                    "no message was marked on the server; it said: {}",
+                    reply.status
+                )),
+                _ => ExitReport::NothingDeleted("QUIT without deletions".into()),
             },
-            (true, Outcome::Err(status)) => ExitReport::QuitRefused { count, server: status },
-            (true, Outcome::Lost(reason)) => ExitReport::Unknown { count, reason },
-            (true, other) => ExitReport::Unknown {
-                count,
-                reason: other.to_string(),
-            },
-            (false, Outcome::Ok(reply)) => ExitReport::NothingDeleted(format!(
-                "no message was marked on the server; it said: {}",
-                reply.status
-            )),
-            (false, _) => ExitReport::NothingDeleted("QUIT without deletions".into()),
         });
         vec![Effect::Exit]
     }
 
     /// The connection ended; what that means for a commit.
-    pub fn connection_closed(&mut self, reason: &str, marked: usize) -> Closed {
-        match &self.stage {
-            Stage::Quitting { commit } if self.report.is_none() => {
-                self.report = Some(if *commit {
-                    ExitReport::Unknown {
-                        count: marked,
-                        reason: reason.to_string(),
-                    }
-                } else {
-                    ExitReport::NothingDeleted("the connection closed while logging out".into())
-                });
-                Closed::Leave(vec![Effect::Exit])
-            }
-            Stage::Deleting { .. } => {
-                // DELEs without QUIT commit nothing (RFC 1939 §6).
-                self.stage = Stage::Idle;
-                Closed::CommitCancelled(format!(
-                    "connection lost while deleting: nothing was deleted ({reason})"
-                ))
-            }
-            _ => Closed::NotCommitting,
+    pub fn connection_closed(&mut self, reason: &str) -> Closed {
+        if self.report.is_some() {
+            return Closed::NotCommitting;
         }
+        if let Some(mut running) = self.running.take() {
+            running.connection_lost(reason);
+            return match running.into_report() {
+                // Lost after the committing QUIT went out: unknown.
+                Some(report @ ExitReport::Unknown { .. }) => {
+                    self.report = Some(report);
+                    Closed::Leave(vec![Effect::Exit])
+                }
+                // DELEs without QUIT commit nothing (RFC 1939 §6).
+                Some(report) => Closed::CommitCancelled(report.to_string()),
+                None => Closed::NotCommitting,
+            };
+        }
+        if self.logging_out {
+            self.report = Some(ExitReport::NothingDeleted(
+                "the connection closed while logging out".into(),
+            ));
+            return Closed::Leave(vec![Effect::Exit]);
+        }
+        Closed::NotCommitting
     }
 
-    /// Leaves without QUIT: the server deletes nothing.
+    /// Leaves without QUIT: the server deletes nothing, unless a
+    /// committing QUIT was already sent (then the outcome is unknown).
     pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
-        self.report = Some(ExitReport::Interrupted(why.to_string()));
+        if self.report.is_some() {
+            return vec![Effect::Exit];
+        }
+        self.report = Some(match self.running.take() {
+            Some(mut running) => {
+                running.interrupted(why);
+                running
+                    .into_report()
+                    .unwrap_or_else(|| ExitReport::Interrupted(why.to_string()))
+            }
+            None => ExitReport::Interrupted(why.to_string()),
+        });
         vec![Effect::Exit]
     }
+}
+
+/// The ticket that sends one of the guarded commit's commands.
+fn submit(command: CommitCommand, tickets: &mut Tickets) -> Effect {
+    let purpose = match command {
+        CommitCommand::Dele(n) => Purpose::Dele(n),
+        CommitCommand::Rset => Purpose::Rset,
+        CommitCommand::Quit => Purpose::Quit { commit: true },
+    };
+    tickets.submit(purpose, Priority::Urgent)
 }

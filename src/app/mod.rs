@@ -199,9 +199,9 @@ impl App {
 
     /// The hint bar for the current situation.
     pub fn hint(&self) -> Hint {
-        match (&self.link, &self.commit.stage) {
+        match (&self.link, self.commit.stage()) {
             (Link::Lost(_), _) => hints::CONNECTION_LOST,
-            (_, Stage::Deleting { .. } | Stage::Quitting { .. }) => hints::COMMITTING,
+            (_, Stage::Deleting | Stage::Quitting { .. }) => hints::COMMITTING,
             _ => match self.context() {
                 Context::Confirm => hints::CONFIRM,
                 Context::Discard => hints::DISCARD,
@@ -594,14 +594,14 @@ impl App {
             Purpose::Rset | Purpose::Noop => vec![],
             Purpose::Quit { commit } => {
                 self.link = Link::Closed;
-                self.commit.quit_answered(commit, outcome, self.list.marked())
+                self.commit.quit_answered(commit, outcome)
             }
         }
     }
 
     fn connection_closed(&mut self, reason: Option<String>) -> Vec<Effect> {
         let reason = reason.unwrap_or_else(|| "the server closed the connection".into());
-        match self.commit.connection_closed(&reason, self.list.marked().0) {
+        match self.commit.connection_closed(&reason) {
             Closed::Leave(effects) => return effects,
             Closed::CommitCancelled(said) => {
                 self.activity = said;

@@ -23,9 +23,10 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), F
     trace.finish().await;
     let report = report?;
     println!("popscope: {report}");
-    match report {
-        // The line above said it all; the exit code tells scripts.
-        crate::app::ExitReport::Interrupted(_) => Err(Failure::new(crate::error::FailureKind::Interrupted, "")),
-        _ => Ok(()),
+    // The line above said it all; the exit code tells scripts (130 after
+    // an interrupt, 10 when QUIT's outcome is unknown).
+    match report.failure_kind() {
+        Some(kind) => Err(Failure::new(kind, "")),
+        None => Ok(()),
     }
 }

@@ -2,7 +2,8 @@
 //! send, and what their answers mean. Pure: outcomes go in; rows, UIDs,
 //! headers, notices for the person and failures come out. The inspector
 //! and `popscope list` both use it, so they ask the same questions and
-//! read the answers the same way.
+//! read the answers the same way. Deleting has its one guarded path here
+//! too ([`commit`]), shared by the inspector and `popscope clean`.
 //!
 //! The rules:
 //! - LIST always; UIDL and TOP when CAPA listed them *or* when there was no
@@ -15,6 +16,7 @@
 //!   decision is taken on one). A malformed LIST line is a failure: without
 //!   the sizes and numbers there is nothing to show.
 
+pub mod commit;
 mod facts;
 
 use crate::error::{Failure, FailureKind};

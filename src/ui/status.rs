@@ -14,9 +14,9 @@ pub(super) fn draw_activity(frame: &mut Frame, app: &App, area: Rect) {
     let hint = app.hint().text();
     let hint_w = (hint.chars().count() as u16).min(area.width / 2);
     let [left, right] = Layout::horizontal([Constraint::Min(1), Constraint::Length(hint_w)]).areas(area);
-    let style = match (&app.link, &app.commit.stage) {
+    let style = match (&app.link, app.commit.stage()) {
         (Link::Lost(_), _) => Style::new().fg(Color::Red).bold(),
-        (_, Stage::Deleting { .. } | Stage::Quitting { commit: true }) => Style::new().fg(Color::Yellow).bold(),
+        (_, Stage::Deleting | Stage::Quitting { commit: true }) => Style::new().fg(Color::Yellow).bold(),
         _ => Style::new(),
     };
     frame.render_widget(
