@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             Some(CliCommand::Check(args)) => popscope::cli::check::run(args).await,
             Some(CliCommand::List(args)) => popscope::cli::list::run(args).await,
             Some(CliCommand::Retr(args)) => popscope::cli::retr::run(args).await,
+            Some(CliCommand::Clean(args)) => popscope::cli::clean::run(args).await,
             Some(CliCommand::Demo(args)) => popscope::cli::demo::run(args).await,
             None if cli.connect.names_no_server() => {
                 let defaults = DemoArgs {

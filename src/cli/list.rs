@@ -1,15 +1,19 @@
-//! `popscope list`: every message with number, UID, size and its main
-//! headers, as a table or as JSON lines. Read-only: it never marks.
+//! `popscope list`: every message (or those `--match` selects) with
+//! number, UID, size and its main headers, as a table or as JSON lines.
+//! Read-only: it never marks.
 
+use super::select::{Selector, parse_match};
 use super::{ListArgs, TraceFile};
 use crate::error::Failure;
 use crate::mail::HeaderSummary;
 use crate::mailbox::{ListingPlan, TopAnswer, UidList, apply_list};
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
+use crate::query::{MessageFacts, Verdict};
 use crate::session::driver::Route;
 use crate::session::{self, Session};
 use crate::text::{fit, human_size};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::io::Write;
 use tokio::sync::oneshot;
 
@@ -21,9 +25,43 @@ pub struct Listing {
     pub size: u64,
     #[serde(flatten)]
     pub headers: Option<HeaderSummary>,
+    /// A message earlier in the list has the same Message-ID.
+    #[serde(skip)]
+    pub dup: bool,
+}
+
+/// What `--match` reads of a listed message.
+impl MessageFacts for Listing {
+    type Headers = HeaderSummary;
+
+    fn number(&self) -> u32 {
+        self.msg
+    }
+
+    fn uid(&self) -> Option<&str> {
+        self.uid.as_deref()
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn headers(&self) -> Option<&HeaderSummary> {
+        self.headers.as_ref()
+    }
+
+    fn is_dup(&self) -> Option<bool> {
+        Some(self.dup)
+    }
 }
 
 pub async fn run(args: &ListArgs) -> Result<(), Failure> {
+    let mut selector = args
+        .matching
+        .as_deref()
+        .map(parse_match)
+        .transpose()?
+        .map(|query| Selector::new(Some(query), None));
     let config = args.connect.session_config().await?;
     let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
     let session = session::open(&config, trace.observers(None)).await?;
@@ -34,6 +72,11 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let json = args.json;
     let result = list_messages(&session, |listing| {
+        if let Some(selector) = selector.as_mut()
+            && selector.judge(listing) != Verdict::Match
+        {
+            return Ok(());
+        }
         let line = if json {
             serde_json::to_string(listing).unwrap_or_default()
         } else {
@@ -47,8 +90,12 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
     let quit = session.quit(false).await;
     trace.finish().await;
     let (count, bytes) = result?;
-    if !json {
-        eprintln!("{count} messages, {}", human_size(bytes));
+    match &selector {
+        // Even with nothing matched: a script can tell "none" from a failure
+        // by the exit code, a person by this line.
+        Some(selector) => eprintln!("{}", selector.summary("match")),
+        None if !json => eprintln!("{count} messages, {}", human_size(bytes)),
+        None => {}
     }
     if let session::QuitResult::Unknown(reason) = quit {
         eprintln!("popscope: warning: no answer to QUIT ({reason}); nothing was marked, so nothing changes");
@@ -105,6 +152,7 @@ pub async fn list_messages(
         _ => {}
     }
     let mut total = 0u64;
+    let mut message_ids = HashSet::new();
     let mut receivers = pending.into_iter();
     for (msg, size) in &sizes {
         let headers = match receivers.next() {
@@ -128,12 +176,16 @@ pub async fn list_messages(
             }
             None => None,
         };
-        total += size;
+        total = total.saturating_add(*size);
+        let dup = headers
+            .as_ref()
+            .is_some_and(|h| !h.message_id.is_empty() && !message_ids.insert(h.message_id.clone()));
         let listing = Listing {
             msg: *msg,
             uid: uids.get(*msg).map(str::to_string),
             size: *size,
             headers,
+            dup,
         };
         if emit(&listing).is_err() {
             break;
@@ -146,7 +198,7 @@ fn warn(notice: &str) {
     eprintln!("popscope: warning: {notice}");
 }
 
-fn table_row(listing: &Listing) -> String {
+pub(super) fn table_row(listing: &Listing) -> String {
     let h = listing.headers.clone().unwrap_or_default();
     let date = h
         .date

@@ -2,10 +2,12 @@
 //! module per command (check, demo, inspect, list, retr).
 
 pub mod check;
+pub mod clean;
 pub mod demo;
 pub mod inspect;
 pub mod list;
 pub mod retr;
+pub mod select;
 
 use crate::error::{Failure, FailureKind};
 use crate::pop3::auth::Mechanism;
@@ -25,7 +27,7 @@ use tokio::sync::mpsc;
     name = "popscope",
     version,
     about = "See, trace and safely clean a remote POP3 mailbox",
-    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy, 130 interrupted (nothing deleted)."
+    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy, 10 QUIT's outcome unknown (the connection ended after a committing QUIT: check the mailbox), 130 interrupted (nothing deleted)."
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -47,6 +49,12 @@ pub enum CliCommand {
     /// Save one message (as the server sends it) to a file or standard
     /// output, streamed. Never marks anything.
     Retr(RetrArgs),
+    /// Delete the messages a query (--match) or a UID list (--uids-from)
+    /// selects: shows the plan, then stops (--dry-run), asks on a terminal,
+    /// or deletes (--yes), through the same guarded commit as the
+    /// inspector.
+    #[command(after_help = CLEAN_AFTER_HELP)]
+    Clean(CleanArgs),
     /// Open the inspector on an embedded demo server with a generated
     /// maildrop (nothing to install, nothing leaves this machine).
     Demo(DemoArgs),
@@ -62,6 +70,55 @@ pub struct RetrArgs {
     /// Write here instead of standard output.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+}
+
+/// `clean --help`'s epilogue: examples and what the exit codes mean here.
+const CLEAN_AFTER_HELP: &str = "\
+Examples:
+  popscope clean pop3s://alice@mail.example.org --match 'subject:\"disk full\" older:7d' --dry-run
+  popscope clean pop3s://alice@mail.example.org --match 'from:cron@ size>1M' --yes --json
+  popscope list URL --match 'from:junk.example' --json | jq -r .uid | popscope clean URL --uids-from - --yes
+
+With both --match and --uids-from, a message must satisfy both. A message the
+selection cannot judge (no headers or no UID from the server) is kept.
+
+Exit codes: 0 deleted, or nothing to delete (dry run, nothing selected, answered no);
+2 usage (including: no terminal to ask on and no --yes); 3 the connection was lost
+before QUIT (nothing deleted); 6/7 the server refused a DELE (RSET sent, nothing
+deleted) or answered QUIT with -ERR; 9 the server has no UIDL and --by-number was
+not given; 10 the connection ended before QUIT was answered: the outcome is
+unknown, check the mailbox; 130 interrupted (nothing deleted). The others as for
+every command (popscope --help).";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true).args(["matching", "uids_from"])))]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Select the messages this query matches (the README has the
+    /// language), e.g. 'subject:"disk full" older:7d'.
+    #[arg(long = "match", value_name = "QUERY")]
+    pub matching: Option<String>,
+    /// Select the messages with these UIDs: one per line ("-" reads
+    /// standard input); blank lines and lines starting with # are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub uids_from: Option<PathBuf>,
+    /// Show what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete without asking (needed when standard input is not a
+    /// terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the outcome as one JSON object (the plan goes to standard
+    /// error).
+    #[arg(long)]
+    pub json: bool,
+    /// Allow selecting by message number when the server has no UIDL
+    /// (numbers hold only within this session, which is the one that
+    /// deletes).
+    #[arg(long)]
+    pub by_number: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +144,12 @@ pub struct ListArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only the messages this query matches, e.g. 'subject:"disk full"',
+    /// 'from:junk.example size>1M', 'older:30d' (the README has the
+    /// language). Exit 0 even when none match; standard error says how
+    /// many of how many did.
+    #[arg(long = "match", value_name = "QUERY")]
+    pub matching: Option<String>,
 }
 
 /// How to reach and log in to a server. Every option can also come from a
