@@ -62,10 +62,11 @@ impl Consent {
         } else {
             "standard input is not a terminal, so there is nobody to ask"
         };
-        Err(
-            Failure::new(FailureKind::Usage, format!("refusing to delete without confirmation: {why}"))
-                .with_hint("add --dry-run to see what would be deleted, then --yes to delete it"),
+        Err(Failure::new(
+            FailureKind::Usage,
+            format!("refusing to delete without confirmation: {why}"),
         )
+        .with_hint("add --dry-run to see what would be deleted, then --yes to delete it"))
     }
 }
 
@@ -151,7 +152,12 @@ pub async fn run(args: &CleanArgs) -> Result<(), Failure> {
 type Cleaned = (Ending, ExitReport, Vec<Marked>, Option<QuitResult>);
 
 /// Lists, selects, shows, asks and commits (or not), in one session.
-async fn clean(session: Session, selector: &mut Selector, args: &CleanArgs, consent: Consent) -> Result<Cleaned, Failure> {
+async fn clean(
+    session: Session,
+    selector: &mut Selector,
+    args: &CleanArgs,
+    consent: Consent,
+) -> Result<Cleaned, Failure> {
     let plan = match plan(&session, selector, args.by_number).await {
         Ok(plan) => plan,
         Err(failure) => {
@@ -162,7 +168,13 @@ async fn clean(session: Session, selector: &mut Selector, args: &CleanArgs, cons
     show_plan(&plan, selector, args.json);
     let count = plan.marked.len();
     if count == 0 {
-        return Ok(keep(session, Ending::NothingSelected, "no message was selected".into(), plan.marked).await);
+        return Ok(keep(
+            session,
+            Ending::NothingSelected,
+            "no message was selected".into(),
+            plan.marked,
+        )
+        .await);
     }
     let what = format!(
         "{count} message{} ({})",

@@ -311,15 +311,27 @@ mod tests {
         );
         let said = selector.summary("selected");
         assert!(said.starts_with("1 of 5 messages selected (100 B)"), "{said}");
-        assert!(said.contains("1 not evaluated: the server gave no headers for it"), "{said}");
-        assert!(said.contains("1 not evaluated: the server gave no UID for it"), "{said}");
-        assert!(said.contains("1 of the 4 UIDs given is not in the maildrop (u9)"), "{said}");
+        assert!(
+            said.contains("1 not evaluated: the server gave no headers for it"),
+            "{said}"
+        );
+        assert!(
+            said.contains("1 not evaluated: the server gave no UID for it"),
+            "{said}"
+        );
+        assert!(
+            said.contains("1 of the 4 UIDs given is not in the maildrop (u9)"),
+            "{said}"
+        );
     }
 
     #[test]
     fn a_bad_query_is_a_usage_error_pointing_at_the_column() {
         let failure = parse_match("subject:\"disk full").unwrap_err();
         assert_eq!(failure.kind, FailureKind::Usage);
-        assert!(failure.message.contains("        ^ this quote is never closed"), "{failure}");
+        assert!(
+            failure.message.contains("        ^ this quote is never closed"),
+            "{failure}"
+        );
     }
 }

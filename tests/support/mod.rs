@@ -19,5 +19,7 @@
 
 pub mod certs;
 pub mod dovecot;
+// Not every test crate uses it.
+#[allow(unused_imports)]
 pub use popscope::testmail::maildir as maildrop;
 pub mod raw_pop3;
