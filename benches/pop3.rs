@@ -15,6 +15,11 @@
 //!    process (this bench binary re-executed) so its peak RSS is its own;
 //!    frame render time at 100,000 rows.
 //! 3. Big message: one ~100 MB message, `popscope retr` against `curl`.
+//! 4. Commit of 50,000 deletions behind the proxy: popscope's guarded
+//!    commit against every DELE in one write, and a lockstep loop measured
+//!    on a sample (benches/pop3/clean.rs).
+//! 5. Filtering 100,000 rows of the UI model (section 2's child) with a few
+//!    representative queries (benches/pop3/clean.rs).
 //!
 //! The popscope binary is the one cargo builds for this bench anyway
 //! (`CARGO_BIN_EXE_popscope`: cargo builds a package's binaries before its
@@ -27,12 +32,18 @@
 //! Knobs (for quick iterations only; the published numbers use defaults):
 //! `POPSCOPE_BENCH_SCALE` (messages in section 2, default 100000),
 //! `POPSCOPE_BENCH_BIG_MB` (section 3 size in 10^6 bytes, default 100),
+//! `POPSCOPE_BENCH_COMMIT` (deletions in section 4, default 50000),
 //! `POPSCOPE_BENCH_NO_DOCS=1` (do not touch docs/benchmarks.md),
+//! `POPSCOPE_BENCH_SECTIONS=4,5` (run only these sections; their rows
+//! replace the same sections' rows in docs/benchmarks.md, the rest stay),
 //! `POPSCOPE_BENCH_HOLD_SECS=N` (investigation: set everything up, print the
 //! ports, keep Dovecot and the delay proxy up for N seconds, measure nothing).
 //!
 //! Units: MB = 10^6 bytes, MB/s = 10^6 bytes per second.
 
+/// Sections 4 and 5: the commit of 50,000 deletions, filtering.
+#[path = "pop3/clean.rs"]
+mod clean;
 #[allow(dead_code)]
 #[path = "../tests/support/dovecot.rs"]
 mod dovecot;
@@ -106,52 +117,27 @@ fn main() {
     }
     let started = Instant::now();
     let load_at_start = loadavg();
-    if !Dovecot::available() {
+    let sections = Sections::from_env();
+    let needs_dovecot = (1..=4).any(|n| sections.has(n));
+    if needs_dovecot && !Dovecot::available() {
         eprintln!("pop3 bench: dovecot is not installed (apt-get install -y dovecot-pop3d); nothing measured");
         std::process::exit(if std::env::var_os("CI").is_some() { 1 } else { 0 });
     }
     let scale_messages = env_usize("POPSCOPE_BENCH_SCALE", SCALE_MESSAGES);
     let big_bytes = env_usize("POPSCOPE_BENCH_BIG_MB", BIG_MB as usize) as u64 * 1_000_000;
+    let commit_messages = env_usize("POPSCOPE_BENCH_COMMIT", clean::COMMIT_MESSAGES);
     let mut table = Table::default();
 
     let bin = popscope_binary();
     progress(&format!("popscope binary: {}", bin.display()));
-
-    let dc = Dovecot::builder()
-        .lock_session(false)
-        .user(OPEN_USER, PASSWORD)
-        .user(SCALE_USER, PASSWORD)
-        .user(BIG_USER, PASSWORD)
-        .start();
-    let port = dc.pop3_port();
-    progress(&format!("dovecot on 127.0.0.1:{port}, writing maildrops"));
-    let t = Instant::now();
-    write_maildrop(&dc, OPEN_USER, OPEN_MESSAGES);
-    write_maildrop(&dc, SCALE_USER, scale_messages);
-    let big_wire_size = write_big_message(&dc, BIG_USER, big_bytes);
-    let delivery = t.elapsed();
-    progress(&format!(
-        "wrote {} + {} messages and a {:.1} MB one in {:.1} s; indexing",
-        OPEN_MESSAGES,
-        scale_messages,
-        big_wire_size as f64 / 1e6,
-        delivery.as_secs_f64()
-    ));
-    // Dovecot indexes a maildrop at its first login; do that (and read
-    // every header once, so the caches are warm) before measuring.
-    let t = Instant::now();
-    for (user, count) in [(OPEN_USER, OPEN_MESSAGES), (SCALE_USER, scale_messages)] {
-        raw_top_all(port, user, count, SCALE_TIMEOUT).unwrap_or_else(|e| panic!("warm-up of {user}: {e}"));
-        check_order(port, user, count);
-    }
-    raw_session(port, BIG_USER, &["STAT"], FAST_TIMEOUT).expect("warm-up of the big maildrop");
-    progress(&format!("indexed and warmed in {:.1} s", t.elapsed().as_secs_f64()));
+    let setup = needs_dovecot.then(|| set_up_dovecot(&sections, scale_messages, big_bytes));
 
     if let Some(secs) = std::env::var("POPSCOPE_BENCH_HOLD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
+        && let Some(setup) = &setup
     {
-        hold(&dc, secs, big_wire_size);
+        hold(&setup.dc, secs, setup.big_wire_size);
         return;
     }
 
@@ -160,25 +146,139 @@ fn main() {
         .build()
         .expect("tokio runtime");
 
-    section_open(&mut table, &runtime, port);
-    section_scale(&mut table, &bin, port, scale_messages);
-    section_big(&mut table, &bin, port, big_wire_size);
+    // The UI model's child serves sections 2 (memory, frames) and 5
+    // (filtering).
+    let ui = (sections.has(2) || sections.has(5)).then(|| {
+        progress("UI model (child process)");
+        run_ui_child(scale_messages)
+    });
+    if let Some(setup) = &setup {
+        let port = setup.dc.pop3_port();
+        if sections.has(1) {
+            section_open(&mut table, &runtime, port);
+        }
+        if sections.has(2) {
+            section_scale(
+                &mut table,
+                &bin,
+                port,
+                scale_messages,
+                ui.as_ref().expect("UI model run"),
+            );
+        }
+        if sections.has(3) {
+            section_big(&mut table, &bin, port, setup.big_wire_size);
+        }
+        if sections.has(4) {
+            clean::section_commit(&mut table, &runtime, &setup.dc, commit_messages);
+        }
+    }
+    if let Some(ui) = &ui
+        && sections.has(5)
+    {
+        clean::section_filter(&mut table, &ui.filters, scale_messages);
+    }
     drop(runtime);
 
     let total = started.elapsed();
     let rendered = table.render();
     println!("\n{rendered}");
-    println!(
-        "(bench ran {:.0} s; maildrops written in {:.1} s)",
-        total.as_secs_f64(),
-        delivery.as_secs_f64()
-    );
+    println!("(bench ran {:.0} s)", total.as_secs_f64());
     let load = format!("{load_at_start} at start, {} at the end", loadavg());
     println!("(load average 1/5/15 min: {load})");
     if std::env::var_os("POPSCOPE_BENCH_NO_DOCS").is_none() {
-        write_docs(&rendered, total, scale_messages, big_bytes, &load);
+        let sizes = format!(
+            "section 1 {OPEN_MESSAGES} messages, section 2 {scale_messages} messages, section 3 {:.0} MB body, \
+             section 4 {commit_messages} deletions, section 5 {scale_messages} rows",
+            big_bytes as f64 / 1e6
+        );
+        if sections.all() {
+            write_docs(&rendered, total, &sizes, &load);
+        } else {
+            write_docs_sections(&table, &sections, &load);
+        }
     }
-    drop(dc);
+    drop(setup);
+}
+
+/// Which sections to run: all, or those listed in
+/// `POPSCOPE_BENCH_SECTIONS` (e.g. `4,5`).
+struct Sections(Vec<u8>);
+
+impl Sections {
+    const ALL: [u8; 5] = [1, 2, 3, 4, 5];
+
+    fn from_env() -> Sections {
+        match std::env::var("POPSCOPE_BENCH_SECTIONS") {
+            Ok(list) => Sections(
+                list.split(',')
+                    .map(|n| {
+                        n.trim()
+                            .parse()
+                            .expect("POPSCOPE_BENCH_SECTIONS: numbers 1-5, comma-separated")
+                    })
+                    .collect(),
+            ),
+            Err(_) => Sections(Sections::ALL.to_vec()),
+        }
+    }
+
+    fn has(&self, n: u8) -> bool {
+        self.0.contains(&n)
+    }
+
+    fn all(&self) -> bool {
+        Sections::ALL.iter().all(|n| self.has(*n))
+    }
+}
+
+/// The Dovecot every network section uses, with the maildrops the chosen
+/// sections need.
+struct Setup {
+    dc: Dovecot,
+    big_wire_size: u64,
+}
+
+fn set_up_dovecot(sections: &Sections, scale_messages: usize, big_bytes: u64) -> Setup {
+    let dc = Dovecot::builder()
+        .lock_session(false)
+        .user(OPEN_USER, PASSWORD)
+        .user(SCALE_USER, PASSWORD)
+        .user(BIG_USER, PASSWORD)
+        .user(clean::COMMIT_USER, PASSWORD)
+        .start();
+    let port = dc.pop3_port();
+    progress(&format!("dovecot on 127.0.0.1:{port}, writing maildrops"));
+    let t = Instant::now();
+    let users = [(1, OPEN_USER, OPEN_MESSAGES), (2, SCALE_USER, scale_messages)];
+    for (section, user, count) in users {
+        if sections.has(section) {
+            write_maildrop(&dc, user, count);
+        }
+    }
+    let big_wire_size = if sections.has(3) {
+        write_big_message(&dc, BIG_USER, big_bytes)
+    } else {
+        0
+    };
+    progress(&format!(
+        "wrote the maildrops in {:.1} s; indexing",
+        t.elapsed().as_secs_f64()
+    ));
+    // Dovecot indexes a maildrop at its first login; do that (and read
+    // every header once, so the caches are warm) before measuring.
+    let t = Instant::now();
+    for (section, user, count) in users {
+        if sections.has(section) {
+            raw_top_all(port, user, count, SCALE_TIMEOUT).unwrap_or_else(|e| panic!("warm-up of {user}: {e}"));
+            check_order(port, user, count);
+        }
+    }
+    if sections.has(3) {
+        raw_session(port, BIG_USER, &["STAT"], FAST_TIMEOUT).expect("warm-up of the big maildrop");
+    }
+    progress(&format!("indexed and warmed in {:.1} s", t.elapsed().as_secs_f64()));
+    Setup { dc, big_wire_size }
 }
 
 /// Investigation mode: keeps Dovecot and a delay proxy up for `secs`
@@ -835,7 +935,7 @@ fn epoch_secs() -> u64 {
 // ---------------------------------------------------------------------------
 // Section 2: 100,000 messages
 
-fn section_scale(table: &mut Table, bin: &Path, port: u16, count: usize) {
+fn section_scale(table: &mut Table, bin: &Path, port: u16, count: usize, ui: &UiResult) {
     progress(&format!("section 2: {count} messages, no delay"));
     let url = format!("pop3://{SCALE_USER}@127.0.0.1:{port}");
     let mut raw = Vec::new();
@@ -905,8 +1005,6 @@ fn section_scale(table: &mut Table, bin: &Path, port: u16, count: usize) {
         pass(ratio <= 2.0),
     );
 
-    progress("section 2: UI model (child process)");
-    let ui = run_ui_child(count);
     table.row(
         "2c",
         &format!("UI model: App fed LIST + UIDL + {count} TOP answers (fresh process)"),
@@ -935,6 +1033,7 @@ fn section_scale(table: &mut Table, bin: &Path, port: u16, count: usize) {
 
 #[derive(Debug, Default)]
 struct UiResult {
+    filters: Vec<clean::FilterResult>,
     rss_before: u64,
     rss_after: u64,
     peak: u64,
@@ -970,6 +1069,7 @@ fn run_ui_child(count: usize) -> UiResult {
         };
         let num = |v: &str| v.trim().parse::<f64>().unwrap_or(f64::NAN);
         match key.trim() {
+            "filter" => r.filters.extend(clean::parse_filter_line(value)),
             "rss_before" => r.rss_before = num(value) as u64,
             "rss_after" => r.rss_after = num(value) as u64,
             "peak" => r.peak = num(value) as u64,
@@ -1090,6 +1190,7 @@ fn ui_model_child(count: usize) {
     println!("frame_p90_ms={}", frames[frames.len() * 9 / 10]);
     println!("frame_max_ms={}", frames[frames.len() - 1]);
     println!("key_down_ms={key_ms}");
+    clean::measure_filter(&app);
 }
 
 // ---------------------------------------------------------------------------
@@ -1407,8 +1508,12 @@ fn pass(ok: bool) -> &'static str {
     if ok { "PASS" } else { "**MISS**" }
 }
 
-fn write_docs(table: &str, total: Duration, scale: usize, big_bytes: u64, load: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
+fn docs_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md")
+}
+
+fn write_docs(table: &str, total: Duration, sizes: &str, load: &str) {
+    let path = docs_path();
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -1430,11 +1535,7 @@ fn write_docs(table: &str, total: Duration, scale: usize, big_bytes: u64, load: 
     let _ = writeln!(block, "- uname -a: `{}`", shell("uname -a"));
     let _ = writeln!(block, "- CPU: {cpu} ({cores} cores)");
     let _ = writeln!(block, "- Dovecot: {dovecot_version}");
-    let _ = writeln!(
-        block,
-        "- sizes: section 1 {OPEN_MESSAGES} messages, section 2 {scale} messages, section 3 {:.0} MB body",
-        big_bytes as f64 / 1e6
-    );
+    let _ = writeln!(block, "- sizes: {sizes}");
     let _ = writeln!(block, "- load average (1/5/15 min): {load}");
     let _ = writeln!(block, "- whole bench: {:.0} s\n", total.as_secs_f64());
     block.push_str(table);
@@ -1449,6 +1550,69 @@ fn write_docs(table: &str, total: Duration, scale: usize, big_bytes: u64, load: 
     };
     fs::write(&path, new).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     progress(&format!("wrote {}", path.display()));
+}
+
+/// A run of some sections only (`POPSCOPE_BENCH_SECTIONS`): their rows
+/// replace the same sections' rows in the committed block, in place, the
+/// other rows stay, and a line says which sections were re-run when.
+fn write_docs_sections(table: &Table, sections: &Sections, load: &str) {
+    let path = docs_path();
+    let old = fs::read_to_string(&path).unwrap_or_default();
+    let (Some(begin), Some(end)) = (old.find(BEGIN_MARK), old.find(END_MARK)) else {
+        progress("docs/benchmarks.md has no generated block yet: run every section once");
+        return;
+    };
+    let section_of = |line: &str| {
+        line.strip_prefix("| ")
+            .and_then(|rest| rest.chars().next())
+            .and_then(|c| c.to_digit(10))
+            .map(|d| d as u8)
+    };
+    let rendered = table.render();
+    let new_rows: Vec<&str> = rendered.lines().skip(2).collect();
+    let note_prefix = "- re-run alone: ";
+    let mut lines: Vec<String> = Vec::new();
+    let mut placed: Vec<u8> = Vec::new();
+    for line in old[begin..end].lines() {
+        if line.starts_with(note_prefix) {
+            continue;
+        }
+        if line.starts_with("- whole bench: ") {
+            let listed: Vec<String> = sections.0.iter().map(u8::to_string).collect();
+            lines.push(format!(
+                "{note_prefix}section {} on {} (`POPSCOPE_BENCH_SECTIONS={} {COMMAND_LINE}`; load {load})",
+                listed.join(", "),
+                shell("date -u '+%Y-%m-%d %H:%M:%S UTC'"),
+                listed.join(",")
+            ));
+        }
+        match section_of(line) {
+            Some(n) if sections.has(n) => {
+                if !placed.contains(&n) {
+                    placed.push(n);
+                    lines.extend(
+                        new_rows
+                            .iter()
+                            .filter(|r| section_of(r) == Some(n))
+                            .map(|r| r.to_string()),
+                    );
+                }
+            }
+            _ => lines.push(line.to_string()),
+        }
+    }
+    // Sections the block did not have yet go at the end of the table.
+    for n in sections.0.iter().filter(|n| !placed.contains(n)) {
+        lines.extend(
+            new_rows
+                .iter()
+                .filter(|r| section_of(r) == Some(*n))
+                .map(|r| r.to_string()),
+        );
+    }
+    let new = format!("{}\n{}", lines.join("\n"), &old[end..]);
+    fs::write(&path, format!("{}{new}", &old[..begin])).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    progress(&format!("updated sections {:?} in {}", sections.0, path.display()));
 }
 
 /// The first three fields of /proc/loadavg.

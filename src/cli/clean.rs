@@ -302,16 +302,24 @@ async fn ask(session: &Session, what: &str) -> Result<bool, Failure> {
 /// Runs the guarded commit on `session` and ends the session: every DELE
 /// pipelined, then the committing QUIT only if all were accepted (RSET and
 /// a plain QUIT otherwise). Ctrl-C stops it; the report says what that
-/// means. The benchmark times this function.
+/// means.
 pub async fn commit(session: Session, mut commit: GuardedCommit) -> ExitReport {
-    let interrupted = "interrupted with Ctrl-C";
     let next = tokio::select! {
         next = send_deles(&session, &mut commit) => next,
         _ = tokio::signal::ctrl_c() => {
-            commit.interrupted(interrupted);
+            commit.interrupted(INTERRUPTED);
             None
         }
     };
+    finish(session, commit, next).await
+}
+
+const INTERRUPTED: &str = "interrupted with Ctrl-C";
+
+/// The second half of [`commit`] (public so that the benchmark can time
+/// the two halves): sends what the machine asked for after the DELEs and
+/// ends the session.
+pub async fn finish(session: Session, mut commit: GuardedCommit, next: Option<CommitCommand>) -> ExitReport {
     match next {
         Some(CommitCommand::Quit) => {
             let answered = tokio::select! {
@@ -320,7 +328,7 @@ pub async fn commit(session: Session, mut commit: GuardedCommit) -> ExitReport {
             };
             match answered {
                 Some(quit) => commit.quit_answered(quit_outcome(quit)),
-                None => commit.interrupted(interrupted),
+                None => commit.interrupted(INTERRUPTED),
             }
         }
         Some(CommitCommand::Rset) => {
@@ -337,9 +345,10 @@ pub async fn commit(session: Session, mut commit: GuardedCommit) -> ExitReport {
         .unwrap_or_else(|| ExitReport::NothingDeleted("the commit did not finish".into()))
 }
 
-/// Sends every DELE at once and feeds the answers to the machine; returns
-/// what it asks for next (QUIT or RSET), or `None` if it ended.
-async fn send_deles(session: &Session, commit: &mut GuardedCommit) -> Option<CommitCommand> {
+/// The first half of [`commit`]: sends every DELE at once and feeds the
+/// answers to the machine; returns what it asks for next (QUIT or RSET),
+/// or `None` if it ended.
+pub async fn send_deles(session: &Session, commit: &mut GuardedCommit) -> Option<CommitCommand> {
     let mut answers = Vec::with_capacity(commit.count());
     for command in commit.begin_delete() {
         let CommitCommand::Dele(n) = command else { continue };

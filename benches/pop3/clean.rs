@@ -1,0 +1,407 @@
+//! Sections 4 and 5 of the bench: cleaning at scale.
+//!
+//! 4. Commit of 50,000 deletions behind the 10 ms proxy: popscope's guarded
+//!    commit (the library: `cli::clean::send_deles` then `cli::clean::finish`,
+//!    the two halves of `clean::commit`, window 1000) against the raw limit
+//!    (every DELE in one write, then QUIT), timed from the first DELE to
+//!    QUIT's answer. Both delete for real, so the maildrop is written again
+//!    before every run. A lockstep loop would need about 500 s: it is
+//!    measured on a sample (popscope with pipelining off, 500 DELEs, then
+//!    the connection is dropped, so nothing is deleted) and extrapolated.
+//! 5. Filtering 100,000 rows: the UI model's rows (section 2's child, every
+//!    header loaded) evaluated against a few representative queries.
+
+use super::{
+    DEFAULT_WINDOW, DelayProxy, LOCKSTEP_TIMEOUT, ONE_WAY_DELAY, RUNS, Table, chown, epoch_secs, maildir_name, ms,
+    pass, progress, raw_login, raw_ping, raw_session, session_config,
+};
+use crate::dovecot::Dovecot;
+use popscope::app::{App, Headers, MessageRow};
+use popscope::cli::clean::{finish, send_deles};
+use popscope::mail::headers::HeaderSummary;
+use popscope::mailbox::commit::{ExitReport, GuardedCommit, Marked};
+use popscope::query::{MatchContext, MessageFacts, Query};
+use popscope::session::{Observers, open};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Section 4 maildrop.
+pub(super) const COMMIT_USER: &str = "dave";
+pub(super) const COMMIT_MESSAGES: usize = 50_000;
+/// DELEs the lockstep loop is measured on.
+const LOCKSTEP_SAMPLE: usize = 500;
+/// Section 5: runs per query; the median is reported.
+const FILTER_RUNS: usize = 21;
+/// Section 5's target: one frame.
+const FRAME_MS: f64 = 16.0;
+/// Representative queries: a quoted substring, an `or` with a size, a
+/// regex, flags with a date, a bare word, numbers, a mix with grouping.
+pub(super) const FILTER_QUERIES: [&str; 7] = [
+    "subject:\"budget spreadsheet\"",
+    "from:example.org or size>32k",
+    "/invoice|reset/",
+    "-dup older:30d",
+    "report",
+    "num:1000-2000 or big",
+    "(from:lovelace or from:hopper) -subject:\"re:\" size<10k",
+];
+/// The queries' clock: 2024-03-01, two months after the maildrop's dates.
+const FILTER_NOW: i64 = 1_709_251_200;
+
+// ---------------------------------------------------------------------------
+// Section 4: commit of 50,000 deletions
+
+#[derive(Debug, Clone, Copy)]
+struct CommitTimes {
+    /// First DELE written to the last DELE answered.
+    deles: Duration,
+    /// First DELE written to QUIT answered.
+    total: Duration,
+}
+
+fn median(runs: &[CommitTimes]) -> CommitTimes {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by_key(|t| t.total);
+    sorted[sorted.len() / 2]
+}
+
+pub(super) fn section_commit(table: &mut Table, runtime: &tokio::runtime::Runtime, dc: &Dovecot, count: usize) {
+    let proxy = DelayProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, dc.pop3_port())), ONE_WAY_DELAY);
+    let port = proxy.port;
+    progress(&format!(
+        "section 4: commit of {count} deletions through the proxy on port {port}"
+    ));
+    refill(dc, count);
+    let rtt = raw_ping(port, COMMIT_USER, 10).expect("ping through the proxy");
+    let mut popscope = Vec::new();
+    let mut raw = Vec::new();
+    for run in 0..RUNS {
+        progress(&format!("section 4: run {}/{RUNS}", run + 1));
+        if run > 0 {
+            refill(dc, count);
+        }
+        popscope.push(lib_commit(runtime, port, count).expect("popscope commit"));
+        refill(dc, count);
+        raw.push(raw_commit(port, count).expect("raw commit"));
+    }
+    progress(&format!("section 4: lockstep sample of {LOCKSTEP_SAMPLE} DELEs"));
+    refill(dc, LOCKSTEP_SAMPLE);
+    let sample = lib_lockstep(runtime, port, LOCKSTEP_SAMPLE).expect("popscope lockstep");
+    drop(proxy);
+
+    let (p, r) = (median(&popscope), median(&raw));
+    let describe = |t: &CommitTimes, runs: &[CommitTimes]| {
+        format!(
+            "{:.2} s (DELEs {:.2} s + QUIT {:.2} s; runs {})",
+            t.total.as_secs_f64(),
+            t.deles.as_secs_f64(),
+            (t.total - t.deles).as_secs_f64(),
+            runs.iter()
+                .map(|t| format!("{:.2}", t.total.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    table.row(
+        "4",
+        "round trip through the proxy (NOOP, median of 10)",
+        format!("{:.2} ms", ms(rtt)),
+        "10 ms nominal",
+        "",
+    );
+    table.row(
+        "4a",
+        &format!(
+            "popscope commit of {count} deletions, window {DEFAULT_WINDOW} (library: clean::send_deles + clean::finish; first DELE to QUIT answered)"
+        ),
+        describe(&p, &popscope),
+        "",
+        "",
+    );
+    table.row(
+        "4b",
+        "raw limit: every DELE in one write, then QUIT",
+        describe(&r, &raw),
+        "",
+        "",
+    );
+    let scale = count as f64 / LOCKSTEP_SAMPLE as f64;
+    let lockstep = sample.as_secs_f64() * scale + (p.total - p.deles).as_secs_f64();
+    table.row(
+        "4c",
+        &format!("popscope lockstep (pipelining off): {LOCKSTEP_SAMPLE} DELEs measured, {count} extrapolated"),
+        format!(
+            "≈ {lockstep:.0} s ({LOCKSTEP_SAMPLE} DELEs in {:.2} s × {scale:.0}, + 4a's QUIT)",
+            sample.as_secs_f64()
+        ),
+        "",
+        "",
+    );
+    let ratio = p.total.as_secs_f64() / r.total.as_secs_f64();
+    table.row(
+        "4a/4b",
+        "popscope commit / raw limit",
+        format!("{ratio:.2}×"),
+        "≤ 1.5×",
+        pass(ratio <= 1.5),
+    );
+    let dele_ratio = p.deles.as_secs_f64() / r.deles.as_secs_f64();
+    table.row(
+        "4a/4b·",
+        "the DELE phase alone, popscope / raw limit",
+        format!("{dele_ratio:.2}×"),
+        "(≤ 1.5×)",
+        pass(dele_ratio <= 1.5),
+    );
+    table.row(
+        "4c/4a",
+        "lockstep (extrapolated) / popscope",
+        format!("{:.0}×", lockstep / p.total.as_secs_f64()),
+        "",
+        "",
+    );
+}
+
+/// Empties `user`'s Maildir and writes `count` small messages into `cur/`
+/// (named so that Dovecot numbers them in order), then logs in once so
+/// that Dovecot's index is in step before anything is timed.
+fn refill(dc: &Dovecot, count: usize) {
+    let t = Instant::now();
+    let maildir = dc.maildir(COMMIT_USER);
+    for sub in ["cur", "new"] {
+        for entry in fs::read_dir(maildir.join(sub)).expect("read the maildir").flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let cur = maildir.join("cur");
+    let (uid, gid) = dc.mail_owner();
+    let base = epoch_secs();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let cur = &cur;
+            scope.spawn(move || {
+                for i in (t..count).step_by(threads) {
+                    let message = small_message(i);
+                    let vsize = message.len() + message.iter().filter(|&&b| b == b'\n').count();
+                    let path = cur.join(maildir_name(base, i, message.len() as u64, vsize as u64));
+                    fs::write(&path, &message).expect("write message");
+                    chown(&path, uid, gid);
+                }
+            });
+        }
+    });
+    let stat = raw_session(dc.pop3_port(), COMMIT_USER, &["STAT"], LOCKSTEP_TIMEOUT).expect("STAT after refill");
+    assert!(
+        stat[0].starts_with(&format!("+OK {count} ")),
+        "{COMMIT_USER}: STAT says {:?} after writing {count}",
+        stat[0]
+    );
+    progress(&format!(
+        "section 4: wrote {count} messages in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+}
+
+fn small_message(i: usize) -> Vec<u8> {
+    format!(
+        "From: Flood <flood@junk.example>\nTo: dave@example.test\nSubject: disk full ({i})\n\
+         Date: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <{i}.flood@junk.example>\n\nThe disk is full.\n"
+    )
+    .into_bytes()
+}
+
+/// Messages 1..=count, as the commit machine takes them.
+fn numbers(count: usize) -> Vec<Marked> {
+    (1..=count as u32)
+        .map(|number| Marked {
+            number,
+            uid: None,
+            size: 0,
+        })
+        .collect()
+}
+
+fn lib_commit(runtime: &tokio::runtime::Runtime, port: u16, count: usize) -> Result<CommitTimes, String> {
+    let config = session_config(port, COMMIT_USER, true, DEFAULT_WINDOW);
+    runtime.block_on(async {
+        let work = async {
+            let session = open(&config, Observers::default()).await.map_err(|f| f.to_string())?;
+            let mut commit = GuardedCommit::new(numbers(count));
+            let start = Instant::now();
+            let next = send_deles(&session, &mut commit).await;
+            let deles = start.elapsed();
+            let report = finish(session, commit, next).await;
+            let total = start.elapsed();
+            match report {
+                ExitReport::Deleted { count: n, .. } if n == count => Ok(CommitTimes { deles, total }),
+                other => Err(other.to_string()),
+            }
+        };
+        tokio::time::timeout(LOCKSTEP_TIMEOUT, work)
+            .await
+            .unwrap_or_else(|_| Err(format!("did not finish within {LOCKSTEP_TIMEOUT:?}")))
+    })
+}
+
+/// popscope with pipelining off: `sample` DELEs one round trip each, then
+/// the connection is dropped without QUIT (nothing is deleted).
+fn lib_lockstep(runtime: &tokio::runtime::Runtime, port: u16, sample: usize) -> Result<Duration, String> {
+    let config = session_config(port, COMMIT_USER, false, 1);
+    runtime.block_on(async {
+        let session = open(&config, Observers::default()).await.map_err(|f| f.to_string())?;
+        let mut commit = GuardedCommit::new(numbers(sample));
+        let start = Instant::now();
+        let next = send_deles(&session, &mut commit).await;
+        let elapsed = start.elapsed();
+        session.abandon().await;
+        match next {
+            Some(popscope::mailbox::commit::CommitCommand::Quit) => Ok(elapsed),
+            other => Err(format!("lockstep DELEs ended with {other:?}: {:?}", commit.report())),
+        }
+    })
+}
+
+/// Logs in, writes every `DELE n` in one write (from a second thread, so
+/// the batch cannot deadlock against the answers), reads the answers, then
+/// QUIT and its answer.
+fn raw_commit(port: u16, count: usize) -> Result<CommitTimes, String> {
+    let mut pop = raw_login(port, COMMIT_USER, LOCKSTEP_TIMEOUT)?;
+    let mut batch = Vec::with_capacity(count * 12);
+    for n in 1..=count {
+        let _ = write!(batch, "DELE {n}\r\n");
+    }
+    let start = Instant::now();
+    let mut writer_stream = pop.writer().map_err(|e| e.to_string())?;
+    let writer = std::thread::spawn(move || writer_stream.write_all(&batch));
+    for done in 0..count {
+        let line = pop.read_line().map_err(|e| format!("after {done} answers: {e}"))?;
+        if !line.starts_with("+OK") {
+            return Err(format!("DELE answer {}: {line:?}", done + 1));
+        }
+    }
+    let deles = start.elapsed();
+    writer
+        .join()
+        .map_err(|_| "writer thread panicked".to_string())?
+        .map_err(|e| e.to_string())?;
+    pop.quit()?;
+    Ok(CommitTimes {
+        deles,
+        total: start.elapsed(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Section 5: filtering 100,000 rows (measured in the UI-model child)
+
+/// A model row as the query language reads it; `dup` is worked out once
+/// beforehand, as a model would keep it.
+struct ModelRow<'a> {
+    row: &'a MessageRow,
+    dup: bool,
+}
+
+impl MessageFacts for ModelRow<'_> {
+    type Headers = HeaderSummary;
+
+    fn number(&self) -> u32 {
+        self.row.number
+    }
+
+    fn uid(&self) -> Option<&str> {
+        self.row.uid.as_deref()
+    }
+
+    fn size(&self) -> u64 {
+        self.row.size
+    }
+
+    fn headers(&self) -> Option<&HeaderSummary> {
+        match &self.row.headers {
+            Headers::Loaded(headers) => Some(headers),
+            _ => None,
+        }
+    }
+
+    fn is_dup(&self) -> Option<bool> {
+        Some(self.dup)
+    }
+}
+
+/// In the child, after every header is loaded: each query evaluated over
+/// every row `FILTER_RUNS` times. Prints `filter=` lines (query, matches,
+/// median ms, best ms) for `filter_rows`.
+pub(super) fn measure_filter(app: &App) {
+    let mut seen = HashSet::new();
+    let rows: Vec<ModelRow> = app
+        .list
+        .rows
+        .iter()
+        .map(|row| {
+            let dup = match &row.headers {
+                Headers::Loaded(h) => !h.message_id.is_empty() && !seen.insert(h.message_id.as_str()),
+                _ => false,
+            };
+            ModelRow { row, dup }
+        })
+        .collect();
+    let context = MatchContext::at(FILTER_NOW);
+    for text in FILTER_QUERIES {
+        let query = Query::parse(text).expect("the bench's queries parse");
+        let mut times = Vec::with_capacity(FILTER_RUNS);
+        let mut matches = 0;
+        for _ in 0..FILTER_RUNS {
+            let t = Instant::now();
+            matches = rows
+                .iter()
+                .filter(|row| query.evaluate(std::hint::black_box(*row), &context).is_match())
+                .count();
+            times.push(ms(t.elapsed()));
+        }
+        times.sort_by(f64::total_cmp);
+        println!("filter={text}\t{matches}\t{}\t{}", times[FILTER_RUNS / 2], times[0]);
+    }
+}
+
+/// One measured query, as the child printed it.
+#[derive(Debug, Clone)]
+pub(super) struct FilterResult {
+    query: String,
+    matches: usize,
+    median_ms: f64,
+    best_ms: f64,
+}
+
+/// Reads a `filter=` line's value.
+pub(super) fn parse_filter_line(value: &str) -> Option<FilterResult> {
+    let mut fields = value.split('\t');
+    Some(FilterResult {
+        query: fields.next()?.to_string(),
+        matches: fields.next()?.parse().ok()?,
+        median_ms: fields.next()?.parse().ok()?,
+        best_ms: fields.next()?.parse().ok()?,
+    })
+}
+
+pub(super) fn section_filter(table: &mut Table, results: &[FilterResult], rows: usize) {
+    for (i, r) in results.iter().enumerate() {
+        let mut query = String::new();
+        // A `|` would end the Markdown cell.
+        let _ = write!(query, "`{}`", r.query.replace('|', "\\|"));
+        table.row(
+            &format!("5{}", (b'a' + i as u8) as char),
+            &format!("filter {rows} model rows (headers loaded): {query}"),
+            format!(
+                "{:.2} ms median of {FILTER_RUNS} (best {:.2} ms), {} match",
+                r.median_ms, r.best_ms, r.matches
+            ),
+            &format!("≤ {FRAME_MS:.0} ms"),
+            pass(r.median_ms <= FRAME_MS),
+        );
+    }
+}
