@@ -19,10 +19,12 @@ impl Client {
             Command::Auth(exchange) => flight.start_sasl(exchange),
             other => other.line(),
         };
-        if let CommandKind::Dele(_) = kind {
+        match kind {
             // Counted when sent, whatever the answer: a DELE whose answer
             // is lost may still have been accepted.
-            self.possibly_marked = self.possibly_marked.saturating_add(1);
+            CommandKind::Dele(_) => self.possibly_marked = self.possibly_marked.saturating_add(1),
+            CommandKind::Quit { commit: true } => self.timer.quit_committing(self.possibly_marked),
+            _ => {}
         }
         self.write_line(id, line);
         self.in_flight.push_back(flight);

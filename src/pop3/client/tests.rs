@@ -717,6 +717,41 @@ mod time {
     }
 
     #[test]
+    fn a_committing_quit_may_take_longer_for_every_marked_message() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1000);
+        for n in 1..=5_000 {
+            c.submit(Command::Dele(n), Priority::Normal).unwrap();
+        }
+        let mut answered = 0;
+        while answered < 5_000 {
+            let sent = String::from_utf8(c.take_output(t0)).unwrap().lines().count();
+            assert!(sent > 0, "the window refills");
+            c.receive(t0, "+OK\r\n".repeat(sent).as_bytes()).unwrap();
+            answered += sent;
+        }
+        assert_eq!(c.poll_timeout(), None, "every DELE answered");
+        c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        assert_eq!(String::from_utf8(c.take_output(t0)).unwrap(), "QUIT\r\n");
+        // 30 s, and 10 ms for each of the 5,000 marks: 80 s.
+        let allowed = Duration::from_secs(30) + deadline::QUIT_TIME_PER_DELETION * 5_000;
+        assert_eq!(allowed, Duration::from_secs(80));
+        assert_eq!(c.poll_timeout(), Some(t0 + allowed));
+        assert_eq!(timeout_error(&mut c, at(t0, 79_000)), None);
+        let err = timeout_error(&mut c, at(t0, 80_000)).expect("timed out");
+        assert_eq!(err.to_string(), "no answer to QUIT within 80 s");
+    }
+
+    #[test]
+    fn the_extra_time_is_for_that_quit_only() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1);
+        c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        c.take_output(t0);
+        assert_eq!(c.poll_timeout(), Some(at(t0, 30_000)), "nothing marked: no extra time");
+    }
+
+    #[test]
     fn a_silent_server_times_out_naming_the_greeting() {
         let t0 = Instant::now();
         let mut c = Client::new(ClientConfig::default(), t0);
