@@ -12,8 +12,8 @@
 //!    header loaded) evaluated against a few representative queries.
 
 use super::{
-    DEFAULT_WINDOW, DelayProxy, LOCKSTEP_TIMEOUT, ONE_WAY_DELAY, RUNS, Table, chown, epoch_secs, maildir_name, ms,
-    pass, progress, raw_login, raw_ping, raw_session, session_config,
+    DEFAULT_WINDOW, DelayProxy, LOCKSTEP_TIMEOUT, ONE_WAY_DELAY, Table, chown, epoch_secs, maildir_name, ms, pass,
+    progress, raw_login, raw_ping, raw_session, session_config,
 };
 use crate::dovecot::Dovecot;
 use popscope::app::{App, Headers, MessageRow};
@@ -34,6 +34,13 @@ pub(super) const COMMIT_USER: &str = "dave";
 pub(super) const COMMIT_MESSAGES: usize = 50_000;
 /// DELEs the lockstep loop is measured on.
 const LOCKSTEP_SAMPLE: usize = 500;
+/// Runs per client: each deletes for real, and Dovecot needs minutes to
+/// answer QUIT after 50,000 DELEs (about 3 ms per message here), so the
+/// faster of two runs is reported.
+const COMMIT_RUNS: usize = 2;
+/// Longest wait for one commit (the client's own limit for QUIT grows with
+/// the deletions; this is only the bench's guard).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(1200);
 /// Section 5: runs per query; the median is reported.
 const FILTER_RUNS: usize = 21;
 /// Section 5's target: one frame.
@@ -63,10 +70,10 @@ struct CommitTimes {
     total: Duration,
 }
 
-fn median(runs: &[CommitTimes]) -> CommitTimes {
+fn fastest(runs: &[CommitTimes]) -> CommitTimes {
     let mut sorted = runs.to_vec();
     sorted.sort_by_key(|t| t.total);
-    sorted[sorted.len() / 2]
+    sorted[0]
 }
 
 pub(super) fn section_commit(table: &mut Table, runtime: &tokio::runtime::Runtime, dc: &Dovecot, count: usize) {
@@ -79,8 +86,8 @@ pub(super) fn section_commit(table: &mut Table, runtime: &tokio::runtime::Runtim
     let rtt = raw_ping(port, COMMIT_USER, 10).expect("ping through the proxy");
     let mut popscope = Vec::new();
     let mut raw = Vec::new();
-    for run in 0..RUNS {
-        progress(&format!("section 4: run {}/{RUNS}", run + 1));
+    for run in 0..COMMIT_RUNS {
+        progress(&format!("section 4: run {}/{COMMIT_RUNS}", run + 1));
         if run > 0 {
             refill(dc, count);
         }
@@ -93,10 +100,10 @@ pub(super) fn section_commit(table: &mut Table, runtime: &tokio::runtime::Runtim
     let sample = lib_lockstep(runtime, port, LOCKSTEP_SAMPLE).expect("popscope lockstep");
     drop(proxy);
 
-    let (p, r) = (median(&popscope), median(&raw));
+    let (p, r) = (fastest(&popscope), fastest(&raw));
     let describe = |t: &CommitTimes, runs: &[CommitTimes]| {
         format!(
-            "{:.2} s (DELEs {:.2} s + QUIT {:.2} s; runs {})",
+            "{:.2} s (DELEs {:.2} s + QUIT {:.2} s; fastest of runs {})",
             t.total.as_secs_f64(),
             t.deles.as_secs_f64(),
             (t.total - t.deles).as_secs_f64(),
@@ -195,6 +202,7 @@ fn refill(dc: &Dovecot, count: usize) {
             });
         }
     });
+    let written = t.elapsed();
     let stat = raw_session(dc.pop3_port(), COMMIT_USER, &["STAT"], LOCKSTEP_TIMEOUT).expect("STAT after refill");
     assert!(
         stat[0].starts_with(&format!("+OK {count} ")),
@@ -202,8 +210,9 @@ fn refill(dc: &Dovecot, count: usize) {
         stat[0]
     );
     progress(&format!(
-        "section 4: wrote {count} messages in {:.1} s",
-        t.elapsed().as_secs_f64()
+        "section 4: wrote {count} messages in {:.1} s, Dovecot indexed them in {:.1} s",
+        written.as_secs_f64(),
+        (t.elapsed() - written).as_secs_f64()
     ));
 }
 
@@ -242,9 +251,9 @@ fn lib_commit(runtime: &tokio::runtime::Runtime, port: u16, count: usize) -> Res
                 other => Err(other.to_string()),
             }
         };
-        tokio::time::timeout(LOCKSTEP_TIMEOUT, work)
+        tokio::time::timeout(COMMIT_TIMEOUT, work)
             .await
-            .unwrap_or_else(|_| Err(format!("did not finish within {LOCKSTEP_TIMEOUT:?}")))
+            .unwrap_or_else(|_| Err(format!("did not finish within {COMMIT_TIMEOUT:?}")))
     })
 }
 
@@ -270,7 +279,7 @@ fn lib_lockstep(runtime: &tokio::runtime::Runtime, port: u16, sample: usize) -> 
 /// the batch cannot deadlock against the answers), reads the answers, then
 /// QUIT and its answer.
 fn raw_commit(port: u16, count: usize) -> Result<CommitTimes, String> {
-    let mut pop = raw_login(port, COMMIT_USER, LOCKSTEP_TIMEOUT)?;
+    let mut pop = raw_login(port, COMMIT_USER, COMMIT_TIMEOUT)?;
     let mut batch = Vec::with_capacity(count * 12);
     for n in 1..=count {
         let _ = write!(batch, "DELE {n}\r\n");
