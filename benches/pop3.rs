@@ -1579,8 +1579,10 @@ fn write_docs_sections(table: &Table, sections: &Sections, load: &str) {
         }
         if line.starts_with("- whole bench: ") {
             let listed: Vec<String> = sections.0.iter().map(u8::to_string).collect();
+            // Where Dovecot's files live changes what its deletions cost.
+            let tmpdir = std::env::var("TMPDIR").map_or_else(|_| String::new(), |dir| format!("TMPDIR={dir} "));
             lines.push(format!(
-                "{note_prefix}section {} on {} (`POPSCOPE_BENCH_SECTIONS={} {COMMAND_LINE}`; load {load})",
+                "{note_prefix}section {} on {} (`{tmpdir}POPSCOPE_BENCH_SECTIONS={} {COMMAND_LINE}`; load {load})",
                 listed.join(", "),
                 shell("date -u '+%Y-%m-%d %H:%M:%S UTC'"),
                 listed.join(",")
