@@ -9,7 +9,10 @@
 //!    measured on a sample (popscope with pipelining off, 500 DELEs, then
 //!    the connection is dropped, so nothing is deleted) and extrapolated.
 //! 5. Filtering 100,000 rows: the UI model's rows (section 2's child, every
-//!    header loaded) evaluated against a few representative queries.
+//!    header loaded) evaluated against a few representative queries,
+//!    judged on the thread's CPU time (the machine is shared); and, to show
+//!    where the time goes, the same queries over a copy of the rows'
+//!    headers made in row order.
 
 use super::{
     DEFAULT_WINDOW, DelayProxy, LOCKSTEP_TIMEOUT, ONE_WAY_DELAY, Table, chown, epoch_secs, maildir_name, ms, pass,
@@ -23,7 +26,6 @@ use popscope::mailbox::commit::{ExitReport, GuardedCommit, Marked};
 use popscope::query::{MatchContext, MessageFacts, Query};
 use popscope::session::{Observers, SessionConfig, open};
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -353,9 +355,80 @@ impl MessageFacts for ModelRow<'_> {
     }
 }
 
-/// In the child, after every header is loaded: each query evaluated over
-/// every row `FILTER_RUNS` times. Prints `filter=` lines (query, matches,
-/// median ms, best ms) for `filter_rows`.
+/// The same facts as [`ModelRow`], from a copy of the row's headers made
+/// in row order, so that consecutive rows sit together in memory: what
+/// the filter costs when the model's layout does not get in the way.
+struct CompactRow {
+    number: u32,
+    size: u64,
+    headers: Option<HeaderSummary>,
+    dup: bool,
+}
+
+impl MessageFacts for CompactRow {
+    type Headers = HeaderSummary;
+
+    fn number(&self) -> u32 {
+        self.number
+    }
+
+    fn uid(&self) -> Option<&str> {
+        None
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn headers(&self) -> Option<&HeaderSummary> {
+        self.headers.as_ref()
+    }
+
+    fn is_dup(&self) -> Option<bool> {
+        Some(self.dup)
+    }
+}
+
+/// Time this thread has spent on a CPU; `None` if the clock is missing.
+fn thread_cpu_time() -> Option<Duration> {
+    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `time` is a valid, writable timespec for the call's duration.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut time) };
+    let seconds = u64::try_from(time.tv_sec).ok()?;
+    let nanoseconds = u32::try_from(time.tv_nsec).ok()?;
+    (status == 0).then(|| Duration::new(seconds, nanoseconds))
+}
+
+/// One query over `rows`, `FILTER_RUNS` times: the match count and the
+/// sorted CPU and wall times in ms.
+fn time_query<R: MessageFacts>(query: &Query, rows: &[R]) -> (usize, Vec<f64>, Vec<f64>) {
+    let context = MatchContext::at(FILTER_NOW);
+    let (mut cpu, mut wall, mut matches) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..FILTER_RUNS {
+        let cpu_started = thread_cpu_time();
+        let t = Instant::now();
+        matches = rows
+            .iter()
+            .filter(|row| query.evaluate(std::hint::black_box(*row), &context).is_match())
+            .count();
+        wall.push(ms(t.elapsed()));
+        if let (Some(before), Some(after)) = (cpu_started, thread_cpu_time()) {
+            cpu.push(ms(after.saturating_sub(before)));
+        }
+    }
+    cpu.sort_by(f64::total_cmp);
+    wall.sort_by(f64::total_cmp);
+    (matches, cpu, wall)
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// In the child, after every header is loaded: each query over the
+/// model's rows, then over a compact copy of them. Prints `filter=` lines
+/// (query, matches, median CPU ms, median wall ms, best wall ms, median CPU
+/// ms on the compact copy) for `parse_filter_line`.
 pub(super) fn measure_filter(app: &App) {
     let mut seen = HashSet::new();
     let rows: Vec<ModelRow> = app
@@ -370,21 +443,26 @@ pub(super) fn measure_filter(app: &App) {
             ModelRow { row, dup }
         })
         .collect();
-    let context = MatchContext::at(FILTER_NOW);
+    let compact: Vec<CompactRow> = rows
+        .iter()
+        .map(|r| CompactRow {
+            number: r.row.number,
+            size: r.row.size,
+            headers: r.headers().cloned(),
+            dup: r.dup,
+        })
+        .collect();
     for text in FILTER_QUERIES {
         let query = Query::parse(text).expect("the bench's queries parse");
-        let mut times = Vec::with_capacity(FILTER_RUNS);
-        let mut matches = 0;
-        for _ in 0..FILTER_RUNS {
-            let t = Instant::now();
-            matches = rows
-                .iter()
-                .filter(|row| query.evaluate(std::hint::black_box(*row), &context).is_match())
-                .count();
-            times.push(ms(t.elapsed()));
-        }
-        times.sort_by(f64::total_cmp);
-        println!("filter={text}\t{matches}\t{}\t{}", times[FILTER_RUNS / 2], times[0]);
+        let (matches, cpu, wall) = time_query(&query, &rows);
+        let (_, compact_cpu, _) = time_query(&query, &compact);
+        println!(
+            "filter={text}\t{matches}\t{}\t{}\t{}\t{}",
+            median(&cpu),
+            median(&wall),
+            wall[0],
+            median(&compact_cpu)
+        );
     }
 }
 
@@ -393,8 +471,10 @@ pub(super) fn measure_filter(app: &App) {
 pub(super) struct FilterResult {
     query: String,
     matches: usize,
-    median_ms: f64,
-    best_ms: f64,
+    cpu_median_ms: f64,
+    wall_median_ms: f64,
+    wall_best_ms: f64,
+    compact_cpu_median_ms: f64,
 }
 
 /// Reads a `filter=` line's value.
@@ -403,25 +483,42 @@ pub(super) fn parse_filter_line(value: &str) -> Option<FilterResult> {
     Some(FilterResult {
         query: fields.next()?.to_string(),
         matches: fields.next()?.parse().ok()?,
-        median_ms: fields.next()?.parse().ok()?,
-        best_ms: fields.next()?.parse().ok()?,
+        cpu_median_ms: fields.next()?.parse().ok()?,
+        wall_median_ms: fields.next()?.parse().ok()?,
+        wall_best_ms: fields.next()?.parse().ok()?,
+        compact_cpu_median_ms: fields.next()?.parse().ok()?,
     })
 }
 
+/// One row per query, and one saying where the time goes. The verdict is
+/// on the median of the thread's CPU time, which other work on this shared
+/// 2-core machine disturbs far less than wall time (both are shown).
 pub(super) fn section_filter(table: &mut Table, results: &[FilterResult], rows: usize) {
+    let letter = |i: usize| (b'a' + i as u8) as char;
     for (i, r) in results.iter().enumerate() {
-        let mut query = String::new();
         // A `|` would end the Markdown cell.
-        let _ = write!(query, "`{}`", r.query.replace('|', "\\|"));
+        let query = format!("`{}`", r.query.replace('|', "\\|"));
         table.row(
-            &format!("5{}", (b'a' + i as u8) as char),
+            &format!("5{}", letter(i)),
             &format!("filter {rows} model rows (headers loaded): {query}"),
             format!(
-                "{:.2} ms median of {FILTER_RUNS} (best {:.2} ms), {} match",
-                r.median_ms, r.best_ms, r.matches
+                "CPU {:.2} ms median of {FILTER_RUNS} (wall median {:.2} ms, best {:.2} ms), {} match",
+                r.cpu_median_ms, r.wall_median_ms, r.wall_best_ms, r.matches
             ),
-            &format!("≤ {FRAME_MS:.0} ms"),
-            pass(r.median_ms <= FRAME_MS),
+            &format!("≤ {FRAME_MS:.0} ms CPU"),
+            pass(r.cpu_median_ms <= FRAME_MS),
         );
     }
+    let compact: Vec<String> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("5{} {:.2}", letter(i), r.compact_cpu_median_ms))
+        .collect();
+    table.row(
+        "5·",
+        "where the time goes: the same queries over a copy of the rows' headers made in row order (consecutive rows together in memory), CPU median",
+        format!("{} ms", compact.join(", ")),
+        "",
+        "",
+    );
 }
