@@ -20,7 +20,7 @@ use super::{
 };
 use crate::dovecot::Dovecot;
 use popscope::app::{App, Headers, MessageRow};
-use popscope::cli::clean::{finish, send_deles};
+use popscope::cli::clean::{DELE_WINDOW_FACTOR, finish, send_deles};
 use popscope::mail::headers::HeaderSummary;
 use popscope::mailbox::commit::{ExitReport, GuardedCommit, Marked};
 use popscope::query::{MatchContext, MessageFacts, Query};
@@ -128,7 +128,7 @@ pub(super) fn section_commit(table: &mut Table, runtime: &tokio::runtime::Runtim
     table.row(
         "4a",
         &format!(
-            "popscope commit of {count} deletions, window {DEFAULT_WINDOW} (library: clean::send_deles + clean::finish; first DELE to QUIT answered)"
+            "popscope commit of {count} deletions, window {DEFAULT_WINDOW} (DELEs: {DELE_WINDOW_FACTOR}× that) (library: clean::send_deles + clean::finish; first DELE to QUIT answered)"
         ),
         describe(&p, &popscope),
         "",
