@@ -19,13 +19,12 @@ use super::{
     progress, raw_login, raw_ping, raw_session, session_config,
 };
 use crate::dovecot::Dovecot;
-use popscope::app::{App, Headers, MessageRow};
+use popscope::app::{App, MessageRow};
 use popscope::cli::clean::{DELE_WINDOW_FACTOR, finish, send_deles};
 use popscope::mail::headers::HeaderSummary;
 use popscope::mailbox::commit::{ExitReport, GuardedCommit, Marked};
 use popscope::query::{MatchContext, MessageFacts, Query};
 use popscope::session::{Observers, SessionConfig, open};
-use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -321,41 +320,7 @@ fn raw_commit(port: u16, count: usize) -> Result<CommitTimes, String> {
 // ---------------------------------------------------------------------------
 // Section 5: filtering 100,000 rows (measured in the UI-model child)
 
-/// A model row as the query language reads it; `dup` is worked out once
-/// beforehand, as a model would keep it.
-struct ModelRow<'a> {
-    row: &'a MessageRow,
-    dup: bool,
-}
-
-impl MessageFacts for ModelRow<'_> {
-    type Headers = HeaderSummary;
-
-    fn number(&self) -> u32 {
-        self.row.number
-    }
-
-    fn uid(&self) -> Option<&str> {
-        self.row.uid.as_deref()
-    }
-
-    fn size(&self) -> u64 {
-        self.row.size
-    }
-
-    fn headers(&self) -> Option<&HeaderSummary> {
-        match &self.row.headers {
-            Headers::Loaded(headers) => Some(headers),
-            _ => None,
-        }
-    }
-
-    fn is_dup(&self) -> Option<bool> {
-        Some(self.dup)
-    }
-}
-
-/// The same facts as [`ModelRow`], from a copy of the row's headers made
+/// The same facts as a model row, from a copy of the row's headers made
 /// in row order, so that consecutive rows sit together in memory: what
 /// the filter costs when the model's layout does not get in the way.
 struct CompactRow {
@@ -430,31 +395,21 @@ fn median(sorted: &[f64]) -> f64 {
 /// (query, matches, median CPU ms, median wall ms, best wall ms, median CPU
 /// ms on the compact copy) for `parse_filter_line`.
 pub(super) fn measure_filter(app: &App) {
-    let mut seen = HashSet::new();
-    let rows: Vec<ModelRow> = app
-        .list
-        .rows
-        .iter()
-        .map(|row| {
-            let dup = match &row.headers {
-                Headers::Loaded(h) => !h.message_id.is_empty() && !seen.insert(h.message_id.as_str()),
-                _ => false,
-            };
-            ModelRow { row, dup }
-        })
-        .collect();
+    // The model's own rows, as its limit and search evaluate them (its
+    // Message-ID index has settled every `dup`).
+    let rows: &[MessageRow] = &app.list.rows;
     let compact: Vec<CompactRow> = rows
         .iter()
-        .map(|r| CompactRow {
-            number: r.row.number,
-            size: r.row.size,
-            headers: r.headers().cloned(),
-            dup: r.dup,
+        .map(|row| CompactRow {
+            number: row.number,
+            size: row.size,
+            headers: row.headers().cloned(),
+            dup: row.is_dup() == Some(true),
         })
         .collect();
     for text in FILTER_QUERIES {
         let query = Query::parse(text).expect("the bench's queries parse");
-        let (matches, cpu, wall) = time_query(&query, &rows);
+        let (matches, cpu, wall) = time_query(&query, rows);
         let (_, compact_cpu, _) = time_query(&query, &compact);
         println!(
             "filter={text}\t{matches}\t{}\t{}\t{}\t{}",
