@@ -37,6 +37,42 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in exit-code order: what `--help` and the manual list.
+    pub const ALL: [FailureKind; 11] = [
+        FailureKind::Local,
+        FailureKind::Usage,
+        FailureKind::Connect,
+        FailureKind::Tls,
+        FailureKind::Auth,
+        FailureKind::Mailbox,
+        FailureKind::Protocol,
+        FailureKind::Timeout,
+        FailureKind::Policy,
+        FailureKind::OutcomeUnknown,
+        FailureKind::Interrupted,
+    ];
+
+    /// What the exit code means, in a sentence for the manual.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            FailureKind::Local => "local error (a file could not be written, a helper command failed)",
+            FailureKind::Usage => "usage error (bad arguments or config file, no password available)",
+            FailureKind::Connect => "cannot connect, or the connection was lost",
+            FailureKind::Tls => "TLS or certificate failure (untrusted, wrong name, pin mismatch)",
+            FailureKind::Auth => "authentication failed (wrong user or password, rejected token)",
+            FailureKind::Mailbox => "mailbox locked or unavailable ([IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM])",
+            FailureKind::Protocol => "protocol error (the server said something that is not POP3)",
+            FailureKind::Timeout => "timeout (the message names the step)",
+            FailureKind::Policy => "refused by local security policy (no STLS, clear-text password)",
+            FailureKind::OutcomeUnknown => {
+                "outcome unknown: a committing QUIT was sent but the connection ended before its answer; check the mailbox"
+            }
+            FailureKind::Interrupted => {
+                "interrupted (Ctrl-C, a signal, the terminal gone): no QUIT was sent, nothing was deleted"
+            }
+        }
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             FailureKind::Local => 1,
@@ -126,6 +162,15 @@ impl std::error::Error for Failure {}
 mod tests {
     use super::*;
     use crate::pop3::codec::Status;
+
+    #[test]
+    fn the_listed_kinds_have_distinct_codes_in_order() {
+        let codes: Vec<u8> = FailureKind::ALL.iter().map(|k| k.exit_code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+    }
 
     #[test]
     fn one_mapping_from_response_codes_to_failures() {

@@ -1,9 +1,14 @@
-use clap::Parser;
-use popscope::cli::{Cli, CliCommand, DemoArgs};
+use popscope::cli::invocation::{self, Invalid};
+use popscope::cli::{CliCommand, DemoArgs};
+use popscope::error::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match invocation::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(Invalid::Clap(error)) => error.exit(),
+        Err(Invalid::Failure(failure)) => return failed(failure),
+    };
     // One thread: popscope waits on one connection and one terminal, and a
     // single thread saves the cross-thread wake-ups that cost throughput on
     // a streamed RETR (measured in benches/pop3.rs).
@@ -21,6 +26,10 @@ fn main() -> ExitCode {
             Some(CliCommand::Retr(args)) => popscope::cli::retr::run(args).await,
             Some(CliCommand::Clean(args)) => popscope::cli::clean::run(args).await,
             Some(CliCommand::Demo(args)) => popscope::cli::demo::run(args).await,
+            Some(CliCommand::Survey(args)) => popscope::cli::survey::run(args).await,
+            Some(CliCommand::Config(args)) => popscope::cli::config::run(args),
+            Some(CliCommand::Completions(args)) => popscope::cli::docs::run_completions(args),
+            Some(CliCommand::Man) => popscope::cli::docs::run_man(),
             None if cli.connect.names_no_server() => {
                 let defaults = DemoArgs {
                     messages: 3_000,
@@ -37,11 +46,15 @@ fn main() -> ExitCode {
     drop(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            if !failure.message.is_empty() {
-                eprintln!("popscope: {failure}");
-            }
-            ExitCode::from(failure.kind.exit_code())
-        }
+        Err(failure) => failed(failure),
     }
+}
+
+/// Says what went wrong (unless it was said already) and exits with its
+/// code.
+fn failed(failure: Failure) -> ExitCode {
+    if !failure.message.is_empty() {
+        eprintln!("popscope: {failure}");
+    }
+    ExitCode::from(failure.kind.exit_code())
 }

@@ -10,6 +10,7 @@ use crate::session::{Credential, SessionConfig, StartTlsPolicy, TlsMode};
 use std::time::Duration;
 
 pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
+    super::inspect::require_terminal()?;
     let maildrop = Maildrop::generate(args.messages, args.seed);
     let options = DemoOptions {
         latency: (args.latency_ms > 0).then(|| Duration::from_millis(args.latency_ms)),

@@ -2,14 +2,33 @@
 
 use super::{ConnectArgs, TraceFile};
 use crate::error::Failure;
+use crate::error::FailureKind;
 use crate::event_loop::{connection_facts, run};
 use crate::session::{self, SessionConfig};
+use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
 pub async fn run_url(args: &ConnectArgs) -> Result<(), Failure> {
+    require_terminal()?;
     // Any password prompt happens here, before the screen switches.
     let config = args.session_config().await?;
     inspect(&config, args).await
+}
+
+/// The inspector draws on standard output and reads keys from the
+/// terminal (standard input, or /dev/tty when that is redirected). Checked
+/// first, so a script gets a sentence instead of an ioctl's error, and no
+/// password command runs for nothing.
+pub fn require_terminal() -> Result<(), Failure> {
+    let keys = std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok();
+    if std::io::stdout().is_terminal() && keys {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            FailureKind::Usage,
+            "the inspector needs a terminal; use `popscope list` in scripts",
+        ))
+    }
 }
 
 /// Opens the session (errors print as usual, on the normal screen), then

@@ -1,13 +1,20 @@
 //! Command-line interface: arguments, where secrets come from, and one
-//! module per command (check, demo, inspect, list, retr).
+//! module per command (check, config, demo, docs, inspect, list, retr,
+//! survey). `invocation` turns argv into a `Cli` with the account from the
+//! config file merged in.
 
 pub mod check;
 pub mod clean;
+pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod inspect;
+pub mod invocation;
 pub mod list;
+pub mod output;
 pub mod retr;
 pub mod select;
+pub mod survey;
 
 use crate::error::{Failure, FailureKind};
 use crate::pop3::auth::Mechanism;
@@ -27,7 +34,8 @@ use tokio::sync::mpsc;
     name = "popscope",
     version,
     about = "See, trace and safely clean a remote POP3 mailbox",
-    after_help = "Exit codes: 0 ok, 1 local error, 2 usage, 3 cannot connect, 4 TLS/certificate, 5 authentication, 6 mailbox locked/unavailable, 7 protocol error, 8 timeout, 9 refused by security policy, 10 QUIT's outcome unknown (the connection ended after a committing QUIT: check the mailbox), 130 interrupted (nothing deleted)."
+    after_help = docs::after_help(),
+    after_long_help = docs::after_long_help()
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -58,6 +66,35 @@ pub enum CliCommand {
     /// Open the inspector on an embedded demo server with a generated
     /// maildrop (nothing to install, nothing leaves this machine).
     Demo(DemoArgs),
+    /// Log in to every account of the config file at once and show one row
+    /// per account: reachable, TLS, certificate, login, messages, oldest
+    /// message, lock. Never marks anything.
+    Survey(survey::SurveyArgs),
+    /// Check the config file and show each account's merged settings
+    /// (secrets redacted).
+    Config(config::ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff) on standard output.
+    Man,
+}
+
+impl CliCommand {
+    /// The connection settings of a command that talks to one server, for
+    /// the account merge. Every such command must be listed here.
+    pub fn connect_args_mut(&mut self) -> Option<&mut ConnectArgs> {
+        match self {
+            CliCommand::Check(args) => Some(args),
+            CliCommand::List(args) => Some(&mut args.connect),
+            CliCommand::Retr(args) => Some(&mut args.connect),
+            CliCommand::Clean(args) => Some(&mut args.connect),
+            CliCommand::Demo(_)
+            | CliCommand::Survey(_)
+            | CliCommand::Config(_)
+            | CliCommand::Completions(_)
+            | CliCommand::Man => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -153,18 +190,30 @@ pub struct ListArgs {
 }
 
 /// How to reach and log in to a server. Every option can also come from a
-/// `POPSCOPE_*` environment variable; the password only from
-/// POPSCOPE_PASSWORD, a file, a command or the prompt, never from argv.
+/// `POPSCOPE_*` environment variable or an account in the config file
+/// (flags beat the environment, which beats the account); the password
+/// only from POPSCOPE_PASSWORD, a file, a command, the config file or the
+/// prompt, never from argv.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// pop3s://user@host[:port] (implicit TLS, 995) or pop3://user@host[:port]
     /// (port 110, upgraded with STLS).
     #[arg(env = "POPSCOPE_URL")]
     pub url: Option<String>,
+    /// Take the settings of this account from the config file (what the
+    /// command line and POPSCOPE_* variables leave open).
+    #[arg(long, short = 'a', env = "POPSCOPE_ACCOUNT", value_name = "NAME")]
+    pub account: Option<String>,
+    /// The config file [default: $XDG_CONFIG_HOME/popscope/config.toml].
+    #[arg(long, env = "POPSCOPE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The server's name or address (instead of the URL's).
     #[arg(long, env = "POPSCOPE_HOST")]
     pub host: Option<String>,
+    /// The server's port (instead of the URL's, or 995 / 110).
     #[arg(long, env = "POPSCOPE_PORT")]
     pub port: Option<u16>,
+    /// The user to log in as (instead of the URL's).
     #[arg(long, env = "POPSCOPE_USER")]
     pub user: Option<String>,
     /// implicit (pop3s), starttls (pop3 + STLS) or none.
@@ -220,6 +269,12 @@ pub struct ConnectArgs {
     /// Commands in flight at once when pipelining.
     #[arg(long, env = "POPSCOPE_WINDOW", default_value_t = DEFAULT_WINDOW)]
     pub window: usize,
+    /// The account's stored `password` (config file only; never a flag).
+    #[arg(skip)]
+    pub password: Option<Secret>,
+    /// Where backups go (the account's `backup` key).
+    #[arg(skip)]
+    pub backup: Option<PathBuf>,
 }
 
 /// `--tls`: the session layer's `TlsMode`, as clap parses and documents it.
@@ -264,6 +319,8 @@ impl ConnectArgs {
     pub fn for_demo() -> ConnectArgs {
         ConnectArgs {
             url: None,
+            account: None,
+            config: None,
             host: None,
             port: None,
             user: None,
@@ -283,6 +340,8 @@ impl ConnectArgs {
             trace_bodies: false,
             no_pipelining: false,
             window: DEFAULT_WINDOW,
+            password: None,
+            backup: None,
         }
     }
 
@@ -414,6 +473,9 @@ impl ConnectArgs {
                 )
             })?;
             return Ok(Credential::Password(first_line(text, "the password file")?));
+        }
+        if let Some(password) = &self.password {
+            return Ok(Credential::Password(password.clone()));
         }
         if let Ok(password) = std::env::var("POPSCOPE_PASSWORD") {
             return Ok(Credential::Password(first_line(

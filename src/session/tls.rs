@@ -67,6 +67,8 @@ pub struct CertificateSummary {
     pub issuer: String,
     pub not_before: String,
     pub not_after: String,
+    /// `not_after` in seconds since the Unix epoch (for "expires in N days").
+    pub expires_at: Option<i64>,
     pub names: Vec<String>,
     pub sha256: String,
 }
@@ -121,6 +123,7 @@ pub fn summarize_certificate(der: &[u8]) -> CertificateSummary {
                 issuer: crate::sanitize::sanitize_text(&cert.issuer().to_string(), false),
                 not_before: cert.validity().not_before.to_string(),
                 not_after: cert.validity().not_after.to_string(),
+                expires_at: Some(cert.validity().not_after.timestamp()),
                 names: names
                     .iter()
                     .map(|n: &String| crate::sanitize::sanitize_text(n, false))
@@ -133,6 +136,7 @@ pub fn summarize_certificate(der: &[u8]) -> CertificateSummary {
             issuer: String::new(),
             not_before: String::new(),
             not_after: String::new(),
+            expires_at: None,
             names: Vec::new(),
             sha256,
         },
