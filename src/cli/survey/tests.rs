@@ -54,7 +54,7 @@ fn a_mailbox_failure_names_its_code_and_in_use_is_a_lock() {
 #[test]
 fn the_table_has_a_header_a_line_per_row_and_the_reason_for_a_failure() {
     let mut good = ok("home", Some(43), 2_048);
-    good.tls_version = Some("TLSv1.3".into());
+    good.tls_version = Some("TLS 1.3".into());
     good.cert_expires_days = Some(364);
     good.login_ms = Some(12);
     good.mechanism = Some("SCRAM-SHA-256".into());
@@ -73,7 +73,7 @@ fn the_table_has_a_header_a_line_per_row_and_the_reason_for_a_failure() {
     assert!(lines[1].contains("FAILED") && lines[1].ends_with("connection failed: cannot connect to 127.0.0.1:9"));
     assert!(!table.contains('\x1b'), "{table:?}");
     assert!(lines[2].contains("IN-USE"), "{table}");
-    for cell in ["ok", "TLSv1.3", "364d", "12 ms", "SCRAM-SHA-256", "2.0 KB", "43d"] {
+    for cell in ["ok", "TLS 1.3", "364d", "12 ms", "SCRAM-SHA-256", "2.0 KB", "43d"] {
         assert!(lines[3].contains(cell), "{cell}: {table}");
     }
 }
