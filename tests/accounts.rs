@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::dovecot::Dovecot;
+use support::maildrop;
 use support::raw_pop3::RawPop3;
 
 const USER: &str = "alice";
@@ -380,35 +381,9 @@ fn message(subject: &str, days_ago: u64) -> Vec<u8> {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let date = httpdate(now - days_ago * 86_400);
+    let date = popscope::testmail::dates::format_date((now - days_ago * 86_400) as i64, 0);
     format!("From: Bob <bob@example.org>\nTo: alice@example.org\nSubject: {subject}\nDate: {date}\n\nHello.\n")
         .into_bytes()
-}
-
-/// RFC 5322 date (UTC) for `secs` since the epoch.
-fn httpdate(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{day} {} {year} {:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        rem / 3_600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// Dovecot with alice and messages aged `ages` days (message 1 first).
@@ -533,6 +508,12 @@ fn survey_shows_two_servers_and_a_dead_port_failure_first() {
         (rows[1]["messages"].as_u64(), rows[2]["messages"].as_u64()),
         (Some(5), Some(2))
     );
+    let octets: u64 = [2, 1]
+        .iter()
+        .enumerate()
+        .map(|(i, days)| maildrop::virtual_size(&message(&format!("message {i}"), *days)))
+        .sum();
+    assert_eq!(rows[2]["bytes"].as_u64(), Some(octets), "STAT's size");
     let age = rows[1]["oldest_age_seconds"].as_i64().expect("age");
     assert!((40 * 86_400 - 60..=40 * 86_400 + 3_600).contains(&age), "{age}");
     assert!(rows[1]["cert_expires_days"].as_i64().expect("cert days") > 0);
