@@ -66,9 +66,14 @@ pub enum State {
 /// Why a row failed, for people and for monitoring.
 #[derive(Debug, Clone, Serialize)]
 pub struct RowError {
-    pub kind: &'static str,
+    #[serde(serialize_with = "kind_label")]
+    pub kind: FailureKind,
     pub exit_code: u8,
     pub message: String,
+}
+
+fn kind_label<S: serde::Serializer>(kind: &FailureKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.label())
 }
 
 /// One account's row.
@@ -141,7 +146,7 @@ impl Row {
         self.locked = code == Some(ResponseCode::InUse);
         self.code = code.map(|c| c.to_string());
         self.error = Some(RowError {
-            kind: failure.kind.label(),
+            kind: failure.kind,
             exit_code: failure.kind.exit_code(),
             message: sanitize_text(&failure.message, false),
         });
@@ -194,7 +199,7 @@ pub async fn run(args: &SurveyArgs) -> Result<(), Failure> {
     eprintln!("{}", summary(&rows));
     match rows.iter().find_map(|r| r.error.as_ref()) {
         // The rows said it all; the exit code tells scripts.
-        Some(error) => Err(Failure::new(kind_of_exit(error.exit_code), "")),
+        Some(error) => Err(Failure::new(error.kind, "")),
         None => Ok(()),
     }
 }
@@ -208,13 +213,6 @@ fn seconds(value: f64) -> Result<Duration, Failure> {
             "--deadline must be a positive number of seconds",
         ))
     }
-}
-
-fn kind_of_exit(code: u8) -> FailureKind {
-    FailureKind::ALL
-        .into_iter()
-        .find(|k| k.exit_code() == code)
-        .unwrap_or(FailureKind::Local)
 }
 
 /// One account, start to end, within `deadline`.
@@ -359,7 +357,7 @@ pub fn render_table(rows: &[Row]) -> String {
             row.oldest_age_seconds.map_or_else(dash, age),
         );
         if let Some(error) = &row.error {
-            let _ = write!(line, "  {}: {}", error.kind, error.message);
+            let _ = write!(line, "  {}: {}", error.kind.label(), error.message);
         }
         out.push_str(line.trim_end());
         out.push('\n');

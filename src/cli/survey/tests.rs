@@ -48,7 +48,7 @@ fn a_mailbox_failure_names_its_code_and_in_use_is_a_lock() {
     let row = failed("a", FailureKind::Auth, "-ERR [AUTH] wrong password");
     assert_eq!((row.state, row.code, row.locked), (State::Failed, None, false));
     let error = row.error.unwrap();
-    assert_eq!((error.kind, error.exit_code), ("login failed", 5));
+    assert_eq!((error.kind, error.exit_code), (FailureKind::Auth, 5));
 }
 
 #[test]
@@ -92,6 +92,7 @@ fn json_rows_carry_the_state_and_the_error() {
     let value = serde_json::to_value(&row).unwrap();
     assert_eq!(value["state"], "failed");
     assert_eq!(value["error"]["exit_code"], 8);
+    assert_eq!(value["error"]["kind"], "timed out");
     assert_eq!(value["messages"], serde_json::Value::Null);
     assert_eq!(summary(&[row, ok("a", None, 1)]), "2 accounts: 1 ok, 1 failed");
 }
