@@ -62,7 +62,7 @@ pub fn after_help() -> String {
         .map(|k| format!("{} {}", k.exit_code(), k.label()))
         .collect();
     format!(
-        "{PRECEDENCE}\n\nExit codes: 0 ok, {}.\n\nMore (examples, the config file): popscope --help, popscope man",
+        "{PRECEDENCE}\n\nExit codes: 0 ok, {}.\n\nMore: popscope --help (examples), popscope man (also the config file and the keys)",
         codes.join(", ")
     )
 }
