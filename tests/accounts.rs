@@ -1,5 +1,5 @@
-//! Accounts, `config`, `survey`, completions, the manual and the command
-//! line's wording, through the popscope binary as a person or a script
+//! Accounts, `config`, `survey`, completions, the manual, the command
+//! line's wording and `list`'s output, through the popscope binary as a person or a script
 //! runs it. Every run gets its own config directory (XDG_CONFIG_HOME in a
 //! temp dir, no inherited POPSCOPE_* variable), stdin from /dev/null and
 //! output to files (so nothing is a terminal), and a hard time limit. The
@@ -106,9 +106,14 @@ impl Home {
 
     /// Runs popscope with `args` and extra environment `env`.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_program(env!("CARGO_BIN_EXE_popscope"), args, env)
+    }
+
+    /// Runs `program` (popscope, or a shell around it) the same way.
+    fn run_program(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut stdout = tempfile::tempfile().expect("stdout file");
         let mut stderr = tempfile::tempfile().expect("stderr file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_popscope"));
+        let mut command = Command::new(program);
         command.args(args);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("POPSCOPE_") {
@@ -546,4 +551,54 @@ fn survey_shows_a_locked_maildrop() {
         (Some("IN-USE"), Some(true))
     );
     assert!(rows[0]["tls_version"].as_str().is_some_and(|v| v.starts_with("TLS 1.")));
+}
+
+// ---------------------------------------------------------------------------
+// list's output
+
+/// Messages in the maildrop for `list | head`: their rows are well over a
+/// pipe's 64 KiB, so the pipe closes while popscope is still writing.
+const LIST_MESSAGES: usize = 2_000;
+
+#[test]
+fn list_into_head_counts_the_whole_maildrop_and_exits_0() {
+    require_dovecot!();
+    let dc = Dovecot::builder().user(USER, PASSWORD).start();
+    dc.deliver_many(USER, (0..LIST_MESSAGES).map(maildrop::ordinary));
+    let octets: u64 = (0..LIST_MESSAGES)
+        .map(|i| maildrop::virtual_size(&maildrop::ordinary(i)))
+        .sum();
+    let url = format!("pop3s://{USER}@localhost:{}", dc.pop3s_port());
+    let ca = dc.cert_pem_path().display().to_string();
+    let home = Home::new();
+    // bash reports popscope's own exit status, not head's.
+    let script = "\"$0\" list \"$1\" --ca-file \"$2\" | head -n 3; exit \"${PIPESTATUS[0]}\"";
+    let bin = env!("CARGO_BIN_EXE_popscope");
+    let run = home.run_program(
+        "bash",
+        &["-c", script, bin, &url, &ca],
+        &[("POPSCOPE_PASSWORD", PASSWORD)],
+    );
+    run.assert_exit(0).assert_stderr_has(&format!(
+        "{LIST_MESSAGES} messages, {}",
+        popscope::text::human_size(octets)
+    ));
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.describe());
+    assert!(
+        run.stdout.starts_with("     1  "),
+        "no header row into a pipe\n{}",
+        run.describe()
+    );
+    assert!(!run.stderr.to_lowercase().contains("broken pipe"), "{}", run.describe());
+
+    let env = [("POPSCOPE_PASSWORD", PASSWORD)];
+    let array = home.run(&["list", &url, "--ca-file", &ca, "--json-array"], &env);
+    array.assert_exit(0);
+    let rows: Value = serde_json::from_str(&array.stdout).expect("one JSON array");
+    assert_eq!(rows.as_array().map(Vec::len), Some(LIST_MESSAGES));
+    let exact = home.run(&["list", &url, "--ca-file", &ca, "--bytes"], &env);
+    let first_size = maildrop::virtual_size(&maildrop::ordinary(0)).to_string();
+    let first = exact.stdout.lines().next().unwrap_or("");
+    assert!(first.split_whitespace().any(|cell| cell == first_size), "{first:?}");
+    home.run(&["list", &url, "--json", "--json-array"], &env).assert_exit(2);
 }

@@ -10,7 +10,8 @@
 //! listing it came from; a server without UIDL is refused unless
 //! `--by-number` is given.
 
-use super::list::{Listing, list_messages, table_row};
+use super::list::{Listing, list_messages};
+use super::list_output::table_row;
 use super::select::{Selector, UidSet, parse_match};
 use super::{CleanArgs, TraceFile};
 use crate::error::{Failure, FailureKind};
@@ -106,12 +107,12 @@ impl Plan {
 
     /// The selected rows, the first and last few, sanitized like `list`.
     fn rows(&self) -> Vec<String> {
-        let mut rows: Vec<String> = self.first.iter().map(table_row).collect();
+        let mut rows: Vec<String> = self.first.iter().map(|l| table_row(l, false)).collect();
         let hidden = self.marked.len() - self.first.len() - self.last.len();
         if hidden > 0 {
             rows.push(format!("{:>6}  … {hidden} more …", ""));
         }
-        rows.extend(self.last.iter().map(table_row));
+        rows.extend(self.last.iter().map(|l| table_row(l, false)));
         rows
     }
 }

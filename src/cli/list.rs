@@ -1,7 +1,8 @@
 //! `popscope list`: every message (or those `--match` selects) with
-//! number, UID, size and its main headers, as a table or as JSON lines.
-//! Read-only: it never marks.
+//! number, UID, size and its main headers, as a table, JSON Lines or a
+//! JSON array (`list_output`). Read-only: it never marks.
 
+use super::list_output::{Format, RowWriter};
 use super::select::{Selector, parse_match};
 use super::{ListArgs, TraceFile};
 use crate::error::Failure;
@@ -11,10 +12,10 @@ use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
 use crate::query::{MessageFacts, Verdict};
 use crate::session::driver::Route;
 use crate::session::{self, Session};
-use crate::text::{fit, human_size};
+use crate::text::human_size;
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::IsTerminal;
 use tokio::sync::oneshot;
 
 /// One listed message.
@@ -69,32 +70,27 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
         eprintln!("popscope: warning: {warning}");
     }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let json = args.json;
+    let format = Format::of(args, stdout.is_terminal());
+    let mut rows = RowWriter::new(std::io::BufWriter::new(stdout.lock()), format);
     let result = list_messages(&session, |listing| {
         if let Some(selector) = selector.as_mut()
             && selector.judge(listing) != Verdict::Match
         {
             return Ok(());
         }
-        let line = if json {
-            serde_json::to_string(listing).unwrap_or_default()
-        } else {
-            table_row(listing)
-        };
-        writeln!(out, "{line}")
+        rows.row(listing)
     })
     .await;
-    let _ = out.flush();
-    drop(out);
+    let written = rows.finish();
     let quit = session.quit(false).await;
     trace.finish().await;
     let (count, bytes) = result?;
+    written?;
     match &selector {
         // Even with nothing matched: a script can tell "none" from a failure
         // by the exit code, a person by this line.
         Some(selector) => eprintln!("{}", selector.summary("match")),
-        None if !json => eprintln!("{count} messages, {}", human_size(bytes)),
+        None if !format.is_json() => eprintln!("{count} messages, {}", human_size(bytes)),
         None => {}
     }
     if let session::QuitResult::Unknown(reason) = quit {
@@ -104,8 +100,9 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// Fetches LIST, UIDL and every header block (pipelined when the session
-/// allows) and hands each message to `emit` in order. Returns the count and
-/// total size. Stops early, without error, when `emit` fails (e.g. the
+/// allows) and hands each message to `emit` in order. Returns the
+/// maildrop's message count and total size (from LIST, however many rows
+/// were emitted). Stops early, without error, when `emit` fails (e.g. the
 /// reader of a pipe went away). What to ask and how to read the answers is
 /// `crate::mailbox`'s, the same as the inspector's; what it has to tell the
 /// person goes to standard error.
@@ -124,6 +121,7 @@ pub async fn list_messages(
         None
     };
     let sizes = apply_list(list.await?)?;
+    let total = sizes.iter().fold(0u64, |sum, (_, size)| sum.saturating_add(*size));
     if let Some(notice) = plan.top_notice() {
         warn(notice);
     }
@@ -151,7 +149,6 @@ pub async fn list_messages(
         (None, Some(notice)) if !sizes.is_empty() => warn(notice),
         _ => {}
     }
-    let mut total = 0u64;
     let mut message_ids = HashSet::new();
     let mut receivers = pending.into_iter();
     for (msg, size) in &sizes {
@@ -176,7 +173,6 @@ pub async fn list_messages(
             }
             None => None,
         };
-        total = total.saturating_add(*size);
         let dup = headers
             .as_ref()
             .is_some_and(|h| !h.message_id.is_empty() && !message_ids.insert(h.message_id.clone()));
@@ -196,22 +192,4 @@ pub async fn list_messages(
 
 fn warn(notice: &str) {
     eprintln!("popscope: warning: {notice}");
-}
-
-pub(super) fn table_row(listing: &Listing) -> String {
-    let h = listing.headers.clone().unwrap_or_default();
-    let date = h
-        .date
-        .as_deref()
-        .map(|d| d.get(..16).unwrap_or(d).replace('T', " "))
-        .unwrap_or_default();
-    format!(
-        "{:>6}  {:<24}  {:>9}  {:<16}  {}  {}",
-        listing.msg,
-        fit(listing.uid.as_deref().unwrap_or("-"), 24),
-        human_size(listing.size),
-        date,
-        fit(&h.from, 32),
-        fit(&h.subject, 60).trim_end(),
-    )
 }

@@ -11,6 +11,7 @@ pub mod docs;
 pub mod inspect;
 pub mod invocation;
 pub mod list;
+pub mod list_output;
 pub mod output;
 pub mod retr;
 pub mod select;
@@ -178,8 +179,9 @@ pub struct DemoArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// One JSON object per line instead of a table.
-    #[arg(long)]
+    /// JSON Lines instead of a table: one object per message and line
+    /// (`jq -s` collects them into an array).
+    #[arg(long, conflicts_with = "json_array")]
     pub json: bool,
     /// Only the messages this query matches, e.g. 'subject:"disk full"',
     /// 'from:junk.example size>1M', 'older:30d' (the README has the
@@ -187,6 +189,12 @@ pub struct ListArgs {
     /// many of how many did.
     #[arg(long = "match", value_name = "QUERY")]
     pub matching: Option<String>,
+    /// One JSON array of objects instead of a table.
+    #[arg(long)]
+    pub json_array: bool,
+    /// Sizes in exact bytes instead of KB and MB.
+    #[arg(long)]
+    pub bytes: bool,
 }
 
 /// How to reach and log in to a server. Every option can also come from a
