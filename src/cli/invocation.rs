@@ -19,8 +19,8 @@ pub enum Invalid {
 
 /// Parses `argv` (program name first) and merges the account.
 pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Cli, Invalid> {
-    let argv: Vec<OsString> = argv.into_iter().collect();
     let command = Cli::command();
+    let argv = options_after_command(&command, argv.into_iter().collect());
     if let Some(failure) = unknown_command(&command, &argv) {
         return Err(Invalid::Failure(failure));
     }
@@ -28,6 +28,21 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Cli, Invalid> {
     let mut cli = Cli::from_arg_matches(&matches).map_err(Invalid::Clap)?;
     config::apply_account(&mut cli, &matches).map_err(Invalid::Failure)?;
     Ok(cli)
+}
+
+/// `popscope -a work list` means `popscope list -a work`: clap alone would
+/// take `list` for the inspector's URL once an option came first (the
+/// options before a command are the connection options every connecting
+/// command has).
+fn options_after_command(command: &Command, mut argv: Vec<OsString>) -> Vec<OsString> {
+    let Some((index, word)) = first_word(command, &argv) else {
+        return argv;
+    };
+    if index > 1 && command.find_subcommand(word).is_some() {
+        let name = argv.remove(index);
+        argv.insert(1, name);
+    }
+    argv
 }
 
 /// A first word that is neither a command nor a server: `popscope chek
@@ -126,6 +141,24 @@ mod tests {
         let f = failure(&["frobnicate"]);
         assert_eq!(f.message, "unknown command \"frobnicate\"");
         assert!(f.hint.unwrap().contains("check, list"));
+    }
+
+    #[test]
+    fn options_before_a_command_go_after_it() {
+        let moved = options_after_command(
+            &Cli::command(),
+            argv(&["-a", "work", "--timeout", "5", "list", "--json"]),
+        );
+        assert_eq!(moved, argv(&["list", "-a", "work", "--timeout", "5", "--json"]));
+        let kept = argv(&["--user", "list", "pop3s://h"]);
+        assert_eq!(options_after_command(&Cli::command(), kept.clone()), kept);
+        match parse(argv(&["--timeout", "5", "check", "pop3s://a@h"])) {
+            Ok(Cli {
+                command: Some(crate::cli::CliCommand::Check(args)),
+                ..
+            }) => assert_eq!(args.timeout, 5.0),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
