@@ -172,6 +172,9 @@ pub async fn run(args: &SurveyArgs) -> Result<(), Failure> {
     let names: Vec<String> = if args.accounts.is_empty() {
         file.accounts.keys().cloned().collect()
     } else {
+        for name in &args.accounts {
+            file.account(name)?;
+        }
         args.accounts.clone()
     };
     if names.is_empty() {
