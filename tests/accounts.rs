@@ -527,6 +527,9 @@ fn survey_shows_two_servers_and_a_dead_port_failure_first() {
     // Only some accounts, by name.
     let two = home.run(&["survey", "--config", &config, "-a", "young", "-a", "old"], &[]);
     two.assert_exit(0).assert_stderr_has("2 accounts: 2 ok");
+    home.run(&["survey", "--config", &config, "-a", "young", "-a", "nope"], &[])
+        .assert_exit(2)
+        .assert_stderr_has("has no account \"nope\"");
     assert_eq!(
         (young.maildir_files(USER).len(), old.maildir_files(USER).len()),
         (2, 5),
