@@ -44,6 +44,11 @@ fn bash_zsh_and_fish_complete_account_names_from_the_config_file() {
     }
 }
 
+/// `text` as the roff crate writes it in a text line.
+fn roff_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('-', "\\-").replace('\'', "\\*(Aq")
+}
+
 #[test]
 fn the_manual_has_every_command_key_exit_code_and_account_key() {
     let page = man_page();
@@ -66,7 +71,7 @@ fn the_manual_has_every_command_key_exit_code_and_account_key() {
         assert!(page.contains(&format!(".SS \"popscope {command}")), "no {command}");
     }
     for binding in BINDINGS {
-        assert!(page.contains(binding.help), "no key {:?}", binding.help);
+        assert!(page.contains(&roff_text(binding.help)), "no key {:?}", binding.help);
     }
     for kind in FailureKind::ALL {
         assert!(
