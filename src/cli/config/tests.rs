@@ -1,6 +1,7 @@
 use super::*;
 use crate::cli::invocation::{Invalid, parse as parse_argv};
 use crate::cli::{Cli, CliCommand};
+use clap::CommandFactory;
 use std::ffi::OsString;
 
 fn file(text: &str, mode: u32) -> Result<ConfigFile, Failure> {
@@ -283,4 +284,30 @@ fn merged_settings_show_sources_and_redact_secrets() {
     assert_eq!(get("window").value.as_deref(), Some("1000"));
     assert_eq!(get("ca_file").source, merge::Source::Unset);
     assert_eq!(merged.len(), Account::KEYS.len());
+}
+
+#[test]
+fn every_command_that_connects_takes_an_account() {
+    for words in [
+        &["check", "-a", "work"][..],
+        &["list", "-a", "work"],
+        &["retr", "-a", "work", "-m", "1"],
+        &["clean", "-a", "work", "--match", "subject:x", "--dry-run"],
+        &["-a", "work"],
+        &["-a", "work", "list"],
+    ] {
+        let mut cli = with_config(ACCOUNTS, words).ok().unwrap();
+        let args = match cli.command.as_mut() {
+            Some(command) => command.connect_args_mut().unwrap().clone(),
+            None => cli.connect.clone(),
+        };
+        assert_eq!(args.account.as_deref(), Some("work"), "{words:?}");
+        assert_eq!(args.timeout, 20.0, "{words:?}");
+    }
+    // And every subcommand that has connection options reaches them.
+    for sub in Cli::command().get_subcommands() {
+        let has_url = sub.get_arguments().any(|a| a.get_id() == "url");
+        let has_account = sub.get_arguments().any(|a| a.get_id() == "account");
+        assert!(!has_url || has_account, "{}", sub.get_name());
+    }
 }
