@@ -4,6 +4,7 @@
 use super::{BatchId, CommandKind, RequestId, SessionState};
 use crate::pop3::auth::AuthError;
 use crate::pop3::codec::{CodecError, StatusLine};
+use std::fmt;
 use std::time::{Duration, Instant};
 
 /// The body part of a reply.
@@ -74,16 +75,92 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceRecord {
     /// When it happened: a written line at the `take_output` that handed it
-    /// out, anything else at the call that produced it.
+    /// out, the first line of an answer when its first byte arrived,
+    /// anything else at the call that produced it.
     pub at: Instant,
     pub direction: Direction,
     pub request: Option<RequestId>,
     pub text: String,
+    /// The command this line is (written) or answers (received). Its
+    /// `Display` never shows a secret, so it may label any line.
+    pub command: Option<CommandKind>,
     /// For the first line of an answer (or of a SASL challenge): the time
-    /// since the line it answers was handed out for writing.
+    /// from the handing out of the line it answers to the answer's first
+    /// byte.
     pub latency: Option<Duration>,
     /// The write the command went out in (for its line and its answer's).
     pub batch: Option<BatchId>,
+    /// On the first line of a write: what the whole write held.
+    pub opens_batch: Option<BatchSize>,
+    /// Bytes on the wire (CRLF included), or a multi-line answer's payload
+    /// size. None for a line that carries a secret: its length would tell
+    /// the secret's.
+    pub bytes: Option<u64>,
+    /// A multi-line answer's payload (on its summary line), bounded.
+    pub payload: Option<Payload>,
+}
+
+/// One write to the server: how many lines and bytes went out together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSize {
+    pub lines: usize,
+    /// None when a line in it carries a secret.
+    pub bytes: Option<usize>,
+}
+
+/// The first bytes of a multi-line answer's payload, as received (dot
+/// stuffing removed). The raw bytes are not handed out: `text` is the only
+/// way to read them, sanitized, so nothing from the server reaches a
+/// terminal unfiltered.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Payload {
+    sample: Box<[u8]>,
+    /// Lines and bytes of the whole payload.
+    pub lines: u64,
+    pub total_bytes: u64,
+}
+
+impl Payload {
+    pub fn new(sample: Vec<u8>, lines: u64, total_bytes: u64) -> Payload {
+        Payload {
+            sample: sample.into_boxed_slice(),
+            lines,
+            total_bytes,
+        }
+    }
+
+    /// The sample as sanitized lines, at most `max_lines`. A line cut by
+    /// the sample's end is kept as far as it goes.
+    pub fn text_lines(&self, max_lines: usize) -> Vec<String> {
+        let text = crate::sanitize::sanitize_bytes(&self.sample, true);
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        if text.is_empty() {
+            return Vec::new();
+        }
+        text.split('\n').take(max_lines).map(str::to_string).collect()
+    }
+
+    /// Bytes of the payload held here.
+    pub fn sample_len(&self) -> usize {
+        self.sample.len()
+    }
+
+    /// The sample is the whole payload.
+    pub fn is_complete(&self) -> bool {
+        self.sample.len() as u64 >= self.total_bytes
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Payload({} of {} bytes, {} lines)",
+            self.sample.len(),
+            self.total_bytes,
+            self.lines
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,4 +201,6 @@ pub enum ProtocolError {
     AlreadyFailed(String),
     #[error("no answer to {waiting_for} within {} s", .limit.as_secs_f32())]
     Timeout { waiting_for: String, limit: Duration },
+    #[error("the server's first bytes are a TLS record, not a POP3 greeting: this looks like a TLS port")]
+    TlsRecordForGreeting,
 }

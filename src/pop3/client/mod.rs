@@ -35,6 +35,8 @@ mod send;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod trace_tests;
+#[cfg(test)]
 mod transcript;
 
 use super::auth::{AuthError, SaslExchange};
@@ -44,7 +46,7 @@ pub use super::command::{
     Command, CommandKind, InvalidCommand, MAX_CAPA_BYTES, MAX_COMMAND_LINE, MAX_LISTING_BYTES, MAX_TOP_BYTES,
 };
 use deadline::AnswerTimer;
-pub use events::{Body, Direction, Event, Outcome, ProtocolError, Reply, TraceRecord};
+pub use events::{BatchSize, Body, Direction, Event, Outcome, Payload, ProtocolError, Reply, TraceRecord};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -84,7 +86,8 @@ pub struct ClientConfig {
     pub window: usize,
     /// Emit trace records at all.
     pub trace: bool,
-    /// Copy multi-line payloads into the trace instead of a summary.
+    /// Keep up to 64 KiB of every multi-line payload with its trace line
+    /// instead of a short sample (CAPA is always kept whole).
     pub trace_bodies: bool,
     /// How long the server may stay silent while an answer is awaited.
     pub answer_timeout: Duration,
@@ -120,7 +123,8 @@ enum Phase {
         decoder: BodyDecoder,
         status: StatusLine,
         kept: Vec<u8>,
-        traced: usize,
+        /// The payload's first bytes, for the trace.
+        sample: Vec<u8>,
     },
 }
 
@@ -147,7 +151,9 @@ struct InFlight {
 struct Unwritten {
     direction: Direction,
     request: Option<RequestId>,
+    command: Option<CommandKind>,
     text: String,
+    bytes: Option<u64>,
 }
 
 /// The POP3 client state machine. See the module docs.
@@ -167,6 +173,11 @@ pub struct Client {
     timer: AnswerTimer,
     /// The time passed in by the call being handled.
     now: Instant,
+    /// When the first byte of the line being read arrived (an answer's
+    /// latency ends there, not when its line was complete).
+    line_arrived: Instant,
+    /// When the first byte still in `input` arrived.
+    input_arrived: Instant,
     /// DELEs sent since the last successful RSET: while non-zero, the server
     /// may hold marks, and only a confirmed QUIT may go out without RSET.
     possibly_marked: u32,
@@ -179,6 +190,8 @@ impl Client {
         Client {
             timer: AnswerTimer::new(config.answer_timeout, now),
             now,
+            line_arrived: now,
+            input_arrived: now,
             unwritten: Vec::new(),
             next_batch: 1,
             config: ClientConfig {
@@ -292,14 +305,23 @@ impl Client {
             flight.unstamped = false;
             flight.written = Some((now, batch));
         }
+        let sent = || self.unwritten.iter().filter(|l| l.direction == Direction::Sent);
+        let mut opens_batch = Some(BatchSize {
+            lines: sent().count(),
+            bytes: sent().all(|l| l.bytes.is_some()).then_some(self.output.len()),
+        });
         for line in std::mem::take(&mut self.unwritten) {
             self.events.push_back(Event::Trace(TraceRecord {
                 at: now,
                 direction: line.direction,
                 request: line.request,
                 text: line.text,
+                command: line.command,
                 latency: None,
                 batch: Some(batch),
+                opens_batch: opens_batch.take(),
+                bytes: line.bytes,
+                payload: None,
             }));
         }
         if self.awaiting() {
@@ -366,12 +388,17 @@ impl Client {
             return self.fail(ProtocolError::DataAfterStls(data.len()));
         }
         let mut input = std::mem::take(&mut self.input);
+        let earlier = input.len();
+        if earlier == 0 {
+            self.input_arrived = now;
+        }
         input.extend_from_slice(data);
         let mut pos = 0;
         let result = loop {
             if pos == input.len() {
                 break Ok(());
             }
+            self.line_arrived = if pos < earlier { self.input_arrived } else { now };
             match self.step(&input[pos..]) {
                 Ok(0) => break Ok(()),
                 Ok(used) => pos += used,
@@ -383,6 +410,9 @@ impl Client {
         };
         input.drain(..pos);
         self.input = input;
+        if pos >= earlier {
+            self.input_arrived = now;
+        }
         if !data.is_empty() {
             self.timer.heard(now);
         }
@@ -444,44 +474,68 @@ impl Client {
         }
     }
 
-    /// A trace line about an answer or the session, stamped now.
-    fn trace(&mut self, direction: Direction, request: Option<RequestId>, text: String) {
-        self.trace_answer(direction, request, text, None, None);
+    /// A trace line about the session, stamped now.
+    fn note(&mut self, text: &str) {
+        if self.config.trace {
+            let record = self.record(Direction::Note, text.to_string());
+            self.events.push_back(Event::Trace(record));
+        }
     }
 
-    fn trace_answer(
-        &mut self,
-        direction: Direction,
-        request: Option<RequestId>,
-        text: String,
-        latency: Option<Duration>,
-        batch: Option<BatchId>,
-    ) {
-        if self.config.trace {
-            self.events.push_back(Event::Trace(TraceRecord {
-                at: self.now,
-                direction,
-                request,
-                text,
-                latency,
-                batch,
-            }));
+    /// A record of `text` stamped now, labelled with nothing yet.
+    fn record(&self, direction: Direction, text: String) -> TraceRecord {
+        TraceRecord {
+            at: self.now,
+            direction,
+            request: None,
+            text,
+            command: None,
+            latency: None,
+            batch: None,
+            opens_batch: None,
+            bytes: None,
+            payload: None,
+        }
+    }
+
+    /// A trace line received for the command `flight` (its status line, a
+    /// SASL challenge, a payload's summary): labelled with the command and
+    /// its batch. `first` marks an answer's first line, which is stamped
+    /// with the arrival of its first byte and carries the latency.
+    fn trace_received(&self, flight: &InFlight, text: String, first: bool, bytes: Option<u64>) -> Option<TraceRecord> {
+        if !self.config.trace {
+            return None;
+        }
+        let at = if first { self.line_arrived } else { self.now };
+        Some(TraceRecord {
+            at,
+            request: Some(flight.id),
+            command: Some(flight.kind),
+            latency: if first { flight.latency_at(at) } else { None },
+            batch: flight.batch(),
+            bytes,
+            ..self.record(Direction::Received, text)
+        })
+    }
+
+    fn push_trace(&mut self, record: Option<TraceRecord>) {
+        if let Some(record) = record {
+            self.events.push_back(Event::Trace(record));
         }
     }
 
     /// A trace line about something written, stamped by `take_output`.
-    fn trace_write(&mut self, direction: Direction, request: Option<RequestId>, text: String) {
+    fn trace_write(&mut self, direction: Direction, request: Option<RequestId>, text: String, bytes: Option<u64>) {
         if self.config.trace {
+            let command = request.and_then(|id| self.in_flight.iter().rev().find(|f| f.id == id).map(|f| f.kind));
             self.unwritten.push(Unwritten {
                 direction,
                 request,
+                command,
                 text,
+                bytes,
             });
         }
-    }
-
-    fn note(&mut self, text: &str) {
-        self.trace(Direction::Note, None, text.to_string());
     }
 
     fn complete(&mut self, id: RequestId, command: CommandKind, outcome: Outcome) {
@@ -521,13 +575,10 @@ impl Client {
 }
 
 impl InFlight {
-    /// The time since its last line went out, for the first line of the
-    /// answer to it, and the batch it went out in.
-    fn answered_at(&self, now: Instant) -> (Option<Duration>, Option<BatchId>) {
-        match self.written {
-            Some((at, batch)) => (Some(now.saturating_duration_since(at)), Some(batch)),
-            None => (None, None),
-        }
+    /// The time from its last line going out to `arrived`, for the first
+    /// line of the answer to it.
+    fn latency_at(&self, arrived: Instant) -> Option<Duration> {
+        self.written.map(|(at, _)| arrived.saturating_duration_since(at))
     }
 
     fn batch(&self) -> Option<BatchId> {

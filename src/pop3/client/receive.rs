@@ -2,13 +2,16 @@
 //! (collected or streamed), and what each answer does to the session.
 
 use super::{
-    Body, Client, Direction, Event, InFlight, Outcome, Phase, ProtocolError, Reply, SessionState, codec, outcome_of,
+    Body, Client, Direction, Event, InFlight, Outcome, Payload, Phase, ProtocolError, Reply, SessionState, TraceRecord,
+    codec, outcome_of,
 };
 use crate::pop3::codec::{BodyDecoder, MAX_STATUS_LINE, StatusLine, parse_continuation, parse_status_line, split_line};
-use crate::pop3::command::{BodyMode, CommandKind};
-use crate::sanitize::sanitize_bytes;
+use crate::pop3::command::{BodyMode, CommandKind, MAX_CAPA_BYTES};
 
-/// How much of one multi-line payload `trace_bodies` copies into the trace.
+/// How much of a multi-line payload the trace keeps with its summary line:
+/// enough for a TOP's header block or the start of a LIST.
+const TRACE_SAMPLE: usize = 2 * 1024;
+/// The same with `trace_bodies`.
 const MAX_TRACED_BODY: usize = 64 * 1024;
 
 impl Client {
@@ -16,11 +19,23 @@ impl Client {
     /// bytes used (0: need more).
     pub(super) fn step(&mut self, input: &[u8]) -> Result<usize, ProtocolError> {
         if self.state == SessionState::Greeting {
+            // A TLS server stays silent or sends an alert record; either way
+            // the first bytes are a record header (type, version 3.x).
+            if let [0x15 | 0x16, 0x03, ..] = input {
+                return Err(ProtocolError::TlsRecordForGreeting);
+            }
             let Some((line, used)) = split_line(input, MAX_STATUS_LINE).map_err(|e| codec("the greeting", e))? else {
                 return Ok(0);
             };
             let status = parse_status_line(line).map_err(|e| codec("the greeting", e))?;
-            self.trace(Direction::Received, None, status.to_string());
+            if self.config.trace {
+                let at = self.line_arrived;
+                self.events.push_back(Event::Trace(TraceRecord {
+                    at,
+                    bytes: Some(used as u64),
+                    ..self.record(Direction::Received, status.to_string())
+                }));
+            }
             if !status.is_ok() {
                 return Err(ProtocolError::GreetingRejected(status));
             }
@@ -28,7 +43,7 @@ impl Client {
             self.set_state(SessionState::Authorization);
             return Ok(used);
         }
-        let Some(head) = self.in_flight.front_mut() else {
+        let Some(head) = self.in_flight.front() else {
             return self.unsolicited(input);
         };
         if let Phase::Body { .. } = head.phase {
@@ -41,20 +56,21 @@ impl Client {
         if head.sasl.is_some()
             && let Some(challenge) = parse_continuation(line)
         {
+            let record = self.trace_received(head, "+ <SASL challenge>".to_string(), true, Some(used as u64));
+            self.push_trace(record);
             self.sasl_challenge(challenge);
             return Ok(used);
         }
         let status = parse_status_line(line).map_err(|e| codec(&during, e))?;
-        let id = head.id;
-        let (latency, batch) = head.answered_at(self.now);
-        self.trace_answer(Direction::Received, Some(id), status.to_string(), latency, batch);
+        let record = self.trace_received(head, status.to_string(), true, Some(used as u64));
+        self.push_trace(record);
         let head = self.in_flight.front_mut().expect("head exists");
         if status.is_ok() && head.body != BodyMode::None {
             head.phase = Phase::Body {
                 decoder: BodyDecoder::new(),
                 status,
                 kept: Vec::new(),
-                traced: 0,
+                sample: Vec::new(),
             };
             return Ok(used);
         }
@@ -71,7 +87,14 @@ impl Client {
         };
         match parse_status_line(line) {
             Ok(status) => {
-                self.trace(Direction::Received, None, status.to_string());
+                if self.config.trace {
+                    let at = self.line_arrived;
+                    self.events.push_back(Event::Trace(TraceRecord {
+                        at,
+                        bytes: Some(used as u64),
+                        ..self.record(Direction::Received, status.to_string())
+                    }));
+                }
                 self.events.push_back(Event::Unsolicited(status));
                 Ok(used)
             }
@@ -80,24 +103,20 @@ impl Client {
     }
 
     fn body_step(&mut self, input: &[u8]) -> usize {
-        let trace_bodies = self.config.trace_bodies && self.config.trace;
+        let sample_limit = self.sample_limit();
         let head = self.in_flight.front_mut().expect("head exists");
-        let (id, batch) = (head.id, head.batch());
+        let id = head.id;
         let mode = head.body;
         let Phase::Body {
-            decoder, kept, traced, ..
+            decoder, kept, sample, ..
         } = &mut head.phase
         else {
             unreachable!("body_step is only called in the body phase")
         };
         let mut chunk = Vec::new();
         let (used, done) = decoder.decode(input, &mut chunk);
-        let mut traced_text = None;
-        if trace_bodies && *traced < MAX_TRACED_BODY && !chunk.is_empty() {
-            let take = chunk.len().min(MAX_TRACED_BODY - *traced);
-            *traced += take;
-            traced_text = Some(sanitize_bytes(&chunk[..take], true));
-        }
+        let room = sample_limit(head.kind).saturating_sub(sample.len());
+        sample.extend_from_slice(&chunk[..chunk.len().min(room)]);
         match mode {
             BodyMode::Collect(limit) => {
                 let room = limit.saturating_sub(kept.len());
@@ -108,9 +127,6 @@ impl Client {
             }
             _ => {}
         }
-        if let Some(text) = traced_text {
-            self.trace_answer(Direction::Received, Some(id), text, None, batch);
-        }
         if done {
             let flight = self.in_flight.pop_front().expect("head exists");
             self.finish_body(flight);
@@ -118,22 +134,41 @@ impl Client {
         used
     }
 
-    fn finish_body(&mut self, flight: InFlight) {
-        let batch = flight.batch();
+    /// How much of a payload the trace keeps, by command (none without a
+    /// trace).
+    fn sample_limit(&self) -> impl Fn(CommandKind) -> usize + use<> {
+        let (trace, bodies) = (self.config.trace, self.config.trace_bodies);
+        move |kind| match kind {
+            _ if !trace => 0,
+            CommandKind::Capa => MAX_CAPA_BYTES,
+            _ if bodies => MAX_TRACED_BODY,
+            _ => TRACE_SAMPLE,
+        }
+    }
+
+    fn finish_body(&mut self, mut flight: InFlight) {
         let Phase::Body {
-            decoder, status, kept, ..
-        } = flight.phase
+            decoder,
+            status,
+            kept,
+            sample,
+        } = std::mem::replace(&mut flight.phase, Phase::Status)
         else {
             unreachable!("finish_body is only called in the body phase")
         };
         let (lines, total_bytes) = (decoder.lines(), decoder.bytes());
-        self.trace_answer(
-            Direction::Received,
-            Some(flight.id),
-            format!("<{lines} lines, {total_bytes} bytes>"),
-            None,
-            batch,
-        );
+        let record = self
+            .trace_received(
+                &flight,
+                format!("<{lines} lines, {total_bytes} bytes>"),
+                false,
+                Some(total_bytes),
+            )
+            .map(|r| TraceRecord {
+                payload: Some(Payload::new(sample, lines, total_bytes)),
+                ..r
+            });
+        self.push_trace(record);
         let body = match flight.body {
             BodyMode::Stream => Body::Streamed { lines, total_bytes },
             _ => Body::Collected {

@@ -3,7 +3,7 @@
 //! shows SASL lines only as sizes (the `Sasl` redaction of the command
 //! table).
 
-use super::{Client, Direction, InFlight, Outcome, SessionState, outcome_of};
+use super::{Client, InFlight, Outcome, SessionState, outcome_of};
 use crate::pop3::auth::{AuthError, SaslExchange};
 use crate::pop3::codec::{CodecError, StatusLine};
 use crate::pop3::command::{CommandKind, Line, MAX_COMMAND_LINE};
@@ -48,10 +48,8 @@ impl InFlight {
 impl Client {
     /// A `+ ...` line while AUTH is the command at the head.
     pub(super) fn sasl_challenge(&mut self, challenge: Result<Vec<u8>, CodecError>) {
-        let now = self.now;
         let head = self.in_flight.front_mut().expect("head exists");
         let id = head.id;
-        let (latency, batch) = head.answered_at(now);
         let answer = match challenge {
             Ok(raw) if raw.is_empty() && head.deferred_initial.is_some() => {
                 Ok(head.deferred_initial.take().expect("checked"))
@@ -75,13 +73,6 @@ impl Client {
                 }
             }
         };
-        self.trace_answer(
-            Direction::Received,
-            Some(id),
-            "+ <SASL challenge>".to_string(),
-            latency,
-            batch,
-        );
         self.write_line(id, line);
         self.in_flight.front_mut().expect("head exists").unstamped = true;
     }

@@ -26,8 +26,9 @@ impl Client {
             CommandKind::Quit { commit: true } => self.timer.quit_committing(self.possibly_marked),
             _ => {}
         }
-        self.write_line(id, line);
+        // In flight before its line is traced, which labels the line with it.
         self.in_flight.push_back(flight);
+        self.write_line(id, line);
     }
 
     /// Marks may be held and the person did not confirm: unmark first, and
@@ -39,18 +40,23 @@ impl Client {
             Direction::Note,
             None,
             "QUIT was not confirmed and messages may be marked: sending RSET first".to_string(),
+            None,
         );
-        self.write_line(rset_id, Command::Rset.line());
         let kind = CommandKind::Rset;
         self.in_flight.push_back(InFlight {
             reset_before_quit: Some(quit),
             ..InFlight::new(rset_id, kind, kind.spec().body)
         });
+        self.write_line(rset_id, Command::Rset.line());
     }
 
+    /// Puts a line for the command `id` (already in flight) on the wire.
     pub(super) fn write_line(&mut self, id: RequestId, line: Line) {
         self.output.extend_from_slice(&line.wire);
         self.output.extend_from_slice(b"\r\n");
-        self.trace_write(Direction::Sent, Some(id), line.shown);
+        // A line shown other than sent had something hidden: its size could
+        // tell a secret's length, so it has none.
+        let bytes = (line.wire == line.shown.as_bytes()).then_some(line.wire.len() as u64 + 2);
+        self.trace_write(Direction::Sent, Some(id), line.shown, bytes);
     }
 }
