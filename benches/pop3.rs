@@ -61,6 +61,7 @@ use popscope::pop3::client::{Body, Command, CommandKind, Outcome, Reply};
 use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
 use popscope::session::driver::SessionEvent;
+use popscope::session::trace::{TraceEntry, TraceHeader, TraceObserver};
 use popscope::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, Step, TlsMode, open};
 use popscope::testmail::maildir as maildrop;
 use raw_pop3::RawPop3;
@@ -515,6 +516,18 @@ fn lib_list(
     })
 }
 
+/// Every trace line of a session, kept.
+#[derive(Clone, Default)]
+struct Collected(std::sync::Arc<std::sync::Mutex<Vec<TraceEntry>>>);
+
+impl TraceObserver for Collected {
+    fn started(&mut self, _: &TraceHeader) {}
+
+    fn entry(&mut self, entry: TraceEntry) {
+        self.0.lock().unwrap().push(entry);
+    }
+}
+
 /// One `lib_list` run with the trace on: the login steps from the
 /// `ConnectReport`, then from the trace when LIST went out, when the first
 /// and the last TOP went out, and the end.
@@ -523,11 +536,11 @@ fn lib_list_traced(runtime: &tokio::runtime::Runtime, port: u16) -> Result<Strin
     let config = session_config(port, OPEN_USER, true, DEFAULT_WINDOW);
     runtime.block_on(async {
         let work = async {
-            let (trace, mut entries) = tokio::sync::mpsc::unbounded_channel();
+            let collected = Collected::default();
             let session = open(
                 &config,
                 Observers {
-                    trace: Some(trace),
+                    trace: vec![Box::new(collected.clone())],
                     events: None,
                 },
             )
@@ -538,7 +551,7 @@ fn lib_list_traced(runtime: &tokio::runtime::Runtime, port: u16) -> Result<Strin
             let _ = session.quit(false).await;
             let mut sent = Vec::new();
             let mut last_answer = Duration::ZERO;
-            while let Ok(entry) = entries.try_recv() {
+            for entry in collected.0.lock().unwrap().drain(..) {
                 match entry.direction {
                     Direction::Sent => sent.push((entry.at, entry.text)),
                     Direction::Received if sent.last().is_none_or(|(_, t)| t != "QUIT") => last_answer = entry.at,

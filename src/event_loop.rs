@@ -14,6 +14,7 @@ use crate::error::{Failure, FailureKind};
 use crate::mailbox::Offer;
 use crate::session::driver::{Route, SessionEvent};
 use crate::session::tls::Verification;
+use crate::session::trace::SharedTrace;
 use crate::session::{Session, TlsMode};
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use crossterm::execute;
@@ -108,11 +109,13 @@ impl Drop for TerminalGuard {
 }
 
 /// Runs the inspector until the person leaves. `events` must be the
-/// receiving end of the session's event channel.
+/// receiving end of the session's event channel, `trace` the store the
+/// session's trace goes to.
 pub async fn run(
     session: Session,
     mut events: mpsc::UnboundedReceiver<SessionEvent>,
     facts: ConnectionFacts,
+    trace: SharedTrace,
 ) -> Result<ExitReport, Failure> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard
@@ -120,6 +123,8 @@ pub async fn run(
         .size()
         .map_err(|e| Failure::new(FailureKind::Local, format!("cannot read the terminal size: {e}")))?;
     let mut app = App::new(facts, (size.width, size.height));
+    app.trace.store = trace;
+    app.connection.report = Some(session.report.clone());
     for warning in &session.report.warnings {
         app.activity = format!("warning: {warning}");
     }
@@ -148,6 +153,7 @@ pub async fn run(
                     let _ = session.submit(command, priority, Route::Event { ticket });
                 }
                 Effect::Exit => exit = true,
+                Effect::SaveTrace => app.save_trace(std::path::Path::new("."), std::time::SystemTime::now()),
             }
         }
         if exit {

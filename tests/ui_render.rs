@@ -186,6 +186,7 @@ fn facts() -> ConnectionFacts {
 enum Out {
     Submit { ticket: u64, kind: CommandKind },
     Exit,
+    SaveTrace,
 }
 
 /// The app plus what a session would be holding for it: unanswered
@@ -263,6 +264,7 @@ impl Fake {
                     self.exits += 1;
                     Out::Exit
                 }
+                Effect::SaveTrace => Out::SaveTrace,
             })
             .collect()
     }
@@ -427,7 +429,7 @@ impl Out {
     fn kind(&self) -> Option<CommandKind> {
         match self {
             Out::Submit { kind, .. } => Some(*kind),
-            Out::Exit => None,
+            Out::Exit | Out::SaveTrace => None,
         }
     }
 }
@@ -826,30 +828,21 @@ fn message_view_up_after_end_scrolls_at_once() {
 fn trace_entry(i: u32) -> TraceEntry {
     let at = Duration::from_millis(250 + u64::from(i) * 37);
     match i % 4 {
-        0 => TraceEntry {
-            at,
-            direction: Direction::Sent,
-            text: format!("TOP {} 0", i / 4 + 1),
-            rtt: None,
-        },
+        0 => TraceEntry::new(at, Direction::Sent, format!("TOP {} 0", i / 4 + 1)),
         1 => TraceEntry {
-            at,
-            direction: Direction::Received,
-            text: format!("+OK top of message {} follows", i / 4 + 1),
             rtt: Some(Duration::from_micros(12_345 + u64::from(i) * 10)),
+            ..TraceEntry::new(
+                at,
+                Direction::Received,
+                format!("+OK top of message {} follows", i / 4 + 1),
+            )
         },
-        2 => TraceEntry {
+        2 => TraceEntry::new(at, Direction::Note, format!("pipelining window {} commands", 8 + i)),
+        _ => TraceEntry::new(
             at,
-            direction: Direction::Note,
-            text: format!("pipelining window {} commands", 8 + i),
-            rtt: None,
-        },
-        _ => TraceEntry {
-            at,
-            direction: Direction::Received,
-            text: format!("-ERR [SYS/TEMP] message {} is busy", i / 4 + 1),
-            rtt: None,
-        },
+            Direction::Received,
+            format!("-ERR [SYS/TEMP] message {} is busy", i / 4 + 1),
+        ),
     }
 }
 
@@ -859,8 +852,7 @@ fn trace_pane_follows_then_scrolls() {
     fake.act(Action::ToggleTrace);
     assert!(fake.app.trace.visible);
     for i in 0..30 {
-        let outs = fake.event(SessionEvent::Trace(trace_entry(i)));
-        assert!(outs.is_empty());
+        fake.app.trace.push(trace_entry(i));
     }
     let trace_area = fake.app.regions().trace.expect("trace pane shown");
     let terminal = render(&fake.app);
@@ -881,13 +873,17 @@ fn trace_pane_follows_then_scrolls() {
     assert!(bottom.contains(newest.as_str()), "{bottom}");
     insta::assert_snapshot!("trace_following", terminal.backend());
 
-    // Focus the trace, scroll up one line.
+    // Focus the trace, move the selection up past the top of the pane:
+    // the view scrolls one line.
     let corner = |t: &Terminal<TestBackend>| t.backend().buffer()[(trace_area.x, trace_area.y)].fg;
     assert_eq!(corner(&terminal), Color::DarkGray, "unfocused trace border");
     fake.act(Action::FocusTrace);
     assert!(fake.app.trace.focus);
-    fake.act(Action::Up);
-    assert!(fake.app.trace.scroll.is_some());
+    let rows = usize::from(trace_area.height - 2);
+    for _ in 0..rows {
+        fake.act(Action::Up);
+    }
+    assert!(!fake.app.trace.following());
     let terminal = render(&fake.app);
     assert_eq!(corner(&terminal), Color::Cyan, "focused trace border");
     let text = screen_text(&terminal);
@@ -898,10 +894,18 @@ fn trace_pane_follows_then_scrolls() {
         bottom.contains(trace_entry(28).text.as_str()),
         "the line before the tail is now last: {bottom}"
     );
+    // The selected line (the top one) is shown reversed.
+    let top = trace_area.y + 1;
+    assert!(
+        terminal.backend().buffer()[(trace_area.x + 3, top)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED),
+        "the selection is highlighted"
+    );
     insta::assert_snapshot!("trace_scrolled", terminal.backend());
 
     // New lines do not move a scrolled view; G follows again.
-    fake.event(SessionEvent::Trace(trace_entry(30)));
+    fake.app.trace.push(trace_entry(30));
     let terminal = render(&fake.app);
     assert!(!screen_text(&terminal).contains(trace_entry(30).text.as_str()));
     fake.act(Action::Last);
@@ -911,21 +915,24 @@ fn trace_pane_follows_then_scrolls() {
     assert!(text.contains(trace_entry(30).text.as_str()));
 }
 
-/// One line up must move the view one line whatever the pane's height.
+/// The selection moving one line above the pane's top must move the view
+/// one line whatever the pane's height.
 #[test]
 fn trace_scrolls_one_line_at_any_height() {
     for h in [24u16, 32, 40, 50] {
         let mut fake = Fake::session(CATALOG, (120, h));
         fake.act(Action::ToggleTrace);
         for i in 0..60 {
-            fake.event(SessionEvent::Trace(trace_entry(i)));
+            fake.app.trace.push(trace_entry(i));
         }
         let area = fake.app.regions().trace.unwrap();
         let bottom_y = area.bottom() - 2;
         let terminal = render(&fake.app);
         assert!(row_text(terminal.backend().buffer(), bottom_y).contains(trace_entry(59).text.as_str()));
         fake.act(Action::FocusTrace);
-        fake.act(Action::Up);
+        for _ in 0..area.height - 2 {
+            fake.act(Action::Up);
+        }
         let terminal = render(&fake.app);
         let bottom = row_text(terminal.backend().buffer(), bottom_y);
         assert!(
@@ -1064,7 +1071,7 @@ fn confirm_commit_deletes_exactly_the_marked_then_quits() {
         .iter()
         .map(|o| match o {
             Out::Submit { ticket, .. } => *ticket,
-            Out::Exit => unreachable!(),
+            Out::Exit | Out::SaveTrace => unreachable!(),
         })
         .collect();
     let first = fake.reply(tickets[0], ok("+OK message deleted"));
@@ -1369,12 +1376,14 @@ fn no_control_characters_anywhere() {
     // Sorted by date with the hostile one selected, with the trace open.
     app.handle_action(Action::SortNext);
     app.handle_action(Action::ToggleTrace);
-    app.handle_session_event(SessionEvent::Trace(TraceEntry {
-        at: Duration::from_secs(1),
-        direction: Direction::Received,
-        text: "+OK \u{241b}[2J stand-ins only".into(),
+    app.trace.push(TraceEntry {
         rtt: Some(Duration::from_millis(3)),
-    }));
+        ..TraceEntry::new(
+            Duration::from_secs(1),
+            Direction::Received,
+            "+OK \u{241b}[2J stand-ins only".into(),
+        )
+    });
     let terminal = render(&app);
     assert!(screen_text(&terminal).contains("sorted by date"));
 

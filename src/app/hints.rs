@@ -45,6 +45,17 @@ pub const MESSAGE: Hint = Hint {
     ],
 };
 
+pub const TRACE: Hint = Hint {
+    lead: "",
+    keys: &[
+        (Context::Trace, Action::Open, "expand"),
+        (Context::Trace, Action::TraceSearch, "search"),
+        (Context::Trace, Action::TraceFilter, "filter"),
+        (Context::Trace, Action::TraceSave, "save"),
+        (Context::Trace, Action::Back, "back"),
+    ],
+};
+
 pub const CONFIRM: Hint = Hint {
     lead: "",
     keys: &[
@@ -109,9 +120,10 @@ mod tests {
     use super::*;
     use crate::app::keymap::BINDINGS;
 
-    const ALL: [Hint; 9] = [
+    const ALL: [Hint; 10] = [
         LIST,
         MESSAGE,
+        TRACE,
         CONFIRM,
         DISCARD,
         PROMPT,
@@ -151,6 +163,7 @@ mod tests {
         assert_eq!(CONFIRM.text(), " y delete · n back · K keep all ");
         assert_eq!(DISCARD.text(), " y discard the marks and quit · n back ");
         assert_eq!(VISUAL.text(), " visual · d mark · u unmark · Esc cancel ");
+        assert_eq!(TRACE.text(), " Enter expand · / search · f filter · w save · q back ");
         assert_eq!(CONNECTION_LOST.text(), " read-only · t trace · ? help · q quit ");
         assert_eq!(COMMITTING.text(), " committing… Ctrl-C leaves without QUIT ");
     }

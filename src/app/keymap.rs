@@ -28,6 +28,8 @@ pub enum Context {
     Discard,
     /// The help screen, over whatever was shown.
     Help,
+    /// The connection panel, over whatever was shown.
+    Connection,
 }
 
 impl Context {
@@ -43,6 +45,7 @@ impl Context {
             Context::Confirm => "Commit confirmation",
             Context::Discard => "Discard question (K with more than 5 marks)",
             Context::Help => "Help screen",
+            Context::Connection => "Connection panel",
         }
     }
 }
@@ -94,6 +97,12 @@ pub enum Action {
     ConfirmCancel,
     ConfirmKeep,
     ConfirmDiscard,
+    TraceSearch,
+    TraceSearchNext,
+    TraceSearchPrevious,
+    TraceFilter,
+    TraceSave,
+    ToggleConnection,
 }
 
 /// A key as written in the help screen and matched against events.
@@ -174,6 +183,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Code(KeyCode::Tab)],
         action: FocusTrace,
         help: "move the focus between the list and the trace",
+    },
+    Binding {
+        context: Global,
+        keys: &[Char('i')],
+        action: ToggleConnection,
+        help: "show or hide the connection panel (TLS, timings)",
     },
     Binding {
         context: Global,
@@ -503,13 +518,13 @@ pub const BINDINGS: &[Binding] = &[
         context: Trace,
         keys: &[Char('j'), Code(KeyCode::Down)],
         action: Down,
-        help: "scroll the trace down",
+        help: "select the next trace line",
     },
     Binding {
         context: Trace,
         keys: &[Char('k'), Code(KeyCode::Up)],
         action: Up,
-        help: "scroll the trace up",
+        help: "select the previous trace line",
     },
     Binding {
         context: Trace,
@@ -540,6 +555,62 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Char('q'), Code(KeyCode::Esc)],
         action: Back,
         help: "back to the list",
+    },
+    // The trace pane's tools and the connection panel (its key is global,
+    // above).
+    Binding {
+        context: Trace,
+        keys: &[Code(KeyCode::Enter)],
+        action: Open,
+        help: "expand or collapse the selected group or line",
+    },
+    Binding {
+        context: Trace,
+        keys: &[Char('/')],
+        action: TraceSearch,
+        help: "search the trace (Enter to find, Esc to cancel)",
+    },
+    Binding {
+        context: Trace,
+        keys: &[Char('n')],
+        action: TraceSearchNext,
+        help: "next match",
+    },
+    Binding {
+        context: Trace,
+        keys: &[Char('N')],
+        action: TraceSearchPrevious,
+        help: "previous match",
+    },
+    Binding {
+        context: Trace,
+        keys: &[Char('f')],
+        action: TraceFilter,
+        help: "filter: all → errors → commands → no bulk groups",
+    },
+    Binding {
+        context: Trace,
+        keys: &[Char('w')],
+        action: TraceSave,
+        help: "save the trace to a file in the current directory",
+    },
+    Binding {
+        context: Context::Connection,
+        keys: &[Char('j'), Code(KeyCode::Down)],
+        action: Down,
+        help: "scroll down",
+    },
+    Binding {
+        context: Context::Connection,
+        keys: &[Char('k'), Code(KeyCode::Up)],
+        action: Up,
+        help: "scroll up",
+    },
+    Binding {
+        context: Context::Connection,
+        keys: &[Code(KeyCode::Esc), Char('q'), Char('i')],
+        action: Back,
+        help: "close the connection panel",
     },
     Binding {
         context: Confirm,

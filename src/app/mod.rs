@@ -10,6 +10,7 @@
 pub mod commit;
 pub mod dups;
 pub mod filter;
+pub mod connection;
 pub mod header_loader;
 pub mod help;
 pub mod hints;
@@ -25,6 +26,7 @@ mod session_events;
 pub mod sort;
 pub mod tickets;
 pub mod trace_pane;
+pub mod trace_view;
 pub mod viewer;
 
 use crate::mailbox::{ListingPlan, Offer};
@@ -34,6 +36,7 @@ use crate::session::driver::SessionEvent;
 use commit::{Closed, Commit, Stage};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use filter::Filter;
+use connection::ConnectionPanel;
 use header_loader::HeaderLoader;
 use help::Help;
 use hints::Hint;
@@ -61,6 +64,8 @@ pub enum Effect {
     /// Leave now. The session is dropped without QUIT unless one was
     /// already answered.
     Exit,
+    /// Write the trace to a file (`App::save_trace`).
+    SaveTrace,
 }
 
 /// What a component's update asks for: effects, and perhaps a line for the
@@ -117,6 +122,7 @@ pub struct App {
     pub header_loader: HeaderLoader,
     pub viewer: Option<Viewer>,
     pub trace: TracePane,
+    pub connection: ConnectionPanel,
     pub help: Help,
     pub commit: Commit,
     /// The line being typed: a search, a limit, a pattern mark, a number.
@@ -149,6 +155,7 @@ impl App {
             header_loader: HeaderLoader::default(),
             viewer: None,
             trace: TracePane::default(),
+            connection: ConnectionPanel::default(),
             help: Help::default(),
             commit: Commit::default(),
             prompt: None,
@@ -177,6 +184,7 @@ impl App {
             Some(dialog) if dialog.discarding => Context::Discard,
             Some(_) => Context::Confirm,
             None if self.help.open => Context::Help,
+            None if self.connection.open => Context::Connection,
             None if self.prompt.is_some() => Context::Prompt,
             None => self.pane_context(),
         }
@@ -206,6 +214,7 @@ impl App {
                 Context::Confirm => hints::CONFIRM,
                 Context::Discard => hints::DISCARD,
                 Context::Prompt => hints::PROMPT,
+                Context::Trace => hints::TRACE,
                 _ => match self.pane_context() {
                     Context::Message => hints::MESSAGE,
                     Context::Senders => hints::SENDERS,
@@ -302,6 +311,9 @@ impl App {
     /// A key press: an action from the key map, a digit of a count, or
     /// text for the prompt.
     pub fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = self.text_input(key) {
+            return effects;
+        }
         let context = self.context();
         match keymap::lookup(context, key) {
             Some(Action::Count) => match key.code {
@@ -349,6 +361,10 @@ impl App {
                 self.trace.toggle_focus();
                 return vec![];
             }
+            Action::ToggleConnection => {
+                self.connection.toggle();
+                return vec![];
+            }
             _ => {}
         }
         match self.context() {
@@ -358,9 +374,13 @@ impl App {
                 self.help.act(action, lines.saturating_sub(rows));
                 vec![]
             }
-            Context::Trace => {
-                self.trace.act(action, layout::trace_rows(&self.regions()));
+            Context::Connection => {
+                self.connection.act(action);
                 vec![]
+            }
+            Context::Trace => {
+                let update = self.trace.act(action, layout::trace_rows(&self.regions()));
+                self.trace_update(update)
             }
             Context::Message => self.message_action(action),
             Context::Senders => self.senders_action(action, count),
@@ -540,10 +560,6 @@ impl App {
 
     pub fn handle_session_event(&mut self, event: SessionEvent) -> Vec<Effect> {
         match event {
-            SessionEvent::Trace(entry) => {
-                self.trace.push(entry);
-                vec![]
-            }
             SessionEvent::Data { ticket, chunk } => {
                 if let Some(v) = self.viewer.as_mut()
                     && v.ticket == ticket

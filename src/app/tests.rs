@@ -61,7 +61,7 @@ fn submitted(effects: &[Effect]) -> Vec<(u64, CommandKind)> {
         .iter()
         .filter_map(|e| match e {
             Effect::Submit { ticket, command, .. } => Some((*ticket, command.kind())),
-            Effect::Exit => None,
+            Effect::Exit | Effect::SaveTrace => None,
         })
         .collect()
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 pub async fn run(args: &ConnectArgs) -> Result<(), Failure> {
     let config = args.session_config().await?;
-    let mut trace = TraceFile::open(args.trace.as_ref())?;
+    let mut trace = TraceFile::open(args)?;
     let mode = match config.tls {
         TlsMode::Implicit => "implicit TLS",
         TlsMode::Starttls => "STLS",

@@ -133,7 +133,7 @@ pub async fn run(args: &CleanArgs) -> Result<(), Failure> {
     let consent = Consent::from_args(args)?;
     let mut selector = Selector::new(query, uids).requiring_uids(!args.by_number);
     let config = args.connect.session_config().await?;
-    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let mut trace = TraceFile::open(&args.connect)?;
     let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
         eprintln!("popscope: warning: {warning}");

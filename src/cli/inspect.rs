@@ -4,6 +4,7 @@ use super::{ConnectArgs, TraceFile};
 use crate::error::Failure;
 use crate::error::FailureKind;
 use crate::event_loop::{connection_facts, run};
+use crate::session::trace::SharedTrace;
 use crate::session::{self, SessionConfig};
 use std::io::IsTerminal;
 use tokio::sync::mpsc;
@@ -34,11 +35,12 @@ pub fn require_terminal() -> Result<(), Failure> {
 /// Opens the session (errors print as usual, on the normal screen), then
 /// runs the UI and prints what happened after the screen is restored.
 pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), Failure> {
-    let mut trace = TraceFile::open(args.trace.as_ref())?;
+    let mut trace = TraceFile::open(args)?;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let session = session::open(config, trace.observers(Some(events_tx))).await?;
+    let store = SharedTrace::default();
+    let session = session::open(config, trace.observers_with_store(Some(events_tx), &store)).await?;
     let facts = connection_facts(&session, &config.host, config.port, config.tls);
-    let report = run(session, events_rx, facts).await;
+    let report = run(session, events_rx, facts, store).await;
     trace.finish().await;
     let report = report?;
     println!("popscope: {report}");

@@ -64,7 +64,7 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
         .transpose()?
         .map(|query| Selector::new(Some(query), None));
     let config = args.connect.session_config().await?;
-    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let mut trace = TraceFile::open(&args.connect)?;
     let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
         eprintln!("popscope: warning: {warning}");

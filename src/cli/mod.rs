@@ -21,13 +21,13 @@ use crate::error::{Failure, FailureKind};
 use crate::pop3::auth::Mechanism;
 use crate::secret::Secret;
 use crate::session::tls::{TlsOptions, parse_pin};
-use crate::session::trace::TraceEntry;
+use crate::session::trace::format::TraceFormat;
+use crate::session::trace::{SharedTrace, writer};
 use crate::session::{Credential, DEFAULT_WINDOW, Observers, SessionConfig, StartTlsPolicy, TlsMode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 #[derive(Debug, Parser)]
@@ -268,7 +268,12 @@ pub struct ConnectArgs {
     /// Write the protocol trace to this file ("-" for standard error).
     #[arg(long, env = "POPSCOPE_TRACE")]
     pub trace: Option<PathBuf>,
-    /// Include multi-line payloads in the trace (first 64 KiB of each).
+    /// The trace file's format: text (timestamped lines) or jsonl (one JSON
+    /// object per event).
+    #[arg(long, value_enum, env = "POPSCOPE_TRACE_FORMAT", default_value = "text")]
+    pub trace_format: TraceFormatArg,
+    /// Include multi-line payloads in the trace (first 64 KiB of each;
+    /// CAPA's is always included).
     #[arg(long, env = "POPSCOPE_TRACE_BODIES")]
     pub trace_bodies: bool,
     /// Never pipeline, even when the server offers PIPELINING.
@@ -302,6 +307,22 @@ impl From<TlsArg> for TlsMode {
             TlsArg::Implicit => TlsMode::Implicit,
             TlsArg::Starttls => TlsMode::Starttls,
             TlsArg::None => TlsMode::None,
+        }
+    }
+}
+
+/// `--trace-format`: the trace writer's `TraceFormat` for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormatArg {
+    Text,
+    Jsonl,
+}
+
+impl From<TraceFormatArg> for TraceFormat {
+    fn from(arg: TraceFormatArg) -> TraceFormat {
+        match arg {
+            TraceFormatArg::Text => TraceFormat::Text,
+            TraceFormatArg::Jsonl => TraceFormat::Jsonl,
         }
     }
 }
@@ -345,6 +366,7 @@ impl ConnectArgs {
             connect_timeout: 15.0,
             timeout: 30.0,
             trace: None,
+            trace_format: TraceFormatArg::Text,
             trace_bodies: false,
             no_pipelining: false,
             window: DEFAULT_WINDOW,
@@ -579,63 +601,49 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The `--trace` file, when one was asked for ("-" = standard error).
-pub struct TraceFile {
-    sender: Option<mpsc::UnboundedSender<TraceEntry>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+/// The `--trace` file, when one was asked for ("-" = standard error), in
+/// the format asked for.
+pub struct TraceFile(writer::TraceFile);
 
 impl TraceFile {
-    pub fn open(path: Option<&PathBuf>) -> Result<TraceFile, Failure> {
-        let Some(path) = path else {
-            return Ok(TraceFile {
-                sender: None,
-                task: None,
-            });
-        };
-        let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if path.as_os_str() == "-" {
-            Box::new(tokio::io::stderr())
-        } else {
-            let file = std::fs::File::create(path).map_err(|e| {
-                Failure::new(
-                    FailureKind::Local,
-                    format!("cannot write the trace file {}: {e}", path.display()),
-                )
-            })?;
-            Box::new(tokio::fs::File::from_std(file))
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel::<TraceEntry>();
-        let task = tokio::spawn(async move {
-            while let Some(entry) = rx.recv().await {
-                if sink.write_all(format!("{entry}\n").as_bytes()).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.flush().await;
-        });
-        Ok(TraceFile {
-            sender: Some(tx),
-            task: Some(task),
-        })
+    pub fn open(args: &ConnectArgs) -> Result<TraceFile, Failure> {
+        Ok(TraceFile(match &args.trace {
+            Some(path) => writer::TraceFile::create(path, args.trace_format.into(), args.trace_bodies)?,
+            None => writer::TraceFile::none(),
+        }))
     }
 
     /// What the session reports to: this file and, optionally, an event
-    /// channel. The session holds the only sender, so the file is complete
-    /// once the session has ended.
+    /// channel. The session holds the file's only queue, so the file is
+    /// complete once the session has ended.
     pub fn observers(
         &mut self,
         events: Option<mpsc::UnboundedSender<crate::session::driver::SessionEvent>>,
     ) -> Observers {
         Observers {
-            trace: self.sender.take(),
+            trace: self.0.observer().into_iter().collect(),
             events,
         }
     }
 
-    /// Waits until every trace line is written.
+    /// `observers`, and `store` too (the inspector's trace pane).
+    pub fn observers_with_store(
+        &mut self,
+        events: Option<mpsc::UnboundedSender<crate::session::driver::SessionEvent>>,
+        store: &SharedTrace,
+    ) -> Observers {
+        let mut observers = self.observers(events);
+        observers.trace.push(store.observer());
+        observers
+    }
+
+    /// Waits until every trace line is written (a few seconds at most),
+    /// and says if some were dropped.
     pub async fn finish(self) {
-        if let Some(task) = self.task {
-            let _ = task.await;
+        let dropped = self.0.dropped();
+        self.0.finish().await;
+        if dropped > 0 {
+            eprintln!("popscope: the trace file could not keep up: {dropped} lines were dropped (marked in the file)");
         }
     }
 }

@@ -16,7 +16,7 @@ const STREAM_DEPTH: usize = 8;
 
 pub async fn run(args: &RetrArgs) -> Result<(), Failure> {
     let config = args.connect.session_config().await?;
-    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let mut trace = TraceFile::open(&args.connect)?;
     let session = session::open(&config, trace.observers(None)).await?;
     let result = match &args.output {
         Some(path) => {

@@ -59,8 +59,16 @@ impl AsyncWrite for Connection {
     }
 }
 
+/// A TCP connection made, and how long its handshake took (one round
+/// trip, as good a measure of the network as there is).
+pub(crate) struct Connected {
+    pub stream: TcpStream,
+    pub address: SocketAddr,
+    pub handshake: Duration,
+}
+
 /// Resolves `host` and connects to the first address that answers.
-pub(crate) async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<(TcpStream, SocketAddr), Failure> {
+pub(crate) async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<Connected, Failure> {
     let attempt = async {
         let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
@@ -71,10 +79,15 @@ pub(crate) async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Resul
             .collect();
         let mut last_error = None;
         for address in &addresses {
+            let started = tokio::time::Instant::now();
             match TcpStream::connect(address).await {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
-                    return Ok((stream, *address));
+                    return Ok(Connected {
+                        stream,
+                        address: *address,
+                        handshake: started.elapsed(),
+                    });
                 }
                 Err(e) => last_error = Some((address, e)),
             }

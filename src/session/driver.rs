@@ -12,7 +12,7 @@
 
 use super::connect::{Connection, handshake};
 use super::tls::{TlsInfo, TlsSetup};
-use super::trace::{TraceClock, TraceEntry};
+use super::trace::{TraceClock, TraceEntry, TraceObserver, dispatch};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{
     Client, Command, CommandKind, Delivery, Event, Outcome, Priority, ProtocolError, RequestId, SessionState,
@@ -77,7 +77,6 @@ pub enum SessionEvent {
         ticket: u64,
         chunk: Vec<u8>,
     },
-    Trace(TraceEntry),
     /// The connection is gone; the failure says why (None: after QUIT).
     Closed(Option<Failure>),
 }
@@ -87,7 +86,8 @@ pub struct DriverConfig {
     pub tls: Option<TlsSetup>,
     /// Limit for the TLS handshake after STLS.
     pub handshake_timeout: Duration,
-    pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
+    /// Each gets every trace line; none: no trace is made at all.
+    pub trace: Vec<Box<dyn TraceObserver>>,
     pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
     pub clock: TraceClock,
 }
@@ -161,6 +161,9 @@ impl Driver {
         // Recorded before the pending commands learn they are lost, so
         // whoever hears of that finds the reason already here.
         self.status.send_modify(|s| s.failure = failure.clone());
+        if let Some(f) = &failure {
+            self.trace(TraceEntry::failure(self.config.clock.now(), &f.message));
+        }
         match &failure {
             Some(f) => self.client.abandon(&f.message),
             None => self.client.abandon("the session has ended"),
@@ -348,9 +351,11 @@ impl Driver {
     }
 
     fn trace_note(&mut self, text: String) {
-        if let Some(trace) = &self.config.trace {
-            let _ = trace.send(self.config.clock.note(text));
-        }
+        self.trace(self.config.clock.note(text));
+    }
+
+    fn trace(&mut self, entry: TraceEntry) {
+        dispatch(&mut self.config.trace, entry);
     }
 
     fn send_event(&self, event: SessionEvent) {
@@ -364,10 +369,7 @@ impl Driver {
             match event {
                 Event::Trace(record) => {
                     let entry = self.config.clock.entry(record);
-                    if let Some(trace) = &self.config.trace {
-                        let _ = trace.send(entry.clone());
-                    }
-                    self.send_event(SessionEvent::Trace(entry));
+                    self.trace(entry);
                 }
                 Event::StateChanged(state) => self.status.send_modify(|s| s.state = Some(state)),
                 Event::Greeting(greeting) => self.status.send_modify(|s| s.greeting = Some(greeting)),
@@ -454,6 +456,8 @@ fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
             .with_hint("someone between you and the server may be tampering with the connection; use pop3s:// (implicit TLS) if the server offers it"),
         ProtocolError::ClosedMidReply(_) => Failure::new(closed_kind, error.to_string())
             .with_hint("the server dropped the connection; nothing was committed. Check the server's log"),
+        ProtocolError::TlsRecordForGreeting => Failure::new(FailureKind::Tls, error.to_string())
+            .with_hint("use pop3s:// (implicit TLS) for this port, or pop3:// with the server's plain POP3 port"),
         ProtocolError::Timeout { .. } => Failure::new(FailureKind::Timeout, error.to_string())
             .with_hint("the server or the network is stalled; raise --timeout if it is just slow"),
         ProtocolError::GreetingRejected(status) => {

@@ -8,7 +8,7 @@ use super::connect::{Connection, connect_tcp, handshake};
 use super::driver::{Driver, DriverConfig, DriverStatus, SessionEvent};
 use super::handle::Session;
 use super::tls::{TlsInfo, TlsSetup};
-use super::trace::{TraceClock, TraceEntry};
+use super::trace::{TraceClock, TraceHeader, TraceObserver, dispatch};
 use crate::error::{Failure, FailureKind};
 use crate::pop3::auth::{
     LoginFacts, Mechanism, MechanismRefusal, Offered, SaslExchange, apop_digest, apop_timestamp, choose_login,
@@ -70,6 +70,8 @@ pub struct StepReport {
 #[derive(Debug, Clone)]
 pub struct ConnectReport {
     pub address: Option<SocketAddr>,
+    /// The TCP handshake: one network round trip.
+    pub tcp_handshake: Option<Duration>,
     pub steps: Vec<StepReport>,
     pub tls: Option<TlsInfo>,
     pub greeting: Option<StatusLine>,
@@ -87,6 +89,7 @@ impl Default for ConnectReport {
     fn default() -> ConnectReport {
         ConnectReport {
             address: None,
+            tcp_handshake: None,
             steps: Vec::new(),
             tls: None,
             greeting: None,
@@ -118,7 +121,8 @@ impl ConnectReport {
 /// Where a session's trace and events go.
 #[derive(Default)]
 pub struct Observers {
-    pub trace: Option<mpsc::UnboundedSender<TraceEntry>>,
+    /// Each gets every trace line (a store, a file, a test's collector).
+    pub trace: Vec<Box<dyn TraceObserver>>,
     pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
 }
 
@@ -208,8 +212,10 @@ async fn connect(
     report: &mut ConnectReport,
     watch: &mut Stopwatch,
 ) -> Result<Connection, Failure> {
-    let (tcp, address) = connect_tcp(&config.host, config.port, config.connect_timeout).await?;
+    let connected = connect_tcp(&config.host, config.port, config.connect_timeout).await?;
+    let (tcp, address) = (connected.stream, connected.address);
     report.address = Some(address);
+    report.tcp_handshake = Some(connected.handshake);
     watch.record(report, Step::Connect, format!("TCP connected to {address}"));
     match (config.tls, tls) {
         (TlsMode::Implicit, Some(tls)) => {
@@ -231,23 +237,32 @@ fn start_driver(
     report: &ConnectReport,
 ) -> Session {
     let clock = TraceClock::default();
-    if let Some(trace) = &observers.trace {
-        if let Some(info) = &report.tls {
-            let _ = trace.send(clock.note(format!(
-                "TLS established: {} {}, certificate {}",
-                info.version, info.cipher, info.verification
-            )));
-        }
-        for warning in &report.warnings {
-            let _ = trace.send(clock.note(format!("WARNING: {warning}")));
-        }
+    let mut observers = observers;
+    let header = TraceHeader::new(
+        format!("{}:{}", config.host, config.port),
+        report.address,
+        report.tls.clone(),
+        clock.started(),
+    );
+    for observer in &mut observers.trace {
+        observer.started(&header);
+    }
+    if let Some(info) = &report.tls {
+        let note = format!(
+            "TLS established: {} {}, certificate {}",
+            info.version, info.cipher, info.verification
+        );
+        dispatch(&mut observers.trace, clock.note(note));
+    }
+    for warning in &report.warnings {
+        dispatch(&mut observers.trace, clock.note(format!("WARNING: {warning}")));
     }
     let client = Client::new(
         ClientConfig {
             window: 1,
             // Trace lines are three strings per command: only make them for
             // someone who reads them.
-            trace: observers.trace.is_some() || observers.events.is_some(),
+            trace: !observers.trace.is_empty(),
             trace_bodies: config.trace_bodies,
             answer_timeout: config.response_timeout,
         },

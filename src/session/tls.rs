@@ -73,6 +73,18 @@ pub struct CertificateSummary {
     pub sha256: String,
 }
 
+impl CertificateSummary {
+    /// Whole days from `now` until the certificate expires (negative once
+    /// it has).
+    pub fn days_left(&self, now: std::time::SystemTime) -> Option<i64> {
+        let now = match now.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).ok()?,
+            Err(_) => 0,
+        };
+        Some(self.expires_at?.saturating_sub(now).div_euclid(86_400))
+    }
+}
+
 /// What a completed handshake established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsInfo {

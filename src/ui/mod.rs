@@ -5,6 +5,7 @@
 //! one does. `ui` reads `app`; `app` never reads `ui`.
 
 mod confirm;
+mod connection;
 mod help;
 mod list;
 mod message;
@@ -41,6 +42,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.commit.dialog.is_some() {
         confirm::draw(frame, app);
+    }
+    if app.connection.open {
+        connection::draw(frame, app);
     }
     if app.help.open {
         help::draw(frame, app);

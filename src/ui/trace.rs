@@ -1,57 +1,201 @@
-//! The protocol trace pane.
+//! The protocol trace pane: lines, batch markers, groups, folded
+//! summaries and inline detail, the selected row highlighted while the
+//! pane has the focus.
 
 use super::focus_style;
 use crate::app::App;
 use crate::app::keymap::{Action, Context, keys_for};
+use crate::app::trace_pane::row_matches;
+use crate::app::trace_view::{Row, RowKind, kept};
 use crate::pop3::client::Direction;
-use crate::text::fit;
+use crate::session::trace::format::{batch_text, fold_text, suffix};
+use crate::session::trace::stats::{RunStats, format_latency, thousands};
+use crate::session::trace::store::{Block, Group, TraceStore};
+use crate::session::trace::{TraceEntry, stats};
+use crate::text::{fit, human_size};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{self, Borders, Paragraph};
+use std::time::Duration;
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let trace = &app.trace;
-    let state = match trace.scroll {
-        None => " · following".to_string(),
-        Some(_) => format!(" · scrolled ({} to follow)", keys_for(Context::Trace, Action::Last)),
-    };
-    let title = format!(" Protocol trace · {} lines{state} ", trace.lines.len());
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(app.context() == Context::Trace))
-        .title(title);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let focused = app.context() == Context::Trace;
+    let inner = widgets::Block::new().borders(Borders::ALL).inner(area);
     let height = inner.height as usize;
-    let len = trace.lines.len();
-    let start = trace.first_shown(height);
     let width = inner.width as usize;
-    let lines: Vec<Line> = trace
-        .lines
-        .range(start..(start + height).min(len))
-        .map(|e| {
-            let color = match e.direction {
-                Direction::Sent => Color::Cyan,
-                Direction::Received if e.text.starts_with("-ERR") => Color::Red,
-                Direction::Received => Color::Green,
-                Direction::Note => Color::Yellow,
-            };
-            let rtt = e
-                .rtt
-                .map(|d| format!("  {:.1} ms", d.as_secs_f64() * 1000.0))
-                .unwrap_or_default();
-            let text = fit(&e.text, width.saturating_sub(14 + rtt.len()))
-                .trim_end()
-                .to_string();
-            Line::from(vec![
-                Span::styled(format!("{:>9.3} ", e.at.as_secs_f64()), Style::new().dark_gray()),
-                Span::styled(format!("{} ", e.arrow()), Style::new().fg(color).bold()),
-                Span::styled(text, Style::new().fg(color)),
-                Span::styled(rtt, Style::new().dark_gray()),
-            ])
-        })
-        .collect();
+    let (title, lines) = trace.with_rows(|store, rows| {
+        let (first, selected) = trace.window(rows, height);
+        let lines: Vec<Line> = rows
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(height)
+            .map(|(i, row)| {
+                let line = row_line(store, row, width);
+                let found = row_matches(store, row, &trace.search.query) && !trace.search.editing;
+                let line = if found { line.bg(Color::Rgb(60, 60, 0)) } else { line };
+                if focused && i == selected {
+                    line.add_modifier(Modifier::REVERSED)
+                } else {
+                    line
+                }
+            })
+            .collect();
+        (title(app, store), lines)
+    });
+    let block = widgets::Block::new()
+        .borders(Borders::ALL)
+        .border_style(focus_style(focused))
+        .title(title);
+    frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn title(app: &App, store: &TraceStore) -> String {
+    let trace = &app.trace;
+    let state = if trace.following() {
+        " · following".to_string()
+    } else {
+        format!(" · scrolled ({} to follow)", keys_for(Context::Trace, Action::Last))
+    };
+    let filter = match trace.filter {
+        crate::app::trace_view::Filter::All => String::new(),
+        other => format!(" · {}", other.label()),
+    };
+    let search = if trace.search.editing {
+        format!(" · /{}▏", trace.search.query)
+    } else if !trace.search.query.is_empty() {
+        format!(" · /{} (n next)", trace.search.query)
+    } else {
+        String::new()
+    };
+    format!(
+        " Protocol trace · {} lines{state}{filter}{search} ",
+        store.totals().lines
+    )
+}
+
+const TIME_WIDTH: usize = 10;
+
+fn time(at: Duration) -> Span<'static> {
+    Span::styled(format!("{:>9.3} ", at.as_secs_f64()), Style::new().dark_gray())
+}
+
+fn indent() -> Span<'static> {
+    Span::raw(" ".repeat(TIME_WIDTH + 3))
+}
+
+fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
+    let room = width.saturating_sub(TIME_WIDTH + 3);
+    match &row.kind {
+        RowKind::Line(at) => match kept(store, *at) {
+            Some(k) => entry_line(&k.entry, width),
+            None => Line::default(),
+        },
+        RowKind::Marker(at) => {
+            let text = kept(store, *at)
+                .and_then(|k| k.entry.opens_pipelined_batch())
+                .map(|(batch, size)| format!("── {}", batch_text(batch, size)))
+                .unwrap_or_default();
+            Line::from(vec![indent(), Span::styled(fit(&text, room), Style::new().dark_gray())])
+        }
+        RowKind::Detail(text) => Line::from(vec![
+            indent(),
+            Span::styled(fit(text, room).trim_end().to_string(), Style::new().gray()),
+        ]),
+        RowKind::Group { block, expanded } => match store.block(*block) {
+            Some(Block::Group(group)) => group_line(group, *expanded, width),
+            _ => Line::default(),
+        },
+        RowKind::GroupFolded { block } => match store.block(*block) {
+            Some(Block::Group(group)) => Line::from(vec![
+                indent(),
+                Span::styled(
+                    fit(&fold_text(group.verb, &group.folded), room).trim_end().to_string(),
+                    Style::new().yellow(),
+                ),
+            ]),
+            _ => Line::default(),
+        },
+        RowKind::Folded { block, run } => match store.block(*block) {
+            Some(Block::Folded(folded)) => match folded.runs.get(*run) {
+                Some((verb, stats)) => Line::from(vec![
+                    time(stats.first_at.unwrap_or_default()),
+                    Span::styled(
+                        fit(&fold_text(verb, stats), width.saturating_sub(TIME_WIDTH))
+                            .trim_end()
+                            .to_string(),
+                        Style::new().yellow(),
+                    ),
+                ]),
+                None => Line::default(),
+            },
+            _ => Line::default(),
+        },
+    }
+}
+
+fn entry_line(e: &TraceEntry, width: usize) -> Line<'static> {
+    let color = match e.direction {
+        Direction::Sent => Color::Cyan,
+        Direction::Received if e.is_error() => Color::Red,
+        Direction::Received => Color::Green,
+        Direction::Note if e.is_error() => Color::Red,
+        Direction::Note => Color::Yellow,
+    };
+    let suffix = suffix(e);
+    let text = fit(&e.text, width.saturating_sub(TIME_WIDTH + 3 + suffix.chars().count()))
+        .trim_end()
+        .to_string();
+    Line::from(vec![
+        time(e.at),
+        Span::styled(format!("{} ", e.arrow()), Style::new().fg(color).bold()),
+        Span::styled(text, Style::new().fg(color)),
+        Span::styled(suffix, Style::new().dark_gray()),
+    ])
+}
+
+/// "▸ TOP × 3,000 · 1.4 MB · median 2.6 ms · p99 9.8 ms · #1–#3000".
+fn group_line(group: &Group, expanded: bool, width: usize) -> Line<'static> {
+    let s: &RunStats = &group.stats;
+    let mut text = format!(
+        "{} {} × {}",
+        if expanded { "▾" } else { "▸" },
+        group.verb,
+        thousands(s.commands.max(s.answers))
+    );
+    text.push_str(&format!(" · {}", human_size(s.bytes)));
+    if let (Some(median), Some(p99)) = (s.latency.median(), s.latency.p99()) {
+        text.push_str(&format!(
+            " · median {} · p99 {}",
+            format_latency(median),
+            format_latency(p99)
+        ));
+    }
+    if let (Some(first), Some(last)) = (s.first, s.last) {
+        text.push_str(&format!(" · #{first}–#{last}"));
+    }
+    if let (Some(a), Some(b)) = (s.first_at, s.last_at) {
+        text.push_str(&format!(" · {:.2}–{:.2} s", a.as_secs_f64(), b.as_secs_f64()));
+    }
+    if group.folded.lines > 0 {
+        text.push_str(&format!(" · {} lines folded", stats::thousands(group.folded.lines)));
+    }
+    let mut spans = vec![
+        time(s.first_at.unwrap_or_default()),
+        Span::styled(
+            fit(&text, width.saturating_sub(TIME_WIDTH)).trim_end().to_string(),
+            Style::new().magenta().bold(),
+        ),
+    ];
+    if s.errors > 0 {
+        spans.push(Span::styled(
+            format!(" · {} errors", s.errors),
+            Style::new().red().bold(),
+        ));
+    }
+    Line::from(spans)
 }

@@ -1,0 +1,158 @@
+use super::*;
+use crate::session::trace::fixtures::{opening, tops};
+use crate::session::trace::store::Budget;
+use std::time::Duration;
+
+fn header() -> TraceHeader {
+    TraceHeader::new(
+        "mail.example.org:995".into(),
+        Some("192.0.2.7:995".parse().unwrap()),
+        None,
+        UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    )
+}
+
+#[test]
+fn rfc3339_in_utc_with_milliseconds() {
+    let at = |ms: u64| rfc3339(UNIX_EPOCH + Duration::from_millis(ms));
+    assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(at(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    assert_eq!(at(1_709_164_800_000), "2024-02-29T00:00:00.000Z");
+    assert_eq!(at(951_782_399_999), "2000-02-28T23:59:59.999Z");
+    assert_eq!(at(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+}
+
+/// Every line: a `# ` header line, or timestamp, relative time, direction.
+fn assert_text_lines(text: &str) {
+    for line in text.lines() {
+        if line.starts_with("# ") {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let ts = words.next().unwrap();
+        assert_eq!(ts.len(), 24, "{line}");
+        assert!(
+            ts.ends_with('Z') && ts.as_bytes()[10] == b'T' && ts.as_bytes()[19] == b'.',
+            "{line}"
+        );
+        let rel = words.next().unwrap();
+        assert!(rel.starts_with('+') && rel.ends_with('s'), "{line}");
+        let dir = words.next().unwrap();
+        assert!(["C:", "S:", "S|", "--"].contains(&dir), "{line}");
+    }
+}
+
+fn store() -> TraceStore {
+    // Room for the second write of 1,000 TOPs, not the first.
+    let mut store = TraceStore::with_budget(Budget {
+        bulk: 1024 * 1024,
+        essential: 16 * 1024,
+    });
+    store.set_header(header());
+    for e in opening().into_iter().chain(tops(1, 2_000, 1000, 10, 3)) {
+        store.push(e);
+    }
+    store
+}
+
+#[test]
+fn text_lines_are_stamped_pair_answers_and_mark_batches() {
+    let mut out = Vec::new();
+    write_store(&store(), &mut TraceWriter::new(TraceFormat::Text, false), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_text_lines(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "# trace     popscope 0.1.0 protocol trace of mail.example.org:995"
+    );
+    assert!(text.contains("# address   192.0.2.7:995\n"), "{text}");
+    assert!(text.contains("# started   2023-11-14T22:13:20.123Z\n"), "{text}");
+    let body = |needle: &str| lines.iter().find(|l| l.contains(needle)).copied().unwrap_or_default();
+    assert_eq!(
+        body(" S: +OK Dovecot"),
+        "2023-11-14T22:13:20.124Z     +0.001s S: +OK Dovecot ready."
+    );
+    assert!(body(" S: +OK  [CAPA]").ends_with("S: +OK  [CAPA]  1.0 ms"));
+    // CAPA's payload is written without --trace-bodies, stamped like the rest.
+    assert!(body(" S| PIPELINING").ends_with("+0.003s S| PIPELINING"));
+    assert!(text.contains(" C: AUTH PLAIN ********\n"));
+    // Folded TOPs are summarized; the newest are there in full.
+    assert!(body("-- … ").contains("TOP commands"), "{text}");
+    assert!(
+        body(" S: +OK  [TOP 2000 0]").ends_with("[TOP 2000 0]  1.00 s"),
+        "{text}"
+    );
+    assert!(
+        body("-- batch 4: ").ends_with("-- batch 4: 1,000 commands, 11.7 KB"),
+        "{text}"
+    );
+    // Other payloads only with bodies.
+    assert!(!text.contains("S| Subject: message"));
+    let mut out = Vec::new();
+    write_store(&store(), &mut TraceWriter::new(TraceFormat::Text, true), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_text_lines(&text);
+    assert!(text.contains(" S| Subject: message 2000\n"));
+}
+
+#[test]
+fn json_lines_have_the_documented_fields() {
+    let mut out = Vec::new();
+    write_store(&store(), &mut TraceWriter::new(TraceFormat::Jsonl, false), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for field in [
+            "ts",
+            "rel_ms",
+            "dir",
+            "kind",
+            "command",
+            "text",
+            "latency_ms",
+            "batch",
+            "bytes",
+        ] {
+            assert!(v.get(field).is_some(), "{field} missing: {line}");
+        }
+        assert!(["C", "S", "I"].contains(&v["dir"].as_str().unwrap()), "{line}");
+        kinds.insert(v["kind"].as_str().unwrap().to_string());
+    }
+    assert_eq!(kinds, ["batch", "folded", "header", "line"].map(String::from).into());
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["header"]["server"], "mail.example.org:995");
+    assert_eq!(first["header"]["started"], "2023-11-14T22:13:20.123Z");
+    let answer = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["command"] == "TOP 2000 0" && v["dir"] == "S" && v["latency_ms"].is_number())
+        .expect("the last TOP's answer");
+    assert_eq!(answer["text"], "+OK");
+    assert_eq!(answer["batch"], 4);
+    assert_eq!(answer["bytes"], 5);
+    let capa = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["payload"].is_string())
+        .expect("CAPA's payload");
+    assert_eq!(capa["command"], "CAPA");
+    assert!(capa["payload"].as_str().unwrap().contains("PIPELINING\nSASL PLAIN"));
+}
+
+#[test]
+fn saving_names_the_file_after_the_server_and_the_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let path = save(&store(), dir.path(), now).unwrap();
+    assert_eq!(
+        path.file_name().unwrap().to_str().unwrap(),
+        "popscope-trace-mail.example.org-995-20231114T221320Z.txt"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("S: +OK Dovecot ready."));
+    assert_text_lines(&text);
+    // Never overwrites: a second save in the same second fails.
+    assert!(save(&store(), dir.path(), now).is_err());
+}
