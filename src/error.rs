@@ -34,11 +34,14 @@ pub enum FailureKind {
     /// answer: the messages may or may not have been deleted. Its own code,
     /// because a script must check the mailbox, not simply retry.
     OutcomeUnknown,
+    /// `check --warn-cert-days N`: everything worked, but the server's
+    /// certificate expires within N days. Its own code, for monitoring.
+    CertificateExpiring,
 }
 
 impl FailureKind {
     /// Every kind, in exit-code order: what `--help` and the manual list.
-    pub const ALL: [FailureKind; 11] = [
+    pub const ALL: [FailureKind; 12] = [
         FailureKind::Local,
         FailureKind::Usage,
         FailureKind::Connect,
@@ -49,6 +52,7 @@ impl FailureKind {
         FailureKind::Timeout,
         FailureKind::Policy,
         FailureKind::OutcomeUnknown,
+        FailureKind::CertificateExpiring,
         FailureKind::Interrupted,
     ];
 
@@ -58,7 +62,9 @@ impl FailureKind {
             FailureKind::Local => "local error (a file could not be written, a helper command failed)",
             FailureKind::Usage => "usage error (bad arguments or config file, no password available)",
             FailureKind::Connect => "cannot connect, or the connection was lost",
-            FailureKind::Tls => "TLS or certificate failure (untrusted, wrong name, pin mismatch)",
+            FailureKind::Tls => {
+                "TLS or certificate failure (untrusted, wrong name, pin mismatch, a TLS port reached with pop3://)"
+            }
             FailureKind::Auth => "authentication failed (wrong user or password, rejected token)",
             FailureKind::Mailbox => "mailbox locked or unavailable ([IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM])",
             FailureKind::Protocol => "protocol error (the server said something that is not POP3)",
@@ -66,6 +72,9 @@ impl FailureKind {
             FailureKind::Policy => "refused by local security policy (no STLS, clear-text password)",
             FailureKind::OutcomeUnknown => {
                 "outcome unknown: a committing QUIT was sent but the connection ended before its answer; check the mailbox"
+            }
+            FailureKind::CertificateExpiring => {
+                "check --warn-cert-days N: every step passed, but the server's certificate expires within N days"
             }
             FailureKind::Interrupted => {
                 "interrupted (Ctrl-C, a signal, the terminal gone): no QUIT was sent, nothing was deleted"
@@ -85,6 +94,7 @@ impl FailureKind {
             FailureKind::Timeout => 8,
             FailureKind::Policy => 9,
             FailureKind::OutcomeUnknown => 10,
+            FailureKind::CertificateExpiring => 11,
             FailureKind::Interrupted => 130,
         }
     }
@@ -118,6 +128,7 @@ impl FailureKind {
             FailureKind::Timeout => "timed out",
             FailureKind::Policy => "refused",
             FailureKind::OutcomeUnknown => "outcome unknown",
+            FailureKind::CertificateExpiring => "certificate expiring",
             FailureKind::Interrupted => "interrupted",
         }
     }

@@ -8,9 +8,9 @@
 //! `ui`: what both need to agree on (the layout) lives in `layout`.
 
 pub mod commit;
+pub mod connection;
 pub mod dups;
 pub mod filter;
-pub mod connection;
 pub mod header_loader;
 pub mod help;
 pub mod hints;
@@ -34,9 +34,9 @@ use crate::pop3::client::{Command, Outcome, Priority};
 use crate::query::{DEFAULT_BIG_THRESHOLD, MatchContext};
 use crate::session::driver::SessionEvent;
 use commit::{Closed, Commit, Stage};
+use connection::ConnectionPanel;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use filter::Filter;
-use connection::ConnectionPanel;
 use header_loader::HeaderLoader;
 use help::Help;
 use hints::Hint;

@@ -156,7 +156,7 @@ mod tests {
             Ok(Cli {
                 command: Some(crate::cli::CliCommand::Check(args)),
                 ..
-            }) => assert_eq!(args.timeout, 5.0),
+            }) => assert_eq!(args.connect.timeout, 5.0),
             other => panic!("{other:?}"),
         }
     }

@@ -51,7 +51,7 @@ pub struct Cli {
 pub enum CliCommand {
     /// Test a server step by step: connect, TLS, greeting, capabilities,
     /// login, STAT. Ends with QUIT; never marks anything.
-    Check(ConnectArgs),
+    Check(CheckArgs),
     /// List every message: number, UID, size, date, sender, subject.
     /// Never marks anything.
     List(ListArgs),
@@ -85,7 +85,7 @@ impl CliCommand {
     /// the account merge. Every such command must be listed here.
     pub fn connect_args_mut(&mut self) -> Option<&mut ConnectArgs> {
         match self {
-            CliCommand::Check(args) => Some(args),
+            CliCommand::Check(args) => Some(&mut args.connect),
             CliCommand::List(args) => Some(&mut args.connect),
             CliCommand::Retr(args) => Some(&mut args.connect),
             CliCommand::Clean(args) => Some(&mut args.connect),
@@ -96,6 +96,23 @@ impl CliCommand {
             | CliCommand::Man => None,
         }
     }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes as for popscope, and 11 when every step passed but the certificate expires within --warn-cert-days."
+)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// One JSON document at the end (each step with its time and outcome,
+    /// TLS facts, the certificate's days left, CAPA) instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with code 11 when every step passed but the server's
+    /// certificate expires within this many days.
+    #[arg(long, value_name = "N", env = "POPSCOPE_WARN_CERT_DAYS")]
+    pub warn_cert_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -656,7 +673,7 @@ mod tests {
         let mut argv = vec!["popscope", "check"];
         argv.extend_from_slice(list);
         match Cli::try_parse_from(argv).unwrap().command {
-            Some(CliCommand::Check(a)) => a,
+            Some(CliCommand::Check(a)) => a.connect,
             other => panic!("{other:?}"),
         }
     }

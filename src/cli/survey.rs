@@ -258,7 +258,7 @@ async fn probe(settings: &super::ConnectArgs, report: &mut ConnectReport, row: &
         &format!("{}@{}:{}", config.user, config.host, config.port),
         false,
     ));
-    let session = session::open_reporting(&config, Observers::default(), report).await?;
+    let session = session::open_reporting(&config, Observers::default(), report, &mut ()).await?;
     let result = maildrop_facts(&session, row).await;
     session.quit(false).await;
     result

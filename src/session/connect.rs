@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -140,4 +140,30 @@ pub async fn handshake(
     };
     let info = describe(stream.get_ref().1, &tls.verification);
     Ok((stream, info))
+}
+
+/// Whether the server at `address` answers a TLS ClientHello with a TLS
+/// record (a handshake or an alert): asked on a second connection when a
+/// plain connection got no greeting, to tell a TLS port reached with
+/// `pop3://` from a slow server. Nothing is authenticated or kept.
+pub(crate) async fn speaks_tls(address: SocketAddr, host: &str, limit: Duration) -> bool {
+    let probe = async {
+        let setup = TlsSetup::new(&super::tls::TlsOptions {
+            insecure: true,
+            ..Default::default()
+        })
+        .ok()?;
+        let name = ServerName::try_from(host.to_string()).ok()?;
+        let mut hello = Vec::new();
+        tokio_rustls::rustls::ClientConnection::new(setup.config.clone(), name)
+            .ok()?
+            .write_tls(&mut hello)
+            .ok()?;
+        let mut tcp = TcpStream::connect(address).await.ok()?;
+        tcp.write_all(&hello).await.ok()?;
+        let mut first = [0u8; 2];
+        tcp.read_exact(&mut first).await.ok()?;
+        Some(matches!(first, [0x15 | 0x16, 0x03]))
+    };
+    matches!(tokio::time::timeout(limit, probe).await, Ok(Some(true)))
 }

@@ -4,9 +4,10 @@
 //! attempt got.
 
 use super::config::{SessionConfig, StartTlsPolicy, TlsMode};
-use super::connect::{Connection, connect_tcp, handshake};
+use super::connect::{Connection, connect_tcp, handshake, speaks_tls};
 use super::driver::{Driver, DriverConfig, DriverStatus, SessionEvent};
 use super::handle::Session;
+use super::progress::{LoginProgress, Stopwatch};
 use super::tls::{TlsInfo, TlsSetup};
 use super::trace::{TraceClock, TraceHeader, TraceObserver, dispatch};
 use crate::error::{Failure, FailureKind};
@@ -126,61 +127,32 @@ pub struct Observers {
     pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
 }
 
-/// Times the steps and records each as it ends.
-struct Stopwatch {
-    started: Instant,
-    step_started: Instant,
-}
-
-impl Stopwatch {
-    fn start() -> Stopwatch {
-        let now = Instant::now();
-        Stopwatch {
-            started: now,
-            step_started: now,
-        }
-    }
-
-    fn record(&mut self, report: &mut ConnectReport, name: Step, detail: String) {
-        report.steps.push(StepReport {
-            name,
-            detail,
-            elapsed: self.step_started.elapsed(),
-        });
-        self.step_started = Instant::now();
-    }
-
-    fn total(&self, report: &mut ConnectReport) {
-        report.steps.push(StepReport {
-            name: Step::Total,
-            detail: String::new(),
-            elapsed: self.started.elapsed(),
-        });
-    }
-}
-
 /// Connects, secures, logs in. See the module docs.
 pub async fn open(config: &SessionConfig, observers: Observers) -> Result<Session, Failure> {
-    open_reporting(config, observers, &mut ConnectReport::default()).await
+    open_reporting(config, observers, &mut ConnectReport::default(), &mut ()).await
 }
 
-/// `open`, recording each step in `report` as it happens, so a caller can
-/// show how far it got when a step fails.
+/// `open`, recording each step in `report` and telling `progress` as it
+/// happens, so a caller can show how far it got when a step fails.
 pub async fn open_reporting(
     config: &SessionConfig,
     observers: Observers,
     report: &mut ConnectReport,
+    progress: &mut dyn LoginProgress,
 ) -> Result<Session, Failure> {
-    let mut watch = Stopwatch::start();
+    let mut watch = Stopwatch::start(progress);
     let tls_setup = tls_setup(config, report)?;
     let conn = connect(config, tls_setup.as_ref(), report, &mut watch).await?;
     let mut session = start_driver(config, conn, tls_setup, observers, report);
-    let greeting = greeting(&session).await?;
+    watch.begin(Step::Greeting);
+    let greeting = greeting(&session, config, report).await?;
     watch.record(report, Step::Greeting, greeting.to_string());
     report.greeting = Some(greeting.clone());
+    watch.begin(Step::Capa);
     let mut caps = capa(&session, report).await?;
     watch.record(report, Step::Capa, describe_capa(&caps));
     if config.tls == TlsMode::Starttls {
+        watch.begin(Step::Stls);
         caps = starttls(&session, config, caps, report, &mut watch).await?;
     }
     report.capa_before = caps;
@@ -210,8 +182,9 @@ async fn connect(
     config: &SessionConfig,
     tls: Option<&TlsSetup>,
     report: &mut ConnectReport,
-    watch: &mut Stopwatch,
+    watch: &mut Stopwatch<'_>,
 ) -> Result<Connection, Failure> {
+    watch.begin(Step::Connect);
     let connected = connect_tcp(&config.host, config.port, config.connect_timeout).await?;
     let (tcp, address) = (connected.stream, connected.address);
     report.address = Some(address);
@@ -219,9 +192,11 @@ async fn connect(
     watch.record(report, Step::Connect, format!("TCP connected to {address}"));
     match (config.tls, tls) {
         (TlsMode::Implicit, Some(tls)) => {
+            watch.begin(Step::Tls);
             let (stream, info) = handshake(tcp, tls, &config.host, config.connect_timeout).await?;
-            watch.record(report, Step::Tls, format!("{} {}", info.version, info.cipher));
+            let detail = format!("{} {}", info.version, info.cipher);
             report.tls = Some(info);
+            watch.record(report, Step::Tls, detail);
             Ok(Connection::Tls(Box::new(stream)))
         }
         _ => Ok(Connection::Plain(tcp)),
@@ -295,7 +270,45 @@ fn start_driver(
     }
 }
 
-async fn greeting(session: &Session) -> Result<StatusLine, Failure> {
+/// How long a plain connection may stay silent before popscope asks
+/// whether the port speaks TLS instead.
+const GREETING_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The greeting. On a plain connection a TLS port says nothing (it waits
+/// for a ClientHello), so after `GREETING_PATIENCE` of silence a second
+/// connection asks it in TLS: if it answers, waiting longer is pointless.
+async fn greeting(session: &Session, config: &SessionConfig, report: &ConnectReport) -> Result<StatusLine, Failure> {
+    let wait = wait_for_greeting(session);
+    let Some(address) = report.address.filter(|_| config.tls != TlsMode::Implicit) else {
+        return wait.await;
+    };
+    tokio::pin!(wait);
+    tokio::select! {
+        greeting = &mut wait => return greeting,
+        _ = tokio::time::sleep(GREETING_PATIENCE) => {}
+    }
+    tokio::select! {
+        greeting = &mut wait => greeting,
+        tls = speaks_tls(address, &config.host, config.connect_timeout) => match tls {
+            true => Err(Failure::new(
+                FailureKind::Tls,
+                format!(
+                    "no greeting after {} s, and the port answers in TLS: this looks like a TLS port: use pop3s://",
+                    GREETING_PATIENCE.as_secs()
+                ),
+            )
+            .with_hint(format!(
+                "pop3s://{}@{}:{} (or --tls implicit)",
+                crate::sanitize::sanitize_text(&config.user, false),
+                config.host,
+                config.port
+            ))),
+            false => wait.await,
+        },
+    }
+}
+
+async fn wait_for_greeting(session: &Session) -> Result<StatusLine, Failure> {
     let mut status = session.status.clone();
     let _ = status.wait_for(|s| s.greeting.is_some() || s.closed).await;
     let current = status.borrow().clone();
@@ -315,7 +328,7 @@ async fn starttls(
     config: &SessionConfig,
     caps: Option<Capabilities>,
     report: &mut ConnectReport,
-    watch: &mut Stopwatch,
+    watch: &mut Stopwatch<'_>,
 ) -> Result<Option<Capabilities>, Failure> {
     let outcome = if caps.as_ref().is_some_and(|c| !c.stls) {
         None
@@ -331,6 +344,7 @@ async fn starttls(
                 .map(|i| format!("{} {}", i.version, i.cipher))
                 .unwrap_or_default();
             watch.record(report, Step::Stls, info);
+            watch.begin(Step::Capa);
             report.capa_plain = caps;
             let caps = capa(session, report).await?;
             watch.record(report, Step::Capa, describe_capa(&caps));
@@ -355,8 +369,9 @@ async fn login(
     config: &SessionConfig,
     greeting: &StatusLine,
     report: &mut ConnectReport,
-    watch: &mut Stopwatch,
+    watch: &mut Stopwatch<'_>,
 ) -> Result<(), Failure> {
+    watch.begin(Step::Login);
     let mechanism = pick_mechanism(config, report.capa_before.as_ref(), greeting, report.tls.is_some())?;
     report.mechanism = Some(mechanism);
     authenticate(session, config, mechanism, greeting).await?;
@@ -371,13 +386,14 @@ async fn settle_in(
     session: &Session,
     config: &SessionConfig,
     report: &mut ConnectReport,
-    watch: &mut Stopwatch,
+    watch: &mut Stopwatch<'_>,
 ) -> Result<(), Failure> {
     // Capabilities can differ after login (RFC 2449 §5): ask again, unless
     // the answer before login already had everything popscope acts on
     // (PIPELINING, TOP, UIDL), where asking would cost a round trip and
     // could change nothing. `check` always asks, to show it.
     if !report.capa_before.as_ref().is_some_and(has_all_we_use) {
+        watch.begin(Step::CapaAgain);
         let caps_after = capa(session, report).await?;
         watch.record(report, Step::CapaAgain, describe_capa(&caps_after));
         report.capa_after = caps_after;
@@ -411,12 +427,13 @@ fn has_all_we_use(caps: &Capabilities) -> bool {
 
 /// Asks CAPA after login if `open` did not, and records it: for `check`,
 /// which shows both answers.
-pub async fn recheck_capabilities(session: &mut Session) -> Result<(), Failure> {
+pub async fn recheck_capabilities(session: &mut Session, progress: &mut dyn LoginProgress) -> Result<(), Failure> {
     let skipped =
         session.report.capa_after.is_none() && session.report.capa_before.as_ref().is_some_and(has_all_we_use);
     if !skipped {
         return Ok(());
     }
+    progress.step_started(Step::CapaAgain);
     let started = Instant::now();
     let mut report = session.report.clone();
     let caps = capa(session, &mut report).await?;
@@ -425,14 +442,13 @@ pub async fn recheck_capabilities(session: &mut Session) -> Result<(), Failure> 
         .iter()
         .position(|s| s.name == Step::Total)
         .unwrap_or(report.steps.len());
-    report.steps.insert(
-        at,
-        StepReport {
-            name: Step::CapaAgain,
-            detail: describe_capa(&caps),
-            elapsed: started.elapsed(),
-        },
-    );
+    let step = StepReport {
+        name: Step::CapaAgain,
+        detail: describe_capa(&caps),
+        elapsed: started.elapsed(),
+    };
+    report.steps.insert(at, step.clone());
+    progress.step_done(&step, &report);
     report.capa_after = caps;
     session.report = report;
     Ok(())

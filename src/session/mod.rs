@@ -4,7 +4,8 @@
 //! - `config`: what a session needs (`SessionConfig::builder`);
 //! - `connect`: TCP and the TLS handshake;
 //! - `login`: `open` runs the login sequence step by step and records each
-//!   step for `check`;
+//!   step for `check` (`progress`: timing them, and telling `check` each
+//!   step the moment it ends);
 //! - `handle`: the returned `Session`, which talks to the `driver` task
 //!   through channels; dropping it closes the connection without QUIT,
 //!   which deletes nothing;
@@ -17,9 +18,11 @@ mod connect;
 pub mod driver;
 mod handle;
 mod login;
+mod progress;
 pub mod tls;
 pub mod trace;
 
 pub use config::{Credential, DEFAULT_WINDOW, SessionConfig, SessionConfigBuilder, StartTlsPolicy, TlsMode};
 pub use handle::{DEFAULT_COLLECT_LIMIT, QuitResult, Session, server_refused};
 pub use login::{ConnectReport, Observers, Step, StepReport, open, open_reporting, recheck_capabilities};
+pub use progress::LoginProgress;

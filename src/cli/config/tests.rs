@@ -156,7 +156,7 @@ fn with_config(text: &str, words: &[&str]) -> Result<Cli, Invalid> {
 
 fn check_args(cli: Cli) -> crate::cli::ConnectArgs {
     match cli.command {
-        Some(CliCommand::Check(args)) => args,
+        Some(CliCommand::Check(args)) => args.connect,
         other => panic!("{other:?}"),
     }
 }
