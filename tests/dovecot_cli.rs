@@ -318,14 +318,19 @@ fn assert_no_secret(what: &str, text: &str) {
 // ---------------------------------------------------------------------------
 // 1. Every mechanism, over STLS and implicit TLS, with a clean trace
 
-/// `check --auth MECH --trace FILE` over pop3:// + STLS and over pop3s://,
-/// both verified with `--ca-file`.
+/// `check --auth MECH --trace FILE` over pop3:// + STLS (a text trace) and
+/// over pop3s:// (a JSON-lines trace), both verified with `--ca-file`.
 fn check_mechanism_on_both_transports(mechanism: &str) {
     let dc = dovecot_with(3);
     let octets: u64 = (0..3).map(|i| maildrop::virtual_size(&maildrop::ordinary(i))).sum();
     let traces = tempfile::tempdir().expect("temp dir for traces");
     for (url, stls) in [(pop3_url(&dc), true), (pop3s_url(&dc), false)] {
-        let trace_path = traces.path().join(if stls { "stls.trace" } else { "pop3s.trace" });
+        let (name, format) = if stls {
+            ("stls.trace", "text")
+        } else {
+            ("pop3s.jsonl", "jsonl")
+        };
+        let trace_path = traces.path().join(name);
         let trace_arg = trace_path.display().to_string();
         let ca = ca_file(&dc);
         let run = popscope_pw(&[
@@ -337,6 +342,8 @@ fn check_mechanism_on_both_transports(mechanism: &str) {
             mechanism,
             "--trace",
             &trace_arg,
+            "--trace-format",
+            format,
         ]);
         run.assert_check_ok(mechanism, 3)
             .assert_step("stat", &format!("({octets} octets)"))
@@ -350,29 +357,121 @@ fn check_mechanism_on_both_transports(mechanism: &str) {
 
         let trace = fs::read_to_string(&trace_path).unwrap_or_else(|e| panic!("read trace {trace_arg}: {e}"));
         assert!(!trace.trim().is_empty(), "empty trace\n{}", run.describe());
-        let sent: Vec<&str> = trace.lines().filter(|l| l.contains(" C: ")).collect();
+        assert_no_secret(&format!("the {mechanism} trace ({url})"), &trace);
+        let events = if stls { text_trace(&trace) } else { jsonl_trace(&trace) };
+        let sent: Vec<&TraceEvent> = events.iter().filter(|e| e.dir == "C").collect();
         assert!(!sent.is_empty(), "no C: lines in the trace:\n{trace}");
         assert!(
-            trace.lines().any(|l| l.contains(" S: +OK")),
+            events.iter().any(|e| e.dir == "S" && e.text.starts_with("+OK")),
             "no S: +OK lines in the trace:\n{trace}"
         );
         assert_eq!(
-            sent.iter().any(|l| l.ends_with("C: STLS")),
+            sent.iter().any(|e| e.text == "STLS"),
             stls,
             "STLS in the trace iff pop3://:\n{trace}"
         );
         // The login command is there, with its secret part masked.
         let login = match mechanism {
-            "USER" => "C: PASS ********".to_string(),
-            "APOP" => format!("C: APOP {USER} ********"),
-            sasl => format!("C: AUTH {sasl}"),
+            "USER" => "PASS ********".to_string(),
+            "APOP" => format!("APOP {USER} ********"),
+            sasl => format!("AUTH {sasl}"),
         };
         assert!(
-            sent.iter().any(|l| l.contains(&login)),
+            sent.iter().any(|e| e.text.starts_with(&login)),
             "no {login:?} in the trace:\n{trace}"
         );
-        assert_no_secret(&format!("the {mechanism} trace ({url})"), &trace);
+        // The greeting is there, and CAPA in full.
+        assert!(
+            events.iter().any(|e| e.text.starts_with("+OK Dovecot ready")),
+            "{trace}"
+        );
+        assert!(
+            events.iter().any(|e| e.text.contains("SASL PLAIN")),
+            "CAPA's lines:\n{trace}"
+        );
     }
+}
+
+/// One event of a trace file, whatever its format.
+#[derive(Debug)]
+struct TraceEvent {
+    /// "C", "S" (also for payload lines) or "I".
+    dir: String,
+    text: String,
+}
+
+/// A text trace, line by line: `# ` header lines first (naming the
+/// server, the address and the start), then every line with its RFC 3339
+/// timestamp (UTC, milliseconds) and its time since the start.
+fn text_trace(trace: &str) -> Vec<TraceEvent> {
+    let header: Vec<&str> = trace.lines().take_while(|l| l.starts_with("# ")).collect();
+    for field in ["# trace ", "# server ", "# address ", "# tls ", "# started "] {
+        assert!(
+            header.iter().any(|l| l.starts_with(field)),
+            "no {field:?} in the header:\n{trace}"
+        );
+    }
+    let mut events = Vec::new();
+    for line in trace.lines().skip(header.len()) {
+        let ts = line.get(..24).unwrap_or_default();
+        let well_formed = ts.len() == 24
+            && ts.ends_with('Z')
+            && ts.as_bytes()[10] == b'T'
+            && ts.as_bytes()[19] == b'.'
+            && ts[..4].parse::<u32>().is_ok();
+        assert!(well_formed, "no RFC 3339 timestamp: {line:?}");
+        let rest = line[24..].trim_start();
+        let (rel, rest) = rest.split_once(' ').unwrap_or_else(|| panic!("{line:?}"));
+        assert!(rel.starts_with('+') && rel.ends_with('s'), "no relative time: {line:?}");
+        let (dir, text) = rest.split_at_checked(2).unwrap_or_else(|| panic!("{line:?}"));
+        let dir = match dir {
+            "C:" => "C",
+            "S:" | "S|" => "S",
+            "--" => "I",
+            other => panic!("unknown direction {other:?}: {line:?}"),
+        };
+        events.push(TraceEvent {
+            dir: dir.to_string(),
+            text: text.trim_start().to_string(),
+        });
+    }
+    events
+}
+
+/// A JSON-lines trace: every line an object with the documented fields; a
+/// line written for a secret gives no size.
+fn jsonl_trace(trace: &str) -> Vec<TraceEvent> {
+    let mut events = Vec::new();
+    for line in trace.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        for field in ["ts", "rel_ms", "dir", "command", "text", "latency_ms", "batch", "bytes"] {
+            assert!(v.get(field).is_some(), "no {field:?}: {line}");
+        }
+        assert_eq!(v["ts"].as_str().map(str::len), Some(24), "{line}");
+        assert!(v["rel_ms"].is_number(), "{line}");
+        let dir = v["dir"].as_str().unwrap_or_default().to_string();
+        assert!(["C", "S", "I"].contains(&dir.as_str()), "{line}");
+        let text = v["text"].as_str().unwrap_or_default().to_string();
+        let command = v["command"].as_str().unwrap_or_default();
+        let carries_secret = dir == "C"
+            && (["PASS", "APOP"].iter().any(|c| command.starts_with(c))
+                || (command.starts_with("AUTH") && text != command));
+        if carries_secret {
+            assert!(v["bytes"].is_null(), "a secret's size: {line}");
+        }
+        if let Some(payload) = v["payload"].as_str() {
+            events.extend(payload.lines().map(|l| TraceEvent {
+                dir: "S".into(),
+                text: l.to_string(),
+            }));
+        }
+        events.push(TraceEvent { dir, text });
+    }
+    let header: Value = serde_json::from_str(trace.lines().next().unwrap_or("{}")).unwrap_or_default();
+    assert_eq!(header["kind"], "header", "{trace}");
+    assert!(header["header"]["started"].is_string(), "{trace}");
+    assert!(header["header"]["address"].is_string(), "{trace}");
+    events
 }
 
 #[test]
