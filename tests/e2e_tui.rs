@@ -1162,4 +1162,74 @@ fn senders_view_limits_to_a_sender() {
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
     assert!(s.contains("popscope: nothing was deleted ("), "{s}");
+
+/// g. The trace after the demo's 3,000-header sweep: its top still shows
+/// the greeting, CAPA and the redacted login; the TOP sweep is one group
+/// line that expands; `w` saves everything to a file in the current
+/// directory, and the activity line says where.
+#[test]
+fn demo_trace_keeps_the_opening_groups_the_sweep_and_saves_it() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a directory to save the trace in");
+    let command = format!("cd {} && {}", shell_quote(dir.path()), pane_command("", "demo"));
+    let t = Tmux::start("tracedemo", &command);
+    t.wait_settled("all 3000 headers loaded", |s| {
+        let status = status_bar(s);
+        status.contains("3000 msgs") && !status.contains("headers ")
+    });
+    t.send("t");
+    t.wait_for("the trace pane", |s| s.contains("Protocol trace · "));
+    t.send("Tab");
+    t.wait_for("the trace focused", |s| s.contains("w save"));
+    t.send("g");
+    let top = t.wait_settled("the trace's first line", |s| s.contains("scrolled (G to follow)"));
+    assert!(top.contains("S: +OK popscope demo server ready"), "the greeting\n{top}");
+    assert!(top.contains("C: CAPA"), "CAPA\n{top}");
+    assert!(
+        top.contains("S: +OK capability list follows  [CAPA]"),
+        "CAPA's answer, paired\n{top}"
+    );
+    assert!(
+        top.lines().any(
+            |l| (l.contains("C: APOP demo") || l.contains("C: AUTH") || l.contains("C: PASS"))
+                && l.contains("********")
+        ),
+        "the login, redacted\n{top}"
+    );
+    t.send("G");
+    let group = "▸ TOP × 3,000 ";
+    let s = t.wait_settled("the TOP group line", |s| s.contains(group));
+    assert!(s.contains("median "), "the group's latency\n{s}");
+    assert!(s.contains("#1–#3000"), "the group's first and last number\n{s}");
+    t.send("Enter");
+    let s = t.wait_settled("the group expanded", |s| s.contains("▾ TOP × 3,000 "));
+    assert!(s.contains("── batch "), "a batch marker\n{s}");
+    assert!(s.contains("C: TOP 1 0"), "the group's first command\n{s}");
+    t.send("w");
+    let s = t.wait_settled("the trace saved", |s| s.contains("trace saved to "));
+    let saved: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("read the directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("popscope-trace-127.0.0.1-"))
+        })
+        .collect();
+    assert_eq!(saved.len(), 1, "one trace file\n{s}");
+    let name = saved[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(s.contains(&name[..40]), "the activity line names the file\n{s}");
+    let text = std::fs::read_to_string(&saved[0]).expect("read the saved trace");
+    assert!(text.starts_with("# trace     popscope "), "{}", &text[..200]);
+    assert!(
+        text.contains(" S: +OK popscope demo server ready"),
+        "the greeting is saved"
+    );
+    assert!(text.contains(" C: TOP 3000 0\n"), "the last TOP is saved");
+    t.send("q");
+    t.wait_for("the list focused again", |s| s.contains("q quit"));
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
 }

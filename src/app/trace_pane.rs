@@ -188,8 +188,11 @@ impl TracePane {
     fn toggle_selected(&mut self, page: usize) -> PaneUpdate {
         let target = self.with_rows(|_, rows| {
             let (first, sel) = trace_view::window(rows, self.selected, self.top, page);
+            // What opens below a row in the lower half would be off screen:
+            // the view then starts at the row.
+            let top = if sel - first > page / 2 { sel } else { first };
             rows.get(sel)
-                .map(|row| (row.key, trace_view::expansion_of(row), rows[first].key))
+                .map(|row| (row.key, trace_view::expansion_of(row), rows[top].key))
         });
         let Some((key, expansion, top)) = target else {
             return PaneUpdate::default();
@@ -200,11 +203,12 @@ impl TracePane {
         self.open.toggle(expansion);
         self.shape += 1;
         // The row keeps the selection (a detail row gives it to its line).
-        self.selected = Some(match expansion {
-            Expansion::Line(seq) if key > line_key(seq) => line_key(seq),
+        let selected = match expansion {
+            Expansion::Line(seq) if key > line_key(key.0, seq) => line_key(key.0, seq),
             _ => key,
-        });
-        self.top = Some(top);
+        };
+        self.selected = Some(selected);
+        self.top = Some(if top > selected { selected } else { top });
         PaneUpdate::default()
     }
 
@@ -217,7 +221,7 @@ impl TracePane {
         }
         let from = self.with_rows(|_, rows| {
             let (_, sel) = trace_view::window(rows, self.selected, self.top, page);
-            rows.get(sel).map_or(0, |r| r.key.0)
+            rows.get(sel).map_or((0, 0), |r| (r.key.0, r.key.1))
         });
         let found = {
             let store = self.store.lock();
@@ -229,12 +233,14 @@ impl TracePane {
         if let Some(first) = group {
             self.open.groups.insert(first);
         }
-        let visible = self.with_rows(|_, rows| rows.binary_search_by_key(&line_key(seq), |r| r.key).is_ok());
+        let key = line_key(group.unwrap_or(seq), seq);
+        self.shape += 1;
+        let visible = self.with_rows(|_, rows| rows.binary_search_by_key(&key, |r| r.key).is_ok());
         if !visible {
             self.filter = Filter::All;
         }
         self.shape += 1;
-        self.selected = Some(line_key(seq));
+        self.selected = Some(key);
         self.top = None;
         PaneUpdate::default()
     }
@@ -300,10 +306,10 @@ fn say(text: String) -> PaneUpdate {
     }
 }
 
-/// The first line after (or before) line `from` whose text or command
-/// contains `query` (lowercase), wrapping around; with the first line of
-/// its group when it is in one.
-fn find_line(store: &TraceStore, query: &str, from: u64, forward: bool) -> Option<(u64, Option<u64>)> {
+/// The first line after (or before) the row at `from` (its block's first
+/// line, its line) whose text or command contains `query` (lowercase),
+/// wrapping around; with the first line of its group when it is in one.
+fn find_line(store: &TraceStore, query: &str, from: (u64, u64), forward: bool) -> Option<(u64, Option<u64>)> {
     let mut candidates: Vec<(u64, Option<u64>)> = Vec::new();
     for block in store.blocks() {
         let (lines, group): (Vec<_>, _) = match block {
@@ -317,8 +323,9 @@ fn find_line(store: &TraceStore, query: &str, from: u64, forward: bool) -> Optio
             }
         }
     }
-    let after = candidates.iter().position(|(seq, _)| *seq > from);
-    let before = candidates.iter().rposition(|(seq, _)| *seq < from);
+    let place = |&(seq, group): &(u64, Option<u64>)| (group.unwrap_or(seq), seq);
+    let after = candidates.iter().position(|c| place(c) > from);
+    let before = candidates.iter().rposition(|c| place(c) < from);
     let pick = if forward {
         after.or((!candidates.is_empty()).then_some(0))
     } else {

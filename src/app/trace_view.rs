@@ -3,17 +3,19 @@
 //! into its detail, and a filter picks what is shown.
 //!
 //! Rows are identified by a `RowKey` that survives changes to the store
-//! (lines folded away above, new lines below): the number of the line it
-//! belongs to, and its place among that line's rows. Keys grow with the
-//! rows, so a key is found again by binary search.
+//! (lines folded away above, new lines below): the number of its block's
+//! first line, the number of the line it belongs to, and its place among
+//! that line's rows. Blocks are in the order of their first lines and a
+//! group's lines in their own order, so keys grow with the rows and a key
+//! is found again by binary search.
 
 use crate::session::trace::detail;
 use crate::session::trace::store::{Block, Kept, TraceStore};
 use crate::session::trace::{Direction, TraceEntry};
 use std::collections::HashSet;
 
-/// (line number, place among its rows).
-pub type RowKey = (u64, u32);
+/// (its block's first line, its line, its place among that line's rows).
+pub type RowKey = (u64, u64, u32);
 
 const GROUP_ROW: u32 = 0;
 const GROUP_FOLDED: u32 = 1;
@@ -21,9 +23,10 @@ const MARKER: u32 = 2;
 const LINE: u32 = 3;
 const DETAIL: u32 = 4;
 
-/// The key of a line's own row.
-pub fn line_key(seq: u64) -> RowKey {
-    (seq, LINE)
+/// The key of a line's own row, in the block that begins with line
+/// `block`.
+pub fn line_key(block: u64, seq: u64) -> RowKey {
+    (block, seq, LINE)
 }
 
 /// What the pane shows.
@@ -144,20 +147,15 @@ pub fn build(store: &TraceStore, filter: Filter, open: &Open) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut sasl = SaslSteps::default();
     for (block_index, block) in store.blocks().enumerate() {
+        let first = block.first_seq();
         let mut line = |rows: &mut Vec<Row>, kept: &Kept, line: Option<usize>| {
             let step = sasl.step(&kept.entry);
             if filter.shows(&kept.entry) {
-                push_line(
-                    rows,
-                    kept,
-                    At {
-                        block: block_index,
-                        line,
-                    },
-                    filter,
-                    &open.lines,
-                    step,
-                );
+                let at = At {
+                    block: block_index,
+                    line,
+                };
+                push_line(rows, (first, kept), at, filter, &open.lines, step);
             }
         };
         match block {
@@ -175,7 +173,7 @@ pub fn build(store: &TraceStore, filter: Filter, open: &Open) -> Vec<Row> {
                 }
                 let expanded = open.groups.contains(&group.first_seq);
                 rows.push(Row {
-                    key: (group.first_seq, GROUP_ROW),
+                    key: (first, 0, GROUP_ROW),
                     kind: RowKind::Group {
                         block: block_index,
                         expanded,
@@ -186,7 +184,7 @@ pub fn build(store: &TraceStore, filter: Filter, open: &Open) -> Vec<Row> {
                 }
                 if group.folded.lines > 0 {
                     rows.push(Row {
-                        key: (group.first_seq, GROUP_FOLDED),
+                        key: (first, 0, GROUP_FOLDED),
                         kind: RowKind::GroupFolded { block: block_index },
                     });
                 }
@@ -197,7 +195,7 @@ pub fn build(store: &TraceStore, filter: Filter, open: &Open) -> Vec<Row> {
             Block::Folded(folded) if filter == Filter::All => {
                 for run in 0..folded.runs.len() {
                     rows.push(Row {
-                        key: (folded.first_seq, run as u32),
+                        key: (first, 0, run as u32),
                         kind: RowKind::Folded {
                             block: block_index,
                             run,
@@ -211,22 +209,30 @@ pub fn build(store: &TraceStore, filter: Filter, open: &Open) -> Vec<Row> {
     rows
 }
 
-fn push_line(rows: &mut Vec<Row>, kept: &Kept, at: At, filter: Filter, expanded: &HashSet<u64>, step: Option<u32>) {
+/// A line's rows: its batch marker, itself, its detail if expanded.
+fn push_line(
+    rows: &mut Vec<Row>,
+    (first, kept): (u64, &Kept),
+    at: At,
+    filter: Filter,
+    expanded: &HashSet<u64>,
+    step: Option<u32>,
+) {
     if filter != Filter::Errors && kept.entry.opens_pipelined_batch().is_some() {
         rows.push(Row {
-            key: (kept.seq, MARKER),
+            key: (first, kept.seq, MARKER),
             kind: RowKind::Marker(at),
         });
     }
     rows.push(Row {
-        key: line_key(kept.seq),
+        key: line_key(first, kept.seq),
         kind: RowKind::Line(at),
     });
     if expanded.contains(&kept.seq) {
         let context = detail::Context { sasl_step: step };
         for (n, text) in detail::lines(&kept.entry, context).into_iter().enumerate() {
             rows.push(Row {
-                key: (kept.seq, DETAIL + n as u32),
+                key: (first, kept.seq, DETAIL + n as u32),
                 kind: RowKind::Detail(text),
             });
         }
@@ -258,7 +264,7 @@ pub fn expansion_of(row: &Row) -> Option<Expansion> {
     match row.kind {
         RowKind::Folded { .. } => None,
         RowKind::Group { .. } | RowKind::GroupFolded { .. } => Some(Expansion::Group(row.key.0)),
-        RowKind::Line(_) | RowKind::Marker(_) | RowKind::Detail(_) => Some(Expansion::Line(row.key.0)),
+        RowKind::Line(_) | RowKind::Marker(_) | RowKind::Detail(_) => Some(Expansion::Line(row.key.1)),
     }
 }
 

@@ -167,7 +167,9 @@ fn group_line(group: &Group, expanded: bool, width: usize) -> Line<'static> {
         group.verb,
         thousands(s.commands.max(s.answers))
     );
-    text.push_str(&format!(" · {}", human_size(s.bytes)));
+    if s.bytes > 0 {
+        text.push_str(&format!(" · {}", human_size(s.bytes)));
+    }
     if let (Some(median), Some(p99)) = (s.latency.median(), s.latency.p99()) {
         text.push_str(&format!(
             " · median {} · p99 {}",

@@ -111,15 +111,16 @@ fn filters_pick_errors_commands_or_the_essentials() {
 fn the_window_follows_or_keeps_the_selection_on_screen() {
     let rows: Vec<Row> = (0..100)
         .map(|i| Row {
-            key: line_key(i),
+            key: line_key(i, i),
             kind: RowKind::Detail(String::new()),
         })
         .collect();
     assert_eq!(window(&rows, None, None, 10), (90, 99));
-    assert_eq!(window(&rows, Some(line_key(50)), Some(line_key(45)), 10), (45, 50));
-    assert_eq!(window(&rows, Some(line_key(44)), Some(line_key(45)), 10), (44, 44));
-    assert_eq!(window(&rows, Some(line_key(60)), Some(line_key(45)), 10), (51, 60));
+    let key = |i| Some(line_key(i, i));
+    assert_eq!(window(&rows, key(50), key(45), 10), (45, 50));
+    assert_eq!(window(&rows, key(44), key(45), 10), (44, 44));
+    assert_eq!(window(&rows, key(60), key(45), 10), (51, 60));
     // A key that is gone (folded) finds the row after it.
-    assert_eq!(window(&rows[..], Some((50, 0)), Some(line_key(45)), 10), (45, 50));
+    assert_eq!(window(&rows[..], Some((50, 0, 0)), key(45), 10), (45, 50));
     assert_eq!(window(&[], None, None, 10), (0, 0));
 }

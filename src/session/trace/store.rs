@@ -8,7 +8,9 @@
 //!   treated as bulk);
 //! - **bulk**: STAT, LIST, UIDL, TOP, RETR, DELE, NOOP and their answers.
 //!   A run of bulk lines of one command is a `Group`, counted as it grows
-//!   (`RunStats`). Bulk lines are kept up to `Budget::bulk`; beyond it the
+//!   (`RunStats`); pipelined commands of other kinds may interleave with a
+//!   run without breaking it (each joins its own kind's group), an
+//!   essential line ends it. Bulk lines are kept up to `Budget::bulk`; beyond it the
 //!   oldest are folded: removed, but counted in their group's `folded`
 //!   statistics. A group folded entirely becomes part of a `Folded` block,
 //!   which merges with the one before it, so a flood of small groups stays
@@ -44,6 +46,9 @@ impl Default for Budget {
 
 /// What a group costs besides its lines (its statistics grow a little).
 const GROUP_COST: usize = 1024;
+/// Groups of different commands that can run side by side: a bulk line
+/// joins its command's group among the last this many blocks.
+const RUNS_INTERLEAVED: usize = 4;
 
 /// A line and its number in the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,12 +179,12 @@ impl TraceStore {
     fn push_bulk(&mut self, kept: Kept, cost: usize) {
         let verb = verb_of(&kept.entry);
         self.bulk_cost += cost;
-        match self.live.back_mut() {
-            Some(Block::Group(group)) if group.verb == verb => {
+        match self.recent_group(verb) {
+            Some(group) => {
                 group.stats.add(&kept.entry);
                 group.lines.push_back(kept);
             }
-            _ => {
+            None => {
                 self.bulk_cost += GROUP_COST;
                 let mut stats = RunStats::default();
                 stats.add(&kept.entry);
@@ -191,6 +196,29 @@ impl TraceStore {
                     folded: RunStats::default(),
                 }));
             }
+        }
+    }
+
+    /// The group a bulk line of `verb` joins: one of the last few blocks,
+    /// if only other groups came after it. Pipelined commands of different
+    /// kinds interleave (UIDL's answer arrives while TOPs are going out,
+    /// a RETR is sent amid a sweep); each command's lines stay with their
+    /// kind's group. An essential line (an error, a note) ends every run.
+    fn recent_group(&mut self, verb: &str) -> Option<&mut Group> {
+        let at = self
+            .live
+            .iter()
+            .rev()
+            .take(RUNS_INTERLEAVED)
+            .map_while(|block| match block {
+                Block::Group(group) => Some(group.verb == verb),
+                _ => None,
+            })
+            .position(|same| same)?;
+        let index = self.live.len() - 1 - at;
+        match self.live.get_mut(index) {
+            Some(Block::Group(group)) => Some(group),
+            _ => None,
         }
     }
 

@@ -2,6 +2,14 @@ use super::*;
 use crate::session::trace::fixtures::{answer, opening, sent, tops};
 use std::time::Duration;
 
+impl TraceStore {
+    fn extend_for_test(&mut self, entries: impl IntoIterator<Item = TraceEntry>) {
+        for e in entries {
+            self.push(e);
+        }
+    }
+}
+
 fn small() -> TraceStore {
     TraceStore::with_budget(Budget {
         bulk: 64 * 1024,
@@ -168,4 +176,40 @@ fn totals_keep_latencies_per_command_and_of_commands_sent_alone() {
     assert_eq!(verbs, ["CAPA", "AUTH", "TOP"]);
     assert_eq!(totals.alone.count(), 2, "CAPA and AUTH are sent alone");
     assert_eq!(totals.alone.min(), Some(Duration::from_millis(1)));
+}
+
+#[test]
+fn interleaved_commands_keep_to_their_own_groups() {
+    let mut store = TraceStore::default();
+    let (list, uidl) = (CommandKind::List(None), CommandKind::Uidl(None));
+    store.push(sent(1, list, 3, Some(2)));
+    store.push(sent(1, uidl, 3, None));
+    store.push(answer(2, list, "+OK", 1, 3));
+    store.push(answer(3, uidl, "+OK", 2, 3));
+    let mut sweep = tops(1, 2_000, 1000, 4, 4).into_iter();
+    store.extend_for_test(sweep.by_ref().take(999));
+    // UIDL's payload arrives while the first TOPs go out.
+    store.push(crate::session::trace::fixtures::body(5, uidl, 3, "1 a\r\n"));
+    store.extend_for_test(sweep);
+    let groups: Vec<(&str, u64, u64)> = store
+        .blocks()
+        .map(|b| match b {
+            Block::Group(g) => (g.verb, g.stats.commands, g.stats.lines),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(groups, [("LIST", 1, 2), ("UIDL", 1, 3), ("TOP", 2_000, 6_000)]);
+}
+
+#[test]
+fn an_essential_line_ends_every_run() {
+    let mut store = TraceStore::default();
+    store.extend_for_test(tops(1, 3, 3, 0, 1));
+    store.push(TraceEntry::new(
+        Duration::from_millis(9),
+        Direction::Note,
+        "a note".into(),
+    ));
+    store.extend_for_test(tops(4, 3, 3, 10, 2));
+    assert_eq!(store.len(), 3, "group, note, group");
 }
