@@ -301,33 +301,49 @@ pub fn fold_text(verb: &str, stats: &RunStats) -> String {
     out
 }
 
-/// Writes everything `store` holds: the header, every line, and a summary
-/// line where lines were folded.
+/// Writes everything `store` holds, in the order it happened: the header,
+/// every line, and a summary line where lines were folded.
 pub fn write_store(store: &TraceStore, writer: &mut TraceWriter, out: &mut impl Write) -> io::Result<()> {
     if let Some(header) = store.header() {
         writer.header(header, out)?;
     }
+    // The store groups interleaved commands; a file tells them in order.
+    let mut items: Vec<(u64, Written)> = Vec::new();
     for block in store.blocks() {
         match block {
-            Block::Line(kept) => writer.entry(&kept.entry, out)?,
+            Block::Line(kept) => items.push((kept.seq, Written::Line(&kept.entry))),
             Block::Group(group) => {
                 if group.folded.lines > 0 {
-                    let at = group.folded.last_at.unwrap_or_default();
-                    writer.note(at, "folded", &fold_text(group.verb, &group.folded), out)?;
+                    items.push((group.first_seq, Written::Folded(group.verb, &group.folded)));
                 }
-                for kept in &group.lines {
-                    writer.entry(&kept.entry, out)?;
-                }
+                items.extend(group.lines.iter().map(|k| (k.seq, Written::Line(&k.entry))));
             }
             Block::Folded(folded) => {
-                for (verb, stats) in &folded.runs {
-                    let at = stats.last_at.unwrap_or_default();
-                    writer.note(at, "folded", &fold_text(verb, stats), out)?;
-                }
+                let runs = folded
+                    .runs
+                    .iter()
+                    .map(|(verb, stats)| (folded.first_seq, Written::Folded(verb, stats)));
+                items.extend(runs);
+            }
+        }
+    }
+    items.sort_by_key(|(seq, _)| *seq);
+    for (_, item) in items {
+        match item {
+            Written::Line(entry) => writer.entry(entry, out)?,
+            Written::Folded(verb, stats) => {
+                let at = stats.first_at.unwrap_or_default();
+                writer.note(at, "folded", &fold_text(verb, stats), out)?;
             }
         }
     }
     Ok(())
+}
+
+/// One thing `write_store` writes.
+enum Written<'s> {
+    Line(&'s TraceEntry),
+    Folded(&'s str, &'s RunStats),
 }
 
 /// Saves `store` as text in `dir`, named after the server and the time:

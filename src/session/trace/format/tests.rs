@@ -156,3 +156,38 @@ fn saving_names_the_file_after_the_server_and_the_time() {
     // Never overwrites: a second save in the same second fails.
     assert!(save(&store(), dir.path(), now).is_err());
 }
+
+#[test]
+fn a_saved_trace_is_in_the_order_things_happened() {
+    use crate::pop3::client::CommandKind;
+    use crate::session::trace::fixtures::{answer, body, sent};
+    let (list, uidl, top) = (
+        CommandKind::List(None),
+        CommandKind::Uidl(None),
+        CommandKind::Top { msg: 1, lines: 0 },
+    );
+    let entries = [
+        sent(1, list, 3, Some(2)),
+        sent(1, uidl, 3, None),
+        answer(2, list, "+OK", 1, 3),
+        body(2, list, 3, "1 10\r\n"),
+        answer(3, uidl, "+OK", 2, 3),
+        sent(4, top, 4, Some(1)),
+        body(5, uidl, 3, "1 a\r\n"),
+        answer(6, top, "+OK", 2, 4),
+    ];
+    let mut store = TraceStore::default();
+    for e in entries.iter().cloned() {
+        store.push(e);
+    }
+    let mut out = Vec::new();
+    write_store(&store, &mut TraceWriter::new(TraceFormat::Text, false), &mut out).unwrap();
+    let written: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(" -- "))
+        .map(|l| l.split_once(" C: ").or(l.split_once(" S: ")).unwrap().1.to_string())
+        .collect();
+    let expected: Vec<String> = entries.iter().map(|e| format!("{}{}", e.text, suffix(e))).collect();
+    assert_eq!(written, expected);
+}
