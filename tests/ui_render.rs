@@ -894,12 +894,11 @@ fn trace_pane_follows_then_scrolls() {
         bottom.contains(trace_entry(28).text.as_str()),
         "the line before the tail is now last: {bottom}"
     );
-    // The selected line (the top one) is shown reversed.
+    // The selected line (the top one) is highlighted.
     let top = trace_area.y + 1;
-    assert!(
-        terminal.backend().buffer()[(trace_area.x + 3, top)]
-            .modifier
-            .contains(ratatui::style::Modifier::REVERSED),
+    assert_eq!(
+        terminal.backend().buffer()[(trace_area.x + 3, top)].bg,
+        Color::Blue,
         "the selection is highlighted"
     );
     insta::assert_snapshot!("trace_scrolled", terminal.backend());
@@ -941,6 +940,68 @@ fn trace_scrolls_one_line_at_any_height() {
             area.height - 2
         );
     }
+}
+
+/// A TOP sweep in the trace is one group line; Enter opens it, and a
+/// payload's detail shows a hostile header as stand-ins only. The
+/// connection panel draws over everything, hostile text included.
+#[test]
+fn trace_groups_details_and_the_connection_panel_render_cleanly() {
+    use popscope::pop3::client::Payload;
+    let mut fake = Fake::session(CATALOG, (120, 40));
+    fake.act(Action::ToggleTrace);
+    for msg in 1..=5u32 {
+        let kind = CommandKind::Top { msg, lines: 0 };
+        let at = Duration::from_millis(u64::from(msg));
+        fake.app.trace.push(TraceEntry {
+            command: Some(kind),
+            batch: Some(3),
+            ..TraceEntry::new(at, Direction::Sent, format!("TOP {msg} 0"))
+        });
+        fake.app.trace.push(TraceEntry {
+            command: Some(kind),
+            batch: Some(3),
+            rtt: Some(Duration::from_millis(2)),
+            ..TraceEntry::new(at, Direction::Received, "+OK".into())
+        });
+        let header = b"Subject: \x1b]0;owned\x07 \xe2\x80\xae evil\r\n".to_vec();
+        fake.app.trace.push(TraceEntry {
+            command: Some(kind),
+            batch: Some(3),
+            payload: Some(Payload::new(header, 1, 40)),
+            ..TraceEntry::new(at, Direction::Received, "<1 lines, 40 bytes>".into())
+        });
+    }
+    let text = screen_text(&render(&fake.app));
+    assert!(
+        text.contains("▸ TOP × 5 · median 2.0 ms · p99 2.0 ms · #1–#5"),
+        "{text}"
+    );
+    fake.act(Action::FocusTrace);
+    fake.act(Action::Open);
+    let text = screen_text(&render(&fake.app));
+    assert!(text.contains("▾ TOP × 5"), "{text}");
+    assert!(text.contains("S: +OK  [TOP 1 0]  2.0 ms"), "{text}");
+    // Down to the first payload line, open it.
+    for _ in 0..3 {
+        fake.act(Action::Down);
+    }
+    fake.act(Action::Open);
+    let text = screen_text(&render(&fake.app));
+    assert!(text.contains("│ Subject: ␛]0;owned␇"), "{text}");
+
+    let report = popscope::session::ConnectReport {
+        greeting: parse_status_line(b"+OK \x1b[2J hello").ok(),
+        ..Default::default()
+    };
+    fake.app.connection.report = Some(report);
+    fake.act(Action::ToggleConnection);
+    let text = screen_text(&render(&fake.app));
+    assert!(text.contains("┌ Connection · j/k scroll · Esc close"), "{text}");
+    assert!(text.contains("greeting"), "{text}");
+    assert!(text.contains("none: the session is NOT encrypted"), "{text}");
+    fake.act(Action::Back);
+    assert!(!fake.app.connection.open);
 }
 
 // ---------------------------------------------------------------------------

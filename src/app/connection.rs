@@ -76,6 +76,12 @@ pub fn panel_lines(report: Option<&ConnectReport>, totals: &Totals, now: SystemT
             out.push(fact(label, describe_capa(caps)));
         }
     }
+    if report.capa_after.is_none() && report.mechanism.is_some() {
+        out.push(fact(
+            "CAPA after",
+            "not asked: the answer before login listed all popscope uses (`check` asks)",
+        ));
+    }
     if let Some(m) = report.mechanism {
         out.push(fact("mechanism", m.name()));
     }
@@ -151,9 +157,12 @@ fn per_command(stats: &LatencyStats, rtt: Option<Duration>) -> String {
     let think = rtt.map_or_else(String::new, |rtt| {
         format!(", server think time ≈ {}", format_latency(median.saturating_sub(rtt)))
     });
+    let answers = match stats.count() {
+        1 => "1 answer".to_string(),
+        n => format!("{} answers", thousands(n)),
+    };
     format!(
-        "{} answers, median {}, p99 {}{think}",
-        thousands(stats.count()),
+        "{answers}, median {}, p99 {}{think}",
         format_latency(median),
         format_latency(p99)
     )

@@ -7,8 +7,9 @@ use crate::app::layout::centered;
 use ratatui::Frame;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use std::time::SystemTime;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub(super) fn draw(frame: &mut Frame, app: &App) {
     let lines = {
@@ -29,23 +30,71 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
         keys_for(Context::Connection, Action::Up),
         keys_for(Context::Connection, Action::Back)
     );
-    let shown: Vec<Line> = lines.iter().skip(start).map(styled).collect();
+    let width = popup.width.saturating_sub(2) as usize;
+    let shown: Vec<Line> = lines.iter().flat_map(|l| styled(l, width)).skip(start).collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(shown)
-            .wrap(Wrap { trim: false })
-            .block(Block::new().borders(Borders::ALL).title(title)),
+        Paragraph::new(shown).block(Block::new().borders(Borders::ALL).title(title)),
         popup,
     );
 }
 
-fn styled(line: &PanelLine) -> Line<'static> {
+/// Label column: two spaces and 13 columns.
+const LABEL: usize = 15;
+
+/// A panel line as screen lines of `width`, a long value wrapped under
+/// itself.
+fn styled(line: &PanelLine, width: usize) -> Vec<Line<'static>> {
     match line {
-        PanelLine::Title(title) => Line::from(*title).bold().fg(Color::Cyan),
-        PanelLine::Fact { label, value } => Line::from(vec![
-            Span::styled(format!("  {label:<13}"), Style::new().bold()),
-            Span::raw(value.clone()),
-        ]),
-        PanelLine::Blank => Line::from(""),
+        PanelLine::Title(title) => vec![Line::from(*title).bold().fg(Color::Cyan)],
+        PanelLine::Fact { label, value } => wrap(value, width.saturating_sub(LABEL).max(10))
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let label = if i == 0 { label.as_str() } else { "" };
+                Line::from(vec![
+                    Span::styled(format!("  {label:<13}"), Style::new().bold()),
+                    Span::raw(part),
+                ])
+            })
+            .collect(),
+        PanelLine::Blank => vec![Line::from("")],
+    }
+}
+
+/// `text` in pieces of at most `width` columns, broken at spaces where it
+/// can be.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let needed = current.width() + usize::from(!current.is_empty()) + word.width();
+        if needed > width && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        // A word longer than the line is cut where it must be.
+        for c in word.chars() {
+            if current.width() + c.width().unwrap_or(0) > width {
+                out.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+        }
+    }
+    out.push(current);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_values_wrap_at_spaces_and_never_overflow() {
+        assert_eq!(wrap("TOP · UIDL · USER", 10), ["TOP · UIDL", "· USER"]);
+        assert_eq!(wrap("abcdefghijkl", 5), ["abcde", "fghij", "kl"]);
+        assert_eq!(wrap("", 5), [""]);
     }
 }

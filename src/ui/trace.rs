@@ -15,7 +15,7 @@ use crate::session::trace::{TraceEntry, stats};
 use crate::text::{fit, human_size};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{self, Borders, Paragraph};
 use std::time::Duration;
@@ -36,9 +36,10 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .map(|(i, row)| {
                 let line = row_line(store, row, width);
                 let found = row_matches(store, row, &trace.search.query) && !trace.search.editing;
-                let line = if found { line.bg(Color::Rgb(60, 60, 0)) } else { line };
                 if focused && i == selected {
-                    line.add_modifier(Modifier::REVERSED)
+                    bar(line, width, Style::new().fg(Color::White).bg(Color::Blue))
+                } else if found {
+                    bar(line, width, Style::new().bg(Color::Rgb(70, 70, 0)))
                 } else {
                     line
                 }
@@ -52,6 +53,15 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .title(title);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `line` across the whole `width`, every span in `style` (a selection bar
+/// like the list's, or a search match).
+fn bar(line: Line<'static>, width: usize, style: Style) -> Line<'static> {
+    let used: usize = line.spans.iter().map(|s| s.width()).sum();
+    let mut spans: Vec<Span> = line.spans.into_iter().map(|s| s.patch_style(style)).collect();
+    spans.push(Span::styled(" ".repeat(width.saturating_sub(used)), style));
+    Line::from(spans)
 }
 
 fn title(app: &App, store: &TraceStore) -> String {
