@@ -1162,8 +1162,9 @@ fn senders_view_limits_to_a_sender() {
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
     assert!(s.contains("popscope: nothing was deleted ("), "{s}");
+}
 
-/// g. The trace after the demo's 3,000-header sweep: its top still shows
+/// j. The trace after the demo's 3,000-header sweep: its top still shows
 /// the greeting, CAPA and the redacted login; the TOP sweep is one group
 /// line that expands; `w` saves everything to a file in the current
 /// directory, and the activity line says where.

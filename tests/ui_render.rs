@@ -1009,7 +1009,7 @@ fn trace_groups_details_and_the_connection_panel_render_cleanly() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut fake = Fake::session(CATALOG, (120, 110));
+    let mut fake = Fake::session(CATALOG, (120, 130));
     assert!(fake.act(Action::Help).is_empty());
     assert!(fake.app.help.open);
     let terminal = render(&fake.app);
@@ -1027,7 +1027,7 @@ fn help_lists_every_binding() {
         }
         assert!(text.contains(b.context.title()), "{}", b.context.title());
     }
-    insta::assert_snapshot!("help_120x110", terminal.backend());
+    insta::assert_snapshot!("help_120x130", terminal.backend());
     // While help is open, list keys do nothing; Esc/q closes it.
     let selected = fake.app.list.selected;
     fake.act(Action::Down);
@@ -1869,7 +1869,7 @@ fn the_flags_column_shows_dup_broken_and_big() {
         .collect();
     assert_eq!(numbers, [BIG, 7, 9]);
     // The legend.
-    fake.resize(120, 110);
+    fake.resize(120, 130);
     fake.act(Action::Help);
     let text = screen_text(&render(&fake.app));
     assert!(text.contains("List columns after the number"), "{text}");
