@@ -873,7 +873,7 @@ fn help_and_trace_overlays() {
     // the help is taller than the screen).
     let last_help = "quit keeping every message";
     let mut s = s;
-    for _ in 0..60 {
+    for _ in 0..200 {
         if s.contains(last_help) {
             break;
         }
@@ -895,7 +895,7 @@ fn help_and_trace_overlays() {
     assert!(s.contains("C: CAPA"), "the session's first commands\n{s}");
     assert!(!s.contains(PASSWORD), "password in the trace\n{s}");
     t.send("t");
-    let s = t.wait_for("the trace hidden", |s| !s.contains("Protocol trace"));
+    let s = t.wait_settled("the trace hidden", |s| !s.contains("Protocol trace"));
     assert_eq!(row(&s, ROWS - 3), row(&list, ROWS - 3), "layout back\n{s}");
 
     t.send("q");
