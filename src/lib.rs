@@ -15,4 +15,5 @@ pub mod session;
 pub mod store;
 pub mod testmail;
 pub mod text;
+pub mod transfer;
 pub mod ui;

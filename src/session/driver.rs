@@ -54,6 +54,19 @@ pub enum Route {
     /// Completion (and data) as `SessionEvent`s on the session's event
     /// channel, tagged with `ticket`.
     Event { ticket: u64 },
+    /// RETR data and then the outcome, as [`Tagged`] items on one bounded
+    /// channel that many commands share: however many messages are in
+    /// flight, at most the channel's capacity in chunks waits for the
+    /// reader (a channel per message would let each of them fill its own).
+    Tagged { tag: u64, tx: mpsc::Sender<Tagged> },
+}
+
+/// What a [`Route::Tagged`] channel carries, in the order the server
+/// answered: a command's chunks, then its `Done`.
+#[derive(Debug)]
+pub enum Tagged {
+    Data { tag: u64, chunk: Vec<u8> },
+    Done { tag: u64, result: CommandResult },
 }
 
 pub enum Request {
@@ -112,8 +125,14 @@ pub struct Driver {
     routes: HashMap<RequestId, Route>,
     /// The STLS answer is held back until the handshake is done.
     held_stls: Option<(RequestId, CommandKind, Outcome)>,
-    /// Streamed chunks not yet accepted by their (bounded) channel.
-    stream_backlog: Vec<(mpsc::Sender<Vec<u8>>, Vec<u8>)>,
+    /// Streamed items not yet accepted by their (bounded) channel.
+    stream_backlog: Vec<Backlogged>,
+}
+
+/// An item waiting for room in a bounded channel.
+enum Backlogged {
+    Chunk(mpsc::Sender<Vec<u8>>, Vec<u8>),
+    Tagged(mpsc::Sender<Tagged>, Tagged),
 }
 
 /// Bytes on their way out, and the read buffer.
@@ -281,10 +300,17 @@ impl Driver {
         if self.stream_backlog.is_empty() {
             return;
         }
-        for (tx, chunk) in std::mem::take(&mut self.stream_backlog) {
+        for item in std::mem::take(&mut self.stream_backlog) {
             // A consumer that went away just stops receiving; the reply is
             // still read to its end so the session stays in step.
-            let _ = tx.send(chunk).await;
+            match item {
+                Backlogged::Chunk(tx, chunk) => {
+                    let _ = tx.send(chunk).await;
+                }
+                Backlogged::Tagged(tx, item) => {
+                    let _ = tx.send(item).await;
+                }
+            }
         }
         self.client.reading_resumed(now());
     }
@@ -301,7 +327,7 @@ impl Driver {
         let kind = command.kind();
         let delivery = match &route {
             Route::Reply { limit, .. } => Delivery::Collect(*limit),
-            Route::Stream { .. } | Route::Event { .. } => Delivery::Stream,
+            Route::Stream { .. } | Route::Event { .. } | Route::Tagged { .. } => Delivery::Stream,
         };
         match self.client.submit_with(command, priority, delivery) {
             Ok(id) => {
@@ -318,6 +344,13 @@ impl Driver {
                         command: kind,
                         outcome: Outcome::NotSent(failure.message),
                     }),
+                    Route::Tagged { tag, tx } => self.stream_backlog.push(Backlogged::Tagged(
+                        tx,
+                        Tagged::Done {
+                            tag,
+                            result: Err(failure),
+                        },
+                    )),
                 }
             }
         }
@@ -391,8 +424,11 @@ impl Driver {
 
     fn deliver_data(&mut self, id: RequestId, chunk: Vec<u8>) {
         match self.routes.get(&id) {
-            Some(Route::Stream { data, .. }) => self.stream_backlog.push((data.clone(), chunk)),
+            Some(Route::Stream { data, .. }) => self.stream_backlog.push(Backlogged::Chunk(data.clone(), chunk)),
             Some(Route::Event { ticket }) => self.send_event(SessionEvent::Data { ticket: *ticket, chunk }),
+            Some(Route::Tagged { tag, tx }) => self
+                .stream_backlog
+                .push(Backlogged::Tagged(tx.clone(), Tagged::Data { tag: *tag, chunk })),
             // A `Reply` route's body is collected by the client.
             Some(Route::Reply { .. }) | None => {}
         }
@@ -411,6 +447,14 @@ impl Driver {
                 command,
                 outcome,
             }),
+            // Behind its data, in order.
+            Some(Route::Tagged { tag, tx }) => self.stream_backlog.push(Backlogged::Tagged(
+                tx,
+                Tagged::Done {
+                    tag,
+                    result: Ok(outcome),
+                },
+            )),
             None => {}
         }
     }

@@ -113,6 +113,13 @@ impl Session {
         self.status.borrow().failure.clone()
     }
 
+    /// Resolves once the connection has ended, after every outcome (and
+    /// every streamed item) was handed to its route.
+    pub async fn closed(&self) {
+        let mut status = self.status.clone();
+        let _ = status.wait_for(|s| s.closed).await;
+    }
+
     /// Ends the session with QUIT. `commit: true` only when the person
     /// confirmed the deletion; otherwise marks are reset first (and QUIT is
     /// withheld if that fails). Says exactly what the server answered.

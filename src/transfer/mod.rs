@@ -1,0 +1,367 @@
+//! Saving many messages from a live session into a [`MessageSink`]: the
+//! loop that `popscope fetch`, a backup before deleting and the
+//! inspector's "save marked" share.
+//!
+//! [`save_messages`] pipelines the RETRs (up to `lookahead` ahead of the
+//! message being written, through the session's window) and streams every
+//! answer through one bounded channel ([`Route::Tagged`]) to a writer
+//! thread that owns the sink. The writer commits each message as its last
+//! chunk arrives and calls `sync` every few hundred messages, so the
+//! fsyncs of one batch overlap the network delivering the next. Memory is
+//! bounded by the channels' capacities, never by a message's size or the
+//! number of messages.
+//!
+//! **What the result promises**: [`Transfer::saved`] holds exactly the
+//! messages that `sync` returned, in order. Only those may be DELE'd or
+//! recorded as saved; a message that was received but not synced when an
+//! error struck is not in it.
+
+mod writer;
+
+use crate::error::{Failure, FailureKind};
+use crate::pop3::client::{Command, Outcome, Priority};
+use crate::pop3::codec::StatusLine;
+use crate::session::driver::{Route, Tagged};
+use crate::session::{DEFAULT_WINDOW, Session};
+use crate::store::{MessageMeta, MessageSink, SavedAt, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc};
+use writer::{SyncPolicy, WriteOp};
+
+/// Items (chunks and outcomes) waiting between the session and this
+/// loop: with the driver's 256 KiB reads, at most a few MB.
+const STREAM_DEPTH: usize = 8;
+/// Operations waiting between this loop and the writer thread.
+const WRITE_DEPTH: usize = 16;
+
+/// A message to save, as the listing knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub number: u32,
+    pub uid: Option<String>,
+    /// The size LIST gave (used for progress only).
+    pub size: u64,
+}
+
+/// How the loop paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferOptions {
+    /// RETRs handed to the session ahead of the message being received.
+    pub lookahead: usize,
+    /// `sync` after this many committed messages…
+    pub sync_messages: usize,
+    /// …or this many committed bytes, whichever comes first.
+    pub sync_bytes: u64,
+}
+
+impl Default for TransferOptions {
+    fn default() -> TransferOptions {
+        TransferOptions {
+            lookahead: DEFAULT_WINDOW,
+            sync_messages: 256,
+            sync_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where the transfer stands; handed to [`TransferObserver::progress`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Messages committed (written completely).
+    pub messages: usize,
+    /// Messages made durable by `sync`.
+    pub synced: usize,
+    /// Bytes written, the message in progress included.
+    pub bytes: u64,
+    /// What the transfer was asked for: messages and LIST bytes.
+    pub total_messages: usize,
+    pub total_bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Told what happens, on the writer thread.
+pub trait TransferObserver: Send + 'static {
+    /// After every chunk and every commit; throttle as needed.
+    fn progress(&mut self, _progress: &Progress) {}
+
+    /// A batch just became durable (in order). An error stops the
+    /// transfer (the batch stays saved).
+    fn synced(&mut self, _batch: &[SavedAt]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl TransferObserver for () {}
+
+/// Stops a transfer from another task or thread (Ctrl-C, Esc).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    pub async fn cancelled(&self) {
+        let notified = self.0.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_cancelled() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Why a transfer ended before every message was tried.
+#[derive(Debug)]
+pub enum Stopped {
+    Cancelled,
+    /// Writing or syncing failed (disk full, target unwritable).
+    Storage(StoreError),
+    /// The session ended (connection lost, timeout).
+    Session(Failure),
+}
+
+impl Stopped {
+    pub fn failure(&self) -> Failure {
+        match self {
+            Stopped::Cancelled => Failure::new(FailureKind::Interrupted, "cancelled"),
+            Stopped::Storage(err) => Failure::new(FailureKind::Local, err.message())
+                .with_hint(err.hint().unwrap_or("check the target and try again")),
+            Stopped::Session(failure) => failure.clone(),
+        }
+    }
+}
+
+/// Where the time went, measured on the writer thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Waiting for the network side to hand over the next chunk.
+    pub waiting: Duration,
+    /// Creating files and writing them.
+    pub writing: Duration,
+    /// In `sync` (fsyncs, renames, directory fsync).
+    pub syncing: Duration,
+    pub syncs: usize,
+    /// From the start until the writer finished its last sync.
+    pub writer_total: Duration,
+}
+
+/// How a transfer ended.
+pub struct Transfer<O> {
+    /// The messages `sync` returned: durable under their final names.
+    pub saved: Vec<SavedAt>,
+    /// RETRs the server answered with `-ERR` (message number, answer).
+    pub refused: Vec<(u32, StatusLine)>,
+    pub stopped: Option<Stopped>,
+    /// The sink, with nothing pending.
+    pub sink: Box<dyn MessageSink>,
+    pub observer: O,
+    pub timing: Timing,
+}
+
+impl<O> Transfer<O> {
+    /// Every message asked for was saved.
+    pub fn complete(&self) -> bool {
+        self.stopped.is_none() && self.refused.is_empty()
+    }
+
+    /// Bytes of the saved messages.
+    pub fn bytes(&self) -> u64 {
+        self.saved.iter().fold(0u64, |sum, s| sum.saturating_add(s.bytes))
+    }
+}
+
+/// RETRs every message of `wanted` into `sink`; see the module docs.
+/// Messages the server refuses are skipped and listed; a session or
+/// storage failure, or `cancel`, stops the transfer after syncing what was
+/// complete. The session stays usable (answers still on their way are read
+/// and dropped) unless it failed.
+pub async fn save_messages<O: TransferObserver>(
+    session: &Session,
+    wanted: &[Wanted],
+    sink: Box<dyn MessageSink>,
+    options: &TransferOptions,
+    observer: O,
+    cancel: &Cancel,
+) -> Transfer<O> {
+    let started = Instant::now();
+    let progress = Progress {
+        total_messages: wanted.len(),
+        total_bytes: wanted.iter().fold(0u64, |sum, w| sum.saturating_add(w.size)),
+        ..Progress::default()
+    };
+    let policy = SyncPolicy {
+        messages: options.sync_messages.max(1),
+        bytes: options.sync_bytes.max(1),
+    };
+    let (ops, ops_rx) = mpsc::channel(WRITE_DEPTH);
+    let writer = tokio::task::spawn_blocking(move || writer::run(sink, observer, policy, ops_rx, progress, started));
+    let pumped = pump(session, wanted, options.lookahead.max(1), &ops, cancel).await;
+    drop(ops);
+    let end = match writer.await {
+        Ok(end) => end,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    // A storage failure explains why the writer stopped taking messages.
+    let stopped = match (end.error, pumped.stopped) {
+        (Some(err), _) => Some(Stopped::Storage(err)),
+        (None, Some(Pause::Cancelled)) => Some(Stopped::Cancelled),
+        (None, Some(Pause::Session(f))) => Some(Stopped::Session(f)),
+        (None, Some(Pause::WriterGone)) => Some(Stopped::Storage(StoreError::other(
+            None,
+            "the writer stopped without saying why",
+            None,
+        ))),
+        (None, None) => None,
+    };
+    Transfer {
+        saved: end.saved,
+        refused: pumped.refused,
+        stopped,
+        sink: end.sink,
+        observer: end.observer,
+        timing: end.timing,
+    }
+}
+
+/// Why the network side stopped early.
+enum Pause {
+    Cancelled,
+    Session(Failure),
+    /// The writer thread stopped taking operations (it failed).
+    WriterGone,
+}
+
+struct Pumped {
+    refused: Vec<(u32, StatusLine)>,
+    stopped: Option<Pause>,
+}
+
+/// The network side: keeps `lookahead` RETRs submitted, and turns what
+/// comes back into writer operations, in order.
+async fn pump(
+    session: &Session,
+    wanted: &[Wanted],
+    lookahead: usize,
+    ops: &mpsc::Sender<WriteOp>,
+    cancel: &Cancel,
+) -> Pumped {
+    let (tx, mut rx) = mpsc::channel::<Tagged>(STREAM_DEPTH);
+    let mut pumped = Pumped {
+        refused: Vec::new(),
+        stopped: None,
+    };
+    // `next`: the next message to submit; `head`: the one being received.
+    let (mut next, mut head) = (0usize, 0usize);
+    let mut begun = false;
+    while head < wanted.len() {
+        while next < wanted.len() && next - head < lookahead {
+            let route = Route::Tagged {
+                tag: next as u64,
+                tx: tx.clone(),
+            };
+            if let Err(failure) = session.submit(Command::Retr(wanted[next].number), Priority::Normal, route) {
+                pumped.stopped = Some(Pause::Session(failure));
+                return abort_current(pumped, ops, begun).await;
+            }
+            next += 1;
+        }
+        let item = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                pumped.stopped = Some(Pause::Cancelled);
+                return abort_current(pumped, ops, begun).await;
+            }
+            item = rx.recv() => item,
+            // Only once every item the driver had was read (biased order).
+            _ = session.closed() => None,
+        };
+        let Some(item) = item else {
+            let failure = session_failure(session, "the session ended while messages were being saved");
+            pumped.stopped = Some(Pause::Session(failure));
+            return abort_current(pumped, ops, begun).await;
+        };
+        let message = &wanted[head];
+        let sent = match item {
+            Tagged::Data { chunk, .. } => {
+                let began = begin_once(ops, message, &mut begun).await;
+                began && ops.send(WriteOp::Chunk(chunk)).await.is_ok()
+            }
+            Tagged::Done { result, .. } => {
+                let was_begun = std::mem::take(&mut begun);
+                head += 1;
+                match result {
+                    Ok(Outcome::Ok(_)) => {
+                        let mut begun_now = was_begun;
+                        begin_once(ops, message, &mut begun_now).await && ops.send(WriteOp::Commit).await.is_ok()
+                    }
+                    Ok(Outcome::Err(status)) => {
+                        pumped.refused.push((message.number, status));
+                        !was_begun || ops.send(WriteOp::Abort).await.is_ok()
+                    }
+                    Ok(other) => {
+                        let what = format!("RETR {}", message.number);
+                        let failure = crate::mailbox::outcome_failure(&what, &other);
+                        pumped.stopped = Some(Pause::Session(session.failure().unwrap_or(failure)));
+                        return abort_current(pumped, ops, was_begun).await;
+                    }
+                    Err(failure) => {
+                        pumped.stopped = Some(Pause::Session(session.failure().unwrap_or(failure)));
+                        return abort_current(pumped, ops, was_begun).await;
+                    }
+                }
+            }
+        };
+        if !sent {
+            pumped.stopped = Some(Pause::WriterGone);
+            return pumped;
+        }
+    }
+    pumped
+}
+
+/// Sends `Begin` for `message` unless it was sent; false if the writer is
+/// gone.
+async fn begin_once(ops: &mpsc::Sender<WriteOp>, message: &Wanted, begun: &mut bool) -> bool {
+    if *begun {
+        return true;
+    }
+    *begun = true;
+    let meta = MessageMeta {
+        number: message.number,
+        uid: message.uid.clone(),
+        ..MessageMeta::default()
+    };
+    ops.send(WriteOp::Begin(meta)).await.is_ok()
+}
+
+async fn abort_current(pumped: Pumped, ops: &mpsc::Sender<WriteOp>, begun: bool) -> Pumped {
+    if begun {
+        let _ = ops.send(WriteOp::Abort).await;
+    }
+    pumped
+}
+
+fn session_failure(session: &Session, otherwise: &str) -> Failure {
+    session
+        .failure()
+        .unwrap_or_else(|| Failure::new(FailureKind::Connect, otherwise))
+}
+
+#[cfg(test)]
+mod tests;
