@@ -25,6 +25,7 @@ fn main() -> ExitCode {
             Some(CliCommand::List(args)) => popscope::cli::list::run(args).await,
             Some(CliCommand::Retr(args)) => popscope::cli::retr::run(args).await,
             Some(CliCommand::Clean(args)) => popscope::cli::clean::run(args).await,
+            Some(CliCommand::Fetch(args)) => popscope::cli::fetch::run(args).await,
             Some(CliCommand::Demo(args)) => popscope::cli::demo::run(args).await,
             Some(CliCommand::Survey(args)) => popscope::cli::survey::run(args).await,
             Some(CliCommand::Config(args)) => popscope::cli::config::run(args),

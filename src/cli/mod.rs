@@ -1,6 +1,6 @@
 //! Command-line interface: arguments, where secrets come from, and one
-//! module per command (check, config, demo, docs, inspect, list, retr,
-//! survey). `invocation` turns argv into a `Cli` with the account from the
+//! module per command (check, config, demo, docs, fetch, inspect, list,
+//! retr, survey). `invocation` turns argv into a `Cli` with the account from the
 //! config file merged in.
 
 pub mod check;
@@ -8,11 +8,13 @@ pub mod clean;
 pub mod config;
 pub mod demo;
 pub mod docs;
+pub mod fetch;
 pub mod inspect;
 pub mod invocation;
 pub mod list;
 pub mod list_output;
 pub mod output;
+pub mod progress;
 pub mod retr;
 pub mod select;
 pub mod survey;
@@ -64,6 +66,10 @@ pub enum CliCommand {
     /// inspector.
     #[command(after_help = CLEAN_AFTER_HELP)]
     Clean(CleanArgs),
+    /// Download messages into a Maildir, an mbox file or .eml files; a
+    /// second run fetches only what is new. Deletes nothing unless
+    /// --delete is given, and then only what was saved and synced.
+    Fetch(fetch::FetchArgs),
     /// Open the inspector on an embedded demo server with a generated
     /// maildrop (nothing to install, nothing leaves this machine).
     Demo(DemoArgs),
@@ -89,6 +95,7 @@ impl CliCommand {
             CliCommand::List(args) => Some(&mut args.connect),
             CliCommand::Retr(args) => Some(&mut args.connect),
             CliCommand::Clean(args) => Some(&mut args.connect),
+            CliCommand::Fetch(args) => Some(&mut args.connect),
             CliCommand::Demo(_)
             | CliCommand::Survey(_)
             | CliCommand::Config(_)

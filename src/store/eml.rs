@@ -6,7 +6,7 @@
 use super::error::{StoreError, show_path};
 use super::fsutil::{TempFile, ensure_dir, name_taken, probe_writable, publish_no_replace};
 use super::names::{is_plain_file_name, uid_file_name, unique_path};
-use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt};
+use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt, SyncJob};
 use super::staging::{Staged, StagingQueue};
 use std::fs;
 use std::io;
@@ -119,11 +119,11 @@ impl MessageSink for EmlSink {
         }))
     }
 
-    fn sync(&mut self) -> Result<Vec<SavedAt>, StoreError> {
+    fn start_sync(&mut self) -> Result<Box<dyn SyncJob>, StoreError> {
         let on_exists = self.on_exists;
-        self.queue.sync(&self.dir, |staged| {
+        Ok(self.queue.take_job(&self.dir, move |staged| {
             publish(&staged.temp, &staged.saved.path, &staged.requested, on_exists)
-        })
+        }))
     }
 
     fn pending(&self) -> usize {

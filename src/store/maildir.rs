@@ -4,7 +4,7 @@
 
 use super::error::{StoreError, show_path};
 use super::fsutil::{TempFile, ensure_dir, probe_writable, sync_dir, unique_name};
-use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt};
+use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt, SyncJob};
 use super::staging::{Staged, StagingQueue};
 use std::fs;
 use std::io;
@@ -82,12 +82,12 @@ impl MessageSink for MaildirSink {
         }))
     }
 
-    fn sync(&mut self) -> Result<Vec<SavedAt>, StoreError> {
-        self.queue.sync(&self.new, |staged| {
+    fn start_sync(&mut self) -> Result<Box<dyn SyncJob>, StoreError> {
+        Ok(self.queue.take_job(&self.new, |staged| {
             let target = &staged.saved.path;
             fs::rename(&staged.temp, target).map_err(|e| StoreError::io("move the message into", target, &e))?;
             Ok(target.clone())
-        })
+        }))
     }
 
     fn pending(&self) -> usize {

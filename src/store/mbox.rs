@@ -8,9 +8,9 @@
 
 use super::error::{StoreError, show_path};
 use super::fsutil::{SPOOL_CAPACITY, Spool, parent_dir, sync_dir};
-use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt};
+use super::sink::{MessageMeta, MessageSink, MessageWriter, SavedAt, SyncJob};
 use mail_parser::DateTime;
-use std::fs::{OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -135,22 +135,24 @@ impl MessageSink for MboxSink {
         Ok(Box::new(writer))
     }
 
-    fn sync(&mut self) -> Result<Vec<SavedAt>, StoreError> {
+    fn start_sync(&mut self) -> Result<Box<dyn SyncJob>, StoreError> {
         if self.pending.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Box::new(MboxSync::default()));
         }
         self.spool
             .flush()
             .map_err(|e| StoreError::io("write to", &self.path, &e))?;
-        self.spool
+        let file = self
+            .spool
             .file()
-            .sync_data()
+            .try_clone()
             .map_err(|e| StoreError::io("sync", &self.path, &e))?;
-        if self.created {
-            sync_dir(parent_dir(&self.path))?;
-            self.created = false;
-        }
-        Ok(std::mem::take(&mut self.pending))
+        Ok(Box::new(MboxSync {
+            file: Some(file),
+            path: self.path.clone(),
+            sync_dir: std::mem::take(&mut self.created),
+            saved: std::mem::take(&mut self.pending),
+        }))
     }
 
     fn pending(&self) -> usize {
@@ -159,6 +161,30 @@ impl MessageSink for MboxSink {
 
     fn target(&self) -> &Path {
         &self.path
+    }
+}
+
+/// The fsync of an mbox: its data, and its directory entry when the
+/// sink created the file.
+#[derive(Default)]
+struct MboxSync {
+    /// `None`: nothing to sync.
+    file: Option<File>,
+    path: PathBuf,
+    sync_dir: bool,
+    saved: Vec<SavedAt>,
+}
+
+impl SyncJob for MboxSync {
+    fn run(self: Box<Self>) -> Result<Vec<SavedAt>, StoreError> {
+        let Some(file) = &self.file else {
+            return Ok(Vec::new());
+        };
+        file.sync_data().map_err(|e| StoreError::io("sync", &self.path, &e))?;
+        if self.sync_dir {
+            sync_dir(parent_dir(&self.path))?;
+        }
+        Ok(self.saved)
     }
 }
 

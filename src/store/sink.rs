@@ -40,7 +40,20 @@ pub trait MessageSink: Send {
     /// `sync` durable under its final name and returns them, in commit order.
     /// Call it before any DELE, and DELE only what it returned. On error
     /// none of those messages may be treated as saved.
-    fn sync(&mut self) -> Result<Vec<SavedAt>, StoreError>;
+    fn sync(&mut self) -> Result<Vec<SavedAt>, StoreError> {
+        self.start_sync()?.run()
+    }
+
+    /// `sync` in two halves: takes the messages committed since the last
+    /// sync (quick, on the sink) and returns the slow part (fsyncs,
+    /// publishing) as a job that may run on another thread while more
+    /// messages are written. The batch is durable only once the job's
+    /// `run` returned it; a job dropped without running removes its
+    /// messages (Maildir, `.eml`) or leaves them unsynced (mbox). For
+    /// `.eml` under [`super::OnExists::Fail`], a name taken by a message
+    /// of a job still running is found at that message's own sync, not at
+    /// `begin`.
+    fn start_sync(&mut self) -> Result<Box<dyn SyncJob>, StoreError>;
 
     /// Messages committed but not yet returned by `sync`; dropping the sink
     /// with any left removes them (Maildir, `.eml`) or keeps them unsynced
@@ -49,6 +62,13 @@ pub trait MessageSink: Send {
 
     /// The Maildir, mbox file or `.eml` directory written to.
     fn target(&self) -> &Path;
+}
+
+/// The slow half of a sync (see [`MessageSink::start_sync`]).
+pub trait SyncJob: Send {
+    /// Makes the batch durable under its final names and returns it, in
+    /// commit order; on error none of it may be treated as saved.
+    fn run(self: Box<Self>) -> Result<Vec<SavedAt>, StoreError>;
 }
 
 /// One message being written. Dropping it without `commit` is `abort`.

@@ -4,7 +4,7 @@
 
 use super::error::StoreError;
 use super::fsutil::{fsync_files, sync_dir};
-use super::sink::SavedAt;
+use super::sink::{SavedAt, SyncJob};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -78,6 +78,19 @@ impl StagingQueue {
         Ok(saved)
     }
 
+    /// Moves the queued messages into a job that syncs them into `dir`
+    /// with `publish`; the queue is empty afterwards.
+    pub fn take_job<F>(&mut self, dir: &Path, publish: F) -> Box<dyn SyncJob>
+    where
+        F: FnMut(&Staged) -> Result<PathBuf, StoreError> + Send + 'static,
+    {
+        Box::new(StagedSync {
+            queue: std::mem::take(self),
+            dir: dir.to_path_buf(),
+            publish,
+        })
+    }
+
     fn clear(&mut self) {
         self.promised.clear();
         for staged in self.items.drain(..) {
@@ -89,5 +102,23 @@ impl StagingQueue {
 impl Drop for StagingQueue {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+/// A batch of staged files and how to publish them, synced by `run`
+/// (dropped unrun, its files are removed).
+struct StagedSync<F> {
+    queue: StagingQueue,
+    dir: PathBuf,
+    publish: F,
+}
+
+impl<F> SyncJob for StagedSync<F>
+where
+    F: FnMut(&Staged) -> Result<PathBuf, StoreError> + Send + 'static,
+{
+    fn run(mut self: Box<Self>) -> Result<Vec<SavedAt>, StoreError> {
+        let StagedSync { queue, dir, publish } = &mut *self;
+        queue.sync(dir, publish)
     }
 }

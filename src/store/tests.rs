@@ -131,6 +131,61 @@ fn a_20_mb_message_in_odd_chunks_round_trips() {
 }
 
 #[test]
+fn a_sync_job_runs_on_another_thread_while_the_next_batch_is_written() {
+    for format in FORMATS {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target_in(dir.path(), format);
+        let mut sink = open_sink(format, &target).unwrap();
+        for n in 1..=3 {
+            write_in_chunks(sink.as_mut(), n, format!("Subject: {n}\r\n\r\nfirst\r\n").as_bytes(), 5);
+        }
+        let job = sink.start_sync().unwrap();
+        assert_eq!(sink.pending(), 0, "{format:?}: the batch moved into the job");
+        let first = std::thread::spawn(move || job.run());
+        for n in 4..=5 {
+            write_in_chunks(
+                sink.as_mut(),
+                n,
+                format!("Subject: {n}\r\n\r\nsecond\r\n").as_bytes(),
+                3,
+            );
+        }
+        let first = first.join().unwrap().unwrap();
+        assert_eq!(
+            first.iter().map(|s| s.number).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "{format:?}"
+        );
+        let second = sink.sync().unwrap();
+        assert_eq!(
+            second.iter().map(|s| s.number).collect::<Vec<_>>(),
+            [4, 5],
+            "{format:?}"
+        );
+        let all: Vec<SavedAt> = first.into_iter().chain(second).collect();
+        let stored = read_back(format, &target, &all);
+        for (n, got) in (1..).zip(&stored) {
+            let part = if n <= 3 { "first" } else { "second" };
+            assert_eq!(got, format!("Subject: {n}\r\n\r\n{part}\r\n").as_bytes(), "{format:?}");
+        }
+    }
+}
+
+#[test]
+fn a_sync_job_dropped_unrun_saves_nothing() {
+    for format in [Format::Maildir, Format::Eml] {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target_in(dir.path(), format);
+        let mut sink = open_sink(format, &target).unwrap();
+        write_in_chunks(sink.as_mut(), 1, b"Subject: x\r\n\r\n", 4);
+        drop(sink.start_sync().unwrap());
+        let files: Vec<PathBuf> = walk(dir.path()).into_iter().filter(|p| p.is_file()).collect();
+        assert!(files.is_empty(), "{format:?}: {files:?}");
+        assert!(sink.sync().unwrap().is_empty());
+    }
+}
+
+#[test]
 fn abort_and_drop_leave_nothing_visible() {
     for format in FORMATS {
         let dir = tempfile::tempdir().unwrap();

@@ -6,8 +6,9 @@
 //! message being written, through the session's window) and streams every
 //! answer through one bounded channel ([`Route::Tagged`]) to a writer
 //! thread that owns the sink. The writer commits each message as its last
-//! chunk arrives and calls `sync` every few hundred messages, so the
-//! fsyncs of one batch overlap the network delivering the next. Memory is
+//! chunk arrives and starts a sync job every few hundred messages, on a
+//! thread of its own, so the fsyncs of one batch overlap writing the next
+//! and the network delivering it. Memory is
 //! bounded by the channels' capacities, never by a message's size or the
 //! number of messages.
 //!
@@ -154,8 +155,12 @@ pub struct Timing {
     pub waiting: Duration,
     /// Creating files and writing them.
     pub writing: Duration,
-    /// In `sync` (fsyncs, renames, directory fsync).
-    pub syncing: Duration,
+    /// Waiting for a sync job to finish (the part of syncing that did not
+    /// overlap anything).
+    pub sync_wait: Duration,
+    /// The sync jobs' own time (fsyncs, renames, directory fsync), mostly
+    /// overlapped with writing and the network.
+    pub sync_work: Duration,
     pub syncs: usize,
     /// From the start until the writer finished its last sync.
     pub writer_total: Duration,

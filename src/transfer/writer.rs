@@ -1,10 +1,14 @@
-//! The writer thread: owns the sink, writes each message as its chunks
-//! arrive, and makes batches durable with `sync` while the network side
-//! keeps receiving (the channel between them is bounded, so a slow disk
-//! slows the network down instead of filling memory).
+//! The writer thread: owns the sink and writes each message as its chunks
+//! arrive. Every batch is made durable by a sync job
+//! ([`MessageSink::start_sync`]) on a thread of its own, so the fsyncs of
+//! one batch overlap writing the next (and the network delivering it); at
+//! most one job runs at a time. The channel from the network side is
+//! bounded, so a slow disk slows the network down instead of filling
+//! memory.
 
 use super::{Progress, Timing, TransferObserver};
-use crate::store::{MessageMeta, MessageSink, SavedAt, StoreError};
+use crate::store::{MessageMeta, MessageSink, SavedAt, StoreError, SyncJob};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -35,6 +39,9 @@ pub(super) struct WriterEnd<O> {
     pub timing: Timing,
 }
 
+/// A sync job's batch (or error), and how long the job took.
+type SyncResult = (Result<Vec<SavedAt>, StoreError>, Duration);
+
 struct Writer<O> {
     observer: O,
     policy: SyncPolicy,
@@ -42,9 +49,10 @@ struct Writer<O> {
     started: Instant,
     saved: Vec<SavedAt>,
     timing: Timing,
-    /// Committed since the last sync.
+    /// Committed since the last sync job started.
     unsynced_messages: usize,
     unsynced_bytes: u64,
+    running: Option<JoinHandle<SyncResult>>,
 }
 
 /// Runs until `ops` is closed (every message handed over) or a write
@@ -66,11 +74,13 @@ pub(super) fn run<O: TransferObserver>(
         timing: Timing::default(),
         unsynced_messages: 0,
         unsynced_bytes: 0,
+        running: None,
     };
     let mut error = writer.write_all(sink.as_mut(), &mut ops).err();
     // Stop the network side at once: it sees the channel closed.
     drop(ops);
-    if let Err(e) = writer.sync(sink.as_mut()) {
+    // What was committed is complete: make it durable even after an error.
+    if let Err(e) = writer.finish(sink.as_mut()) {
         error.get_or_insert(e);
     }
     writer.timing.writer_total = started.elapsed();
@@ -97,7 +107,10 @@ impl<O: TransferObserver> Writer<O> {
                 return Ok(());
             }
             if self.unsynced_messages >= self.policy.messages || self.unsynced_bytes >= self.policy.bytes {
-                self.sync(sink)?;
+                self.start_sync(sink)?;
+            } else if self.running.as_ref().is_some_and(JoinHandle::is_finished) {
+                // Report a finished batch promptly.
+                self.collect()?;
             }
         }
     }
@@ -154,16 +167,52 @@ impl<O: TransferObserver> Writer<O> {
         op
     }
 
-    fn sync(&mut self, sink: &mut dyn MessageSink) -> Result<(), StoreError> {
-        if sink.pending() == 0 {
-            return Ok(());
-        }
-        let t = Instant::now();
-        let result = sink.sync();
-        self.timing.syncing += t.elapsed();
-        self.timing.syncs += 1;
+    /// Waits for the running job (if any), then hands the batch committed
+    /// since to a new one.
+    fn start_sync(&mut self, sink: &mut dyn MessageSink) -> Result<(), StoreError> {
+        self.collect()?;
+        let job = sink.start_sync()?;
         self.unsynced_messages = 0;
         self.unsynced_bytes = 0;
+        let thread = std::thread::Builder::new()
+            .name("popscope-sync".into())
+            .spawn(move || timed(job))
+            .map_err(|e| StoreError::other(None, format!("cannot start a sync thread: {e}"), None))?;
+        self.running = Some(thread);
+        Ok(())
+    }
+
+    /// The last batches: the running job, then what was committed since,
+    /// synced here.
+    fn finish(&mut self, sink: &mut dyn MessageSink) -> Result<(), StoreError> {
+        let running = self.collect();
+        if sink.pending() == 0 {
+            return running;
+        }
+        let job = sink.start_sync()?;
+        let t = Instant::now();
+        let (result, took) = timed(job);
+        self.timing.sync_wait += t.elapsed();
+        running.and(self.record(result, took))
+    }
+
+    /// Waits for the running job and records its batch.
+    fn collect(&mut self) -> Result<(), StoreError> {
+        let Some(thread) = self.running.take() else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        let (result, took) = thread.join().unwrap_or_else(|_| {
+            let err = StoreError::other(None, "the sync thread failed", None);
+            (Err(err), Duration::ZERO)
+        });
+        self.timing.sync_wait += t.elapsed();
+        self.record(result, took)
+    }
+
+    fn record(&mut self, result: Result<Vec<SavedAt>, StoreError>, took: Duration) -> Result<(), StoreError> {
+        self.timing.sync_work += took;
+        self.timing.syncs += 1;
         let batch = result?;
         self.progress.synced += batch.len();
         let recorded = self.observer.synced(&batch);
@@ -178,9 +227,8 @@ impl<O: TransferObserver> Writer<O> {
     }
 }
 
-impl Timing {
-    /// Time the writer spent on the disk (writes and syncs).
-    pub fn disk(&self) -> Duration {
-        self.writing + self.syncing
-    }
+fn timed(job: Box<dyn SyncJob>) -> SyncResult {
+    let t = Instant::now();
+    let result = job.run();
+    (result, t.elapsed())
 }

@@ -1,0 +1,249 @@
+//! What a fetch did: which messages it chose, the one-line summary, the
+//! `--json` object and the exit status.
+
+use super::delete::Deletion;
+use super::{FetchArgs, Rows};
+use crate::error::{Failure, FailureKind};
+use crate::pop3::codec::StatusLine;
+use crate::sanitize::sanitize_text;
+use crate::session::QuitResult;
+use crate::store::{Format, UidState};
+use crate::text::human_size;
+use crate::transfer::{Timing, Wanted};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Refusals named in the summary; the rest are counted.
+const REFUSALS_SHOWN: usize = 3;
+
+/// Everything the summary and the JSON outcome say.
+#[derive(Debug)]
+pub struct Fetched {
+    target: PathBuf,
+    format: Format,
+    json: bool,
+    pub listed: usize,
+    /// Already in the target (by UID).
+    pub skipped: usize,
+    /// Chosen to be fetched.
+    pub wanted: usize,
+    /// Written and synced.
+    pub saved: usize,
+    pub bytes: u64,
+    pub refused: Vec<(u32, StatusLine)>,
+    /// Why the fetch stopped (or could not start).
+    pub failure: Option<Failure>,
+    /// `None`: no `--delete`.
+    pub deletion: Option<Deletion>,
+    /// The answer to a QUIT that kept everything.
+    pub quit: Option<QuitResult>,
+    pub seconds: f64,
+    pub timing: Option<Timing>,
+}
+
+impl Fetched {
+    pub fn new(args: &FetchArgs, format: Format) -> Fetched {
+        Fetched {
+            target: args.to.clone(),
+            format,
+            json: args.json,
+            listed: 0,
+            skipped: 0,
+            wanted: 0,
+            saved: 0,
+            bytes: 0,
+            refused: Vec::new(),
+            failure: None,
+            deletion: None,
+            quit: None,
+            seconds: 0.0,
+            timing: None,
+        }
+    }
+
+    /// The messages to fetch: every listed one whose UID the target does
+    /// not hold yet (a message without a UID is always fetched).
+    pub fn choose(&mut self, rows: &Rows, state: &UidState) -> Vec<Wanted> {
+        self.listed = rows.sizes.len();
+        let mut wanted = Vec::with_capacity(rows.sizes.len());
+        for &(number, size) in &rows.sizes {
+            let uid = rows.uids.get(number);
+            if uid.is_some_and(|uid| state.contains(uid)) {
+                self.skipped += 1;
+                continue;
+            }
+            wanted.push(Wanted {
+                number,
+                uid: uid.map(str::to_string),
+                size,
+            });
+        }
+        self.wanted = wanted.len();
+        wanted
+    }
+
+    /// Prints the summary (or the JSON object) and returns the exit
+    /// status.
+    pub fn finish(self) -> Result<(), Failure> {
+        if self.json {
+            println!("{}", serde_json::to_string(&self.json_outcome()).unwrap_or_default());
+        } else {
+            println!("popscope: {}", self.summary());
+            if let Some(deletion) = &self.deletion {
+                println!("popscope: {deletion}");
+            }
+        }
+        if let Some(QuitResult::Unknown(reason)) = &self.quit {
+            eprintln!("popscope: warning: no answer to QUIT ({reason}); nothing was marked, so nothing changes");
+        }
+        if let Some(failure) = self.failure {
+            return Err(match failure.kind {
+                FailureKind::Interrupted => Failure::new(
+                    FailureKind::Interrupted,
+                    "interrupted: what was fetched before is saved; nothing was deleted",
+                ),
+                _ => failure,
+            });
+        }
+        if let Some(kind) = self.deletion.as_ref().and_then(Deletion::failure_kind) {
+            // The line above said it; the exit code tells scripts.
+            return Err(Failure::new(kind, ""));
+        }
+        if let Some((_, status)) = self.refused.first() {
+            let kind = FailureKind::refusal(status, FailureKind::Protocol);
+            return Err(Failure::new(
+                kind,
+                format!("the server refused to send {} of the messages", self.refused.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn target_shown(&self) -> String {
+        sanitize_text(&self.target.display().to_string(), false)
+    }
+
+    /// One line: what was fetched where, how fast, what was skipped or
+    /// refused.
+    pub fn summary(&self) -> String {
+        let target = self.target_shown();
+        let format = format_name(self.format);
+        if self.listed > 0 && self.wanted == 0 {
+            return format!(
+                "nothing new to fetch: all {} message{} on the server are already in {format} {target} ({} skipped)",
+                self.listed,
+                plural(self.listed),
+                self.skipped
+            );
+        }
+        let mut line = if self.saved == self.wanted || self.failure.is_none() {
+            format!(
+                "fetched {} message{} ({}) into {format} {target} in {:.2} s",
+                self.saved,
+                plural(self.saved),
+                human_size(self.bytes),
+                self.seconds
+            )
+        } else {
+            format!(
+                "fetched {} of {} messages ({}) into {format} {target} before stopping, in {:.2} s",
+                self.saved,
+                self.wanted,
+                human_size(self.bytes),
+                self.seconds
+            )
+        };
+        line.push_str(&format!("; {} already there, skipped", self.skipped));
+        if !self.refused.is_empty() {
+            let shown: Vec<String> = self
+                .refused
+                .iter()
+                .take(REFUSALS_SHOWN)
+                .map(|(n, status)| format!("RETR {n}: {status}"))
+                .collect();
+            line.push_str(&format!(
+                "; the server refused {} ({}{})",
+                self.refused.len(),
+                shown.join("; "),
+                if self.refused.len() > REFUSALS_SHOWN {
+                    "; …"
+                } else {
+                    ""
+                }
+            ));
+        }
+        line
+    }
+
+    fn json_outcome(&self) -> JsonOutcome {
+        let outcome = match (&self.failure, &self.deletion) {
+            (Some(f), _) if f.kind == FailureKind::Interrupted => "interrupted",
+            (Some(_), _) => "failed",
+            (None, _) if !self.refused.is_empty() => "partial",
+            (None, Some(d)) if d.failure_kind().is_some() => "delete_failed",
+            (None, _) if self.listed > 0 && self.wanted == 0 => "nothing_new",
+            (None, _) => "fetched",
+        };
+        let quit = match (&self.deletion, &self.quit) {
+            (Some(d), _) if d.quit_answer().is_some() => d.quit_answer().map(ToString::to_string),
+            (Some(Deletion::Unknown { .. }), _) | (_, Some(QuitResult::Unknown(_))) => Some("unknown".into()),
+            (_, Some(QuitResult::Answered(status))) => Some(status.to_string()),
+            _ => None,
+        };
+        JsonOutcome {
+            outcome,
+            fetched: self.saved,
+            skipped: self.skipped,
+            listed: self.listed,
+            wanted: self.wanted,
+            refused: self.refused.len(),
+            bytes: self.bytes,
+            seconds: self.seconds,
+            target: self.target_shown(),
+            format: match self.format {
+                Format::Maildir => "maildir",
+                Format::Mbox => "mbox",
+                Format::Eml => "eml",
+            },
+            deleted: self.deletion.as_ref().map_or(Some(0), Deletion::deleted),
+            deletion: self.deletion.as_ref().map(ToString::to_string),
+            quit,
+            error: self.failure.as_ref().map(|f| f.message.clone()),
+        }
+    }
+}
+
+/// `--json`.
+#[derive(Debug, Serialize)]
+struct JsonOutcome {
+    /// fetched, nothing_new, partial (some RETRs refused), failed,
+    /// interrupted, delete_failed.
+    outcome: &'static str,
+    fetched: usize,
+    skipped: usize,
+    listed: usize,
+    wanted: usize,
+    refused: usize,
+    bytes: u64,
+    seconds: f64,
+    target: String,
+    format: &'static str,
+    /// `null` when unknown (QUIT refused or unanswered).
+    deleted: Option<usize>,
+    deletion: Option<String>,
+    /// The server's answer to QUIT, or "unknown".
+    quit: Option<String>,
+    error: Option<String>,
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Maildir => "Maildir",
+        Format::Mbox => "mbox",
+        Format::Eml => ".eml directory",
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
