@@ -275,6 +275,56 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     sync_dir(dir)
 }
 
+/// A file that replaces `target` only once it is complete: written under
+/// a hidden temporary name beside it (same directory, so the rename is
+/// atomic) and renamed over it by [`Replacement::commit`]. Dropped without
+/// `commit`, the temporary file is removed and `target` was never touched
+/// (an existing file is not truncated before the new content is known
+/// good). Not fsynced: for a copy a person asked for by hand, as `cp`.
+#[derive(Debug)]
+pub struct Replacement {
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+impl Replacement {
+    /// Creates the temporary file (mode 0600) beside `target`.
+    pub fn begin(target: &Path) -> Result<(Replacement, File), StoreError> {
+        let dir = parent_dir(target);
+        let temp = dir.join(format!(".popscope-{}.tmp", unique_name()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(|e| StoreError::io("create a file in", dir, &e))?;
+        let replacement = Replacement {
+            temp,
+            target: target.to_path_buf(),
+        };
+        Ok((replacement, file))
+    }
+
+    /// Gives the complete file the target's name (and an existing
+    /// target's permissions).
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        if let Ok(meta) = fs::metadata(&self.target) {
+            let _ = fs::set_permissions(&self.temp, meta.permissions());
+        }
+        fs::rename(&self.temp, &self.target).map_err(|e| StoreError::io("write", &self.target, &e))?;
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
 /// The directory holding `path` ("." for a bare file name).
 pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
@@ -365,6 +415,34 @@ mod tests {
         publish_no_replace(&temp, &dir.path().join("b.eml")).unwrap();
         assert!(!temp.exists());
         assert_eq!(fs::read(dir.path().join("b.eml")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_replacement_touches_the_target_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("y.eml");
+        fs::write(&target, b"old content").unwrap();
+        let (replacement, mut file) = Replacement::begin(&target).unwrap();
+        file.write_all(b"partial").unwrap();
+        drop(file);
+        assert_eq!(
+            fs::read(&target).unwrap(),
+            b"old content",
+            "not truncated while writing"
+        );
+        drop(replacement);
+        assert_eq!(fs::read(&target).unwrap(), b"old content");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the temporary file is gone"
+        );
+        let (replacement, mut file) = Replacement::begin(&target).unwrap();
+        file.write_all(b"new content").unwrap();
+        drop(file);
+        replacement.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new content");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
