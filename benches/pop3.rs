@@ -20,6 +20,11 @@
 //!    on a sample (benches/pop3/clean.rs).
 //! 5. Filtering 100,000 rows of the UI model (section 2's child) with a few
 //!    representative queries (benches/pop3/clean.rs).
+//! 6. Fetch: section 1's 2,000 messages behind the proxy into a Maildir,
+//!    `popscope fetch` against mpop and the raw RETR limit, and where the
+//!    time goes (benches/pop3/fetch.rs).
+//! 7. Fetch of section 3's ~100 MB message: time and RSS growth, and mpop
+//!    (benches/pop3/fetch.rs).
 //!
 //! The popscope binary is the one cargo builds for this bench anyway
 //! (`CARGO_BIN_EXE_popscope`: cargo builds a package's binaries before its
@@ -47,6 +52,9 @@ mod clean;
 #[allow(dead_code)]
 #[path = "../tests/support/dovecot.rs"]
 mod dovecot;
+/// Fetching a maildrop.
+#[path = "pop3/fetch.rs"]
+mod fetch;
 #[allow(dead_code)]
 #[path = "../tests/support/raw_pop3.rs"]
 mod raw_pop3;
@@ -173,6 +181,12 @@ fn main() {
         if sections.has(4) {
             clean::section_commit(&mut table, &runtime, &setup.dc, commit_messages);
         }
+        if sections.has(6) {
+            fetch::section_fetch(&mut table, &runtime, &bin, port);
+        }
+        if sections.has(7) {
+            fetch::section_fetch_big(&mut table, &bin, port, setup.big_wire_size);
+        }
     }
     if let Some(ui) = &ui
         && sections.has(5)
@@ -190,7 +204,8 @@ fn main() {
     if std::env::var_os("POPSCOPE_BENCH_NO_DOCS").is_none() {
         let sizes = format!(
             "section 1 {OPEN_MESSAGES} messages, section 2 {scale_messages} messages, section 3 {:.0} MB body, \
-             section 4 {commit_messages} deletions, section 5 {scale_messages} rows",
+             section 4 {commit_messages} deletions, section 5 {scale_messages} rows, \
+             section 6 {OPEN_MESSAGES} messages fetched, section 7 the section 3 message fetched",
             big_bytes as f64 / 1e6
         );
         if sections.all() {
@@ -207,7 +222,7 @@ fn main() {
 struct Sections(Vec<u8>);
 
 impl Sections {
-    const ALL: [u8; 5] = [1, 2, 3, 4, 5];
+    const ALL: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
     fn from_env() -> Sections {
         match std::env::var("POPSCOPE_BENCH_SECTIONS") {
@@ -216,7 +231,7 @@ impl Sections {
                     .map(|n| {
                         n.trim()
                             .parse()
-                            .expect("POPSCOPE_BENCH_SECTIONS: numbers 1-5, comma-separated")
+                            .expect("POPSCOPE_BENCH_SECTIONS: numbers 1-7, comma-separated")
                     })
                     .collect(),
             ),
@@ -251,13 +266,14 @@ fn set_up_dovecot(sections: &Sections, scale_messages: usize, big_bytes: u64) ->
     let port = dc.pop3_port();
     progress(&format!("dovecot on 127.0.0.1:{port}, writing maildrops"));
     let t = Instant::now();
-    let users = [(1, OPEN_USER, OPEN_MESSAGES), (2, SCALE_USER, scale_messages)];
-    for (section, user, count) in users {
-        if sections.has(section) {
+    // Section 6 fetches section 1's maildrop; section 7 section 3's message.
+    let users = [(1, 6, OPEN_USER, OPEN_MESSAGES), (2, 2, SCALE_USER, scale_messages)];
+    for (section, also, user, count) in users {
+        if sections.has(section) || sections.has(also) {
             write_maildrop(&dc, user, count);
         }
     }
-    let big_wire_size = if sections.has(3) {
+    let big_wire_size = if sections.has(3) || sections.has(7) {
         write_big_message(&dc, BIG_USER, big_bytes)
     } else {
         0
@@ -269,13 +285,13 @@ fn set_up_dovecot(sections: &Sections, scale_messages: usize, big_bytes: u64) ->
     // Dovecot indexes a maildrop at its first login; do that (and read
     // every header once, so the caches are warm) before measuring.
     let t = Instant::now();
-    for (section, user, count) in users {
-        if sections.has(section) {
+    for (section, also, user, count) in users {
+        if sections.has(section) || sections.has(also) {
             raw_top_all(port, user, count, SCALE_TIMEOUT).unwrap_or_else(|e| panic!("warm-up of {user}: {e}"));
             check_order(port, user, count);
         }
     }
-    if sections.has(3) {
+    if sections.has(3) || sections.has(7) {
         raw_session(port, BIG_USER, &["STAT"], FAST_TIMEOUT).expect("warm-up of the big maildrop");
     }
     progress(&format!("indexed and warmed in {:.1} s", t.elapsed().as_secs_f64()));
