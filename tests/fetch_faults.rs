@@ -254,6 +254,42 @@ fn without_uidl_everything_is_fetched_and_delete_needs_by_number() {
     server.wait_done(WAIT).expect("script");
 }
 
+#[test]
+fn ctrl_c_while_fetching_keeps_what_was_saved_and_deletes_nothing() {
+    let mut script = listed(3, true);
+    script.extend(retr(1));
+    script.push(expect("RETR 2"));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Mail");
+    let mut child = command(&args(
+        "fetch",
+        &server,
+        &["--to", &maildir.display().to_string(), "--delete", "--yes"],
+    ))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let err = reader(child.stderr.take().unwrap());
+    server.wait_received(7, WAIT).expect("RETR 2 sent");
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let code = wait(&mut child);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("nothing was deleted"), "{stderr}");
+    assert_eq!(files(&maildir.join("new")).len(), 1, "message 1 was saved");
+    let state = fs::read_to_string(maildir.join(".popscope-uids")).unwrap();
+    assert!(state.lines().any(|l| l == "uid-1"), "{state}");
+    assert!(
+        !server.received().iter().any(|l| l.starts_with("DELE")),
+        "{:?}",
+        server.received()
+    );
+}
+
 /// A directory nothing can be created in, even by root: a read-only (or
 /// tiny) tmpfs mounted on it. `None` (test skipped) where mounting is not
 /// possible, except on CI.
@@ -310,12 +346,13 @@ fn a_full_disk_stops_before_any_dele_with_a_clear_error() {
     script.push(expect("RETR 1"));
     script.push(Step::Send(format!("+OK\r\n{big}.\r\n").into_bytes()));
     script.extend(retr(2));
-    script.extend(quit());
+    // popscope closes the connection once the disk is full (nothing is
+    // marked; the answers still on their way need not be waited for).
+    script.push(Step::Stall);
     let server = FakeServer::start(script);
     let to = small.path.join("Mail").display().to_string();
     let run = popscope(&args("fetch", &server, &["--to", &to, "--delete", "--yes"]));
     run.expect_code(1).says("no space left");
-    server.wait_done(WAIT).expect("script");
     assert!(
         !server.received().iter().any(|l| l.starts_with("DELE")),
         "{:?}",

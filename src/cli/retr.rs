@@ -18,8 +18,8 @@
 use super::{RetrArgs, TraceFile};
 use crate::app::viewer::PREVIEW_CAP;
 use crate::error::{Failure, FailureKind};
-use crate::mailbox::outcome_failure;
 use crate::mail::ParsedMessage;
+use crate::mailbox::outcome_failure;
 use crate::pop3::client::{Body, Command, Outcome, Priority, Reply};
 use crate::pop3::response::parse_stat;
 use crate::session::driver::Route;

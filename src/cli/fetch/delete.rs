@@ -10,6 +10,7 @@ use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{Command, Outcome};
 use crate::pop3::codec::StatusLine;
 use crate::session::{QuitResult, Session};
+use crate::transfer::Cancel;
 use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -73,6 +74,8 @@ pub enum Deletion {
     },
     /// The connection ended before QUIT: nothing was deleted.
     Lost(String),
+    /// Ctrl-C before QUIT: the connection was closed without it.
+    Interrupted,
     /// QUIT was answered `-ERR`: some or all may remain.
     QuitRefused {
         count: usize,
@@ -111,6 +114,7 @@ impl Deletion {
                 FailureKind::refusal(s, FailureKind::Protocol)
             })),
             Deletion::Lost(_) | Deletion::Unknown { .. } => Some(FailureKind::Connect),
+            Deletion::Interrupted => Some(FailureKind::Interrupted),
             Deletion::QuitRefused { server, .. } => Some(FailureKind::refusal(server, FailureKind::Protocol)),
         }
     }
@@ -139,6 +143,7 @@ impl fmt::Display for Deletion {
             Deletion::Lost(reason) => {
                 write!(f, "nothing was deleted (the connection was lost before QUIT: {reason})")
             }
+            Deletion::Interrupted => write!(f, "nothing was deleted (interrupted before QUIT; no QUIT was sent)"),
             Deletion::QuitRefused { count, server } => write!(
                 f,
                 "the server answered QUIT with an error: {server}; some or all of the {count} messages may not have been deleted, check the mailbox"
@@ -191,40 +196,26 @@ pub async fn ask(session: &Session, count: usize) -> Result<bool, Failure> {
 
 /// DELEs `numbers` (all at once), then QUIT that commits only if every
 /// one was accepted; RSET and a plain QUIT otherwise. Ends the session.
-pub async fn delete(session: Session, numbers: &[u32]) -> Deletion {
+/// `cancel` before QUIT is sent closes the connection without it, so
+/// nothing is deleted; QUIT itself is not interrupted.
+pub async fn delete(session: Session, numbers: &[u32], cancel: &Cancel) -> Deletion {
     let count = numbers.len();
-    let mut pending = Vec::with_capacity(count);
-    let mut not_sent = None;
-    for &n in numbers {
-        match session.send_now(Command::Dele(n)) {
-            Ok(answer) => pending.push((n, answer)),
-            Err(failure) => {
-                not_sent = Some(failure.message);
-                break;
-            }
+    let answered = tokio::select! {
+        answered = send_deles(&session, numbers) => Some(answered),
+        _ = cancel.cancelled() => None,
+    };
+    // Without QUIT the server deletes nothing.
+    let refused = match answered {
+        Some(Ok(refused)) => refused,
+        Some(Err(reason)) => {
+            session.abandon().await;
+            return Deletion::Lost(reason);
         }
-    }
-    if let Some(reason) = not_sent {
-        drop(pending);
-        // Without QUIT the server deletes nothing.
-        session.abandon().await;
-        return Deletion::Lost(reason);
-    }
-    let mut refused = Vec::new();
-    let mut lost = None;
-    for (n, answer) in pending {
-        match answer.await {
-            Ok(Outcome::Ok(_)) => {}
-            Ok(Outcome::Err(status)) => refused.push((n, status)),
-            Ok(other) => lost = lost.or(Some(other.to_string())),
-            Err(failure) => lost = lost.or(Some(failure.message)),
+        None => {
+            session.abandon().await;
+            return Deletion::Interrupted;
         }
-    }
-    if let Some(reason) = lost {
-        // Without QUIT the server deletes nothing.
-        session.abandon().await;
-        return Deletion::Lost(reason);
-    }
+    };
     if !refused.is_empty() {
         // RSET undoes the accepted DELEs; should it fail, the session's
         // guard withholds QUIT.
@@ -238,6 +229,24 @@ pub async fn delete(session: Session, numbers: &[u32]) -> Deletion {
         QuitResult::Unknown(reason) => Deletion::Unknown { count, reason },
         QuitResult::NotSent(reason) => Deletion::Lost(reason),
     }
+}
+
+/// Every DELE at once; the refusals, or why the answers did not all come.
+async fn send_deles(session: &Session, numbers: &[u32]) -> Result<Vec<(u32, StatusLine)>, String> {
+    let mut pending = Vec::with_capacity(numbers.len());
+    for &n in numbers {
+        pending.push((n, session.send_now(Command::Dele(n)).map_err(|f| f.message)?));
+    }
+    let mut refused = Vec::new();
+    for (n, answer) in pending {
+        match answer.await {
+            Ok(Outcome::Ok(_)) => {}
+            Ok(Outcome::Err(status)) => refused.push((n, status)),
+            Ok(other) => return Err(other.to_string()),
+            Err(failure) => return Err(failure.message),
+        }
+    }
+    Ok(refused)
 }
 
 #[cfg(test)]

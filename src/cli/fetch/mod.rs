@@ -79,7 +79,6 @@ impl From<FormatArg> for Format {
 }
 
 pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
-    let started = Instant::now();
     // Everything that can be refused is refused before connecting: the
     // consent, an unusable target, a damaged state file.
     let consent = Consent::new(args.delete, args.yes, false)?;
@@ -90,6 +89,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
     let state = UidState::load(&UidState::path_for(format, &args.to), account)?;
     let config = args.connect.session_config().await?;
     let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let started = Instant::now();
     let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
         warn(warning);
@@ -119,13 +119,21 @@ struct Plan {
 }
 
 /// Lists, saves, records and (with consent) deletes, in one session;
-/// fills `fetched` with what happened.
+/// fills `fetched` with what happened. Ctrl-C cancels whatever is under
+/// way (nothing is deleted unless QUIT was already sent).
 async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fetched) {
-    let rows = match list(&session).await {
+    let cancel = Cancel::default();
+    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
+    let listed = tokio::select! {
+        rows = list(&session) => rows.and_then(|rows| refuse_without_uids(&rows, args).map(|()| rows)),
+        _ = cancel.cancelled() => Err(Failure::new(FailureKind::Interrupted, "interrupted")),
+    };
+    let rows = match listed {
         Ok(rows) => rows,
         Err(failure) => {
             fetched.failure = Some(failure);
             fetched.quit = Some(session.quit(false).await);
+            watcher.abort();
             return;
         }
     };
@@ -136,11 +144,6 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
         options,
     } = plan;
     let wanted = fetched.choose(&rows, &state);
-    if let Err(failure) = refuse_without_uids(&rows, args) {
-        fetched.failure = Some(failure);
-        fetched.quit = Some(session.quit(false).await);
-        return;
-    }
     if rows.complete_uids {
         state.forget_missing(rows.uids());
     }
@@ -149,10 +152,7 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
         last_save: Instant::now(),
         line: std::io::stderr().is_terminal().then(ProgressLine::new),
     };
-    let cancel = Cancel::default();
-    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
     let transfer = save_messages(&session, &wanted, sink, &options, recorder, &cancel).await;
-    watcher.abort();
     fetched.saved = transfer.saved.len();
     fetched.bytes = transfer.bytes();
     let mut recorder = transfer.observer;
@@ -165,20 +165,23 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
     if let Err(err) = recorder.state.save() {
         stopped.get_or_insert(Failure::from(err));
     }
-    let interrupted = cancel.is_cancelled();
     fetched.failure = stopped;
-    let deletion = match why_not_delete(consent, fetched, interrupted) {
+    let complete = fetched.failure.is_none();
+    fetched.deletion = match why_not_delete(consent, fetched, cancel.is_cancelled()) {
         Some(why) => {
-            // A failed session cannot QUIT; one that works ends keeping
-            // everything.
-            if session.failure().is_none() {
+            // Nothing is marked: a complete fetch ends with QUIT; after a
+            // stop, answers may still be on their way (a stalled server
+            // may never send them), so the connection is just closed.
+            if complete {
                 fetched.quit = Some(session.quit(false).await);
+            } else {
+                session.abandon().await;
             }
             why.map(Deletion::NotDone)
         }
-        None => Some(delete_saved(session, consent, &transfer.saved).await),
+        None => Some(delete_saved(session, consent, &transfer.saved, &cancel).await),
     };
-    fetched.deletion = deletion;
+    watcher.abort();
 }
 
 /// `None` when the fetched messages may be deleted now; otherwise why
@@ -206,22 +209,30 @@ fn why_not_delete(consent: Consent, fetched: &Fetched, interrupted: bool) -> Opt
 }
 
 /// Asks (when it must), then deletes exactly the synced messages.
-async fn delete_saved(session: Session, consent: Consent, saved: &[SavedAt]) -> Deletion {
+async fn delete_saved(session: Session, consent: Consent, saved: &[SavedAt], cancel: &Cancel) -> Deletion {
     let numbers: Vec<u32> = saved.iter().map(|s| s.number).collect();
     if consent == Consent::Ask {
-        match delete::ask(&session, numbers.len()).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let answer = tokio::select! {
+            answer = delete::ask(&session, numbers.len()) => Some(answer),
+            _ = cancel.cancelled() => None,
+        };
+        match answer {
+            None => {
+                session.quit(false).await;
+                return Deletion::Interrupted;
+            }
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => {
                 session.quit(false).await;
                 return Deletion::NotDone("not confirmed".into());
             }
-            Err(failure) => {
+            Some(Err(failure)) => {
                 session.abandon().await;
                 return Deletion::Lost(failure.message);
             }
         }
     }
-    delete::delete(session, &numbers).await
+    delete::delete(session, &numbers, cancel).await
 }
 
 async fn cancel_on_ctrl_c(cancel: Cancel) {

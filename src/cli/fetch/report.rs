@@ -180,6 +180,7 @@ impl Fetched {
             (Some(f), _) if f.kind == FailureKind::Interrupted => "interrupted",
             (Some(_), _) => "failed",
             (None, _) if !self.refused.is_empty() => "partial",
+            (None, Some(Deletion::Interrupted)) => "interrupted",
             (None, Some(d)) if d.failure_kind().is_some() => "delete_failed",
             (None, _) if self.listed > 0 && self.wanted == 0 => "nothing_new",
             (None, _) => "fetched",
@@ -209,6 +210,13 @@ impl Fetched {
             deletion: self.deletion.as_ref().map(ToString::to_string),
             quit,
             error: self.failure.as_ref().map(|f| f.message.clone()),
+            timing: self.timing.map(|t| JsonTiming {
+                network_wait_ms: millis(t.waiting),
+                writing_ms: millis(t.writing),
+                sync_wait_ms: millis(t.sync_wait),
+                sync_jobs_ms: millis(t.sync_work),
+                syncs: t.syncs,
+            }),
         }
     }
 }
@@ -234,6 +242,25 @@ struct JsonOutcome {
     /// The server's answer to QUIT, or "unknown".
     quit: Option<String>,
     error: Option<String>,
+    /// Where the saving time went (the writer thread's view).
+    timing: Option<JsonTiming>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonTiming {
+    /// Waiting for the network to deliver.
+    network_wait_ms: f64,
+    /// Creating and writing files.
+    writing_ms: f64,
+    /// Waiting for a sync job (not overlapped).
+    sync_wait_ms: f64,
+    /// The sync jobs' own time, mostly overlapped.
+    sync_jobs_ms: f64,
+    syncs: usize,
+}
+
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
 fn format_name(format: Format) -> &'static str {
