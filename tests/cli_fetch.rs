@@ -217,6 +217,14 @@ fn fetch_saves_maildir_mbox_and_eml_byte_for_byte_as_the_raw_client_retrieves() 
         let got = fs::read(eml.join(format!("{uid}.eml"))).unwrap_or_else(|e| panic!("{uid}.eml: {e}"));
         assert!(&got == want, ".eml of {uid} differs");
     }
+    // Without the state file nothing is skipped, and no file is replaced:
+    // the second copies get their own names.
+    fs::remove_file(eml.join(".popscope-uids")).unwrap();
+    fetch(&dc, &eml, &["--format", "eml"]).assert_exit(0);
+    for (uid, want) in &raw {
+        assert!(&fs::read(eml.join(format!("{uid}.eml"))).unwrap() == want);
+        assert!(&fs::read(eml.join(format!("{uid} (2).eml"))).unwrap() == want);
+    }
     // Everything is still on the server: fetch never deletes by itself.
     assert_eq!(raw_messages(&dc).len(), 32);
 }

@@ -19,7 +19,7 @@ use crate::error::{Failure, FailureKind};
 use crate::mailbox::{ListingPlan, UidList, apply_list};
 use crate::pop3::client::Command;
 use crate::session::{self, Session};
-use crate::store::{Account, Format, SavedAt, StoreError, UidState, open_sink};
+use crate::store::{Account, EmlSink, Format, MessageSink, OnExists, SavedAt, StoreError, UidState, open_sink};
 use crate::transfer::{Cancel, Progress, TransferObserver, TransferOptions, save_messages};
 use clap::{Args, ValueEnum};
 use delete::{Consent, Deletion};
@@ -84,7 +84,13 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
     let consent = Consent::new(args.delete, args.yes, false)?;
     let target = args.connect.target()?;
     let format = Format::from(args.format);
-    let sink = open_sink(format, &args.to)?;
+    let sink: Box<dyn MessageSink> = match format {
+        // A file already named by a UID (the state file was lost, or
+        // another server's UID is the same) is kept: the new copy becomes
+        // `UID (2).eml`.
+        Format::Eml => Box::new(EmlSink::open(&args.to, OnExists::Unique)?),
+        _ => open_sink(format, &args.to)?,
+    };
     let account = Account::new(&target.host, target.port, &target.user);
     let state = UidState::load(&UidState::path_for(format, &args.to), account)?;
     let config = args.connect.session_config().await?;
@@ -112,7 +118,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
 
 /// What `fetch` works with once the session is open.
 struct Plan {
-    sink: Box<dyn crate::store::MessageSink>,
+    sink: Box<dyn MessageSink>,
     state: UidState,
     consent: Consent,
     options: TransferOptions,
