@@ -273,14 +273,15 @@ fn ctrl_c_while_fetching_keeps_what_was_saved_and_deletes_nothing() {
     .spawn()
     .unwrap();
     let err = reader(child.stderr.take().unwrap());
-    server.wait_received(7, WAIT).expect("RETR 2 sent");
+    // CAPA, USER, PASS, CAPA, LIST, UIDL, RETR 1, RETR 2.
+    server.wait_received(8, WAIT).expect("RETR 2 sent");
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let code = wait(&mut child);
     let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("nothing was deleted"), "{stderr}");
-    assert_eq!(files(&maildir.join("new")).len(), 1, "message 1 was saved");
+    assert_eq!(files(&maildir.join("new")).len(), 1, "message 1 was saved: {stderr}");
     let state = fs::read_to_string(maildir.join(".popscope-uids")).unwrap();
     assert!(state.lines().any(|l| l == "uid-1"), "{state}");
     assert!(
@@ -434,6 +435,105 @@ fn retr_on_a_terminal_shows_the_message_without_any_escape() {
         "C1 CSI or bidi: {text:?}"
     );
     assert!(stderr.contains("-o FILE"), "{stderr}");
+}
+
+/// `fetch --delete` on a terminal asks; `answer` is typed.
+fn fetch_asking(answer: &str, script: Vec<Step>) -> (Option<i32>, String, FakeServer) {
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("Mail").display().to_string();
+    let (mut master, slave) = open_pty();
+    let mut child = command(&args("fetch", &server, &["--to", &to, "--delete"]))
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = reader(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + RUN_LIMIT;
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        assert!(
+            Instant::now() < deadline,
+            "no question: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        let mut buf = [0u8; 256];
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "stderr ended before the question: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    use std::io::Write;
+    master.write_all(answer.as_bytes()).unwrap();
+    let err = reader(stderr);
+    let code = wait(&mut child);
+    seen.extend(err.join().unwrap());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.join().unwrap()),
+        String::from_utf8_lossy(&seen)
+    );
+    (code, text, server)
+}
+
+#[test]
+fn delete_asks_on_a_terminal_and_only_yes_deletes() {
+    let mut script = listed(2, true);
+    script.extend(retr(1));
+    script.extend(retr(2));
+    script.extend(quit());
+    let (code, text, server) = fetch_asking("n\n", script);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("Delete 2 fetched messages from the server? [y/N]"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was deleted (not confirmed)"), "{text}");
+    server.wait_done(WAIT).expect("script");
+    assert!(!server.received().iter().any(|l| l.starts_with("DELE")));
+
+    let mut script = listed(2, true);
+    script.extend(retr(1));
+    script.extend(retr(2));
+    script.extend([expect("DELE 1"), send_line("+OK"), expect("DELE 2"), send_line("+OK")]);
+    script.extend(quit());
+    let (code, text, server) = fetch_asking("y\n", script);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("deleted 2 fetched messages from the server; it said: +OK bye"),
+        "{text}"
+    );
+    server.wait_done(WAIT).expect("script");
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_erased_before_the_summary() {
+    let mut script = listed(2, true);
+    script.extend(retr(1));
+    script.extend(retr(2));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("Mail").display().to_string();
+    let (master, slave) = open_pty();
+    let mut child = command(&args("fetch", &server, &["--to", &to]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let out = reader(child.stdout.take().unwrap());
+    let screen = reader(master);
+    assert_eq!(wait(&mut child), Some(0));
+    let screen = String::from_utf8_lossy(&screen.join().unwrap()).into_owned();
+    assert!(screen.contains("\r\x1b[2Kfetched "), "a progress line: {screen:?}");
+    assert!(screen.ends_with("\r\x1b[2K"), "erased at the end: {screen:?}");
+    let summary = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
+    assert!(summary.starts_with("popscope: fetched 2 messages"), "{summary}");
 }
 
 /// A pseudo-terminal: (master to read, slave for the child's stdout).

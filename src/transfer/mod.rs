@@ -267,30 +267,40 @@ async fn pump(
     cancel: &Cancel,
 ) -> Pumped {
     let (tx, mut rx) = mpsc::channel::<Tagged>(STREAM_DEPTH);
-    let mut pumped = Pumped {
+    let mut pump = Pump {
+        wanted,
+        ops,
+        head: 0,
+        begun: false,
         refused: Vec::new(),
-        stopped: None,
     };
-    // `next`: the next message to submit; `head`: the one being received.
-    let (mut next, mut head) = (0usize, 0usize);
-    let mut begun = false;
-    while head < wanted.len() {
-        while next < wanted.len() && next - head < lookahead {
+    // The next message to submit.
+    let mut next = 0usize;
+    let stopped = 'pump: loop {
+        if pump.head == wanted.len() {
+            break None;
+        }
+        while next < wanted.len() && next - pump.head < lookahead {
             let route = Route::Tagged {
                 tag: next as u64,
                 tx: tx.clone(),
             };
             if let Err(failure) = session.submit(Command::Retr(wanted[next].number), Priority::Normal, route) {
-                pumped.stopped = Some(Pause::Session(failure));
-                return abort_current(pumped, ops, begun).await;
+                break 'pump Some(Pause::Session(failure));
             }
             next += 1;
         }
         let item = tokio::select! {
             biased;
             _ = cancel.cancelled() => {
-                pumped.stopped = Some(Pause::Cancelled);
-                return abort_current(pumped, ops, begun).await;
+                // What already arrived is kept; the message in progress
+                // is not.
+                while let Ok(item) = rx.try_recv() {
+                    if pump.handle(session, item).await.is_err() {
+                        break;
+                    }
+                }
+                break Some(Pause::Cancelled);
             }
             item = rx.recv() => item,
             // Only once every item the driver had was read (biased order).
@@ -298,68 +308,85 @@ async fn pump(
         };
         let Some(item) = item else {
             let failure = session_failure(session, "the session ended while messages were being saved");
-            pumped.stopped = Some(Pause::Session(failure));
-            return abort_current(pumped, ops, begun).await;
+            break Some(Pause::Session(failure));
         };
-        let message = &wanted[head];
-        let sent = match item {
-            Tagged::Data { chunk, .. } => {
-                let began = begin_once(ops, message, &mut begun).await;
-                began && ops.send(WriteOp::Chunk(chunk)).await.is_ok()
-            }
-            Tagged::Done { result, .. } => {
-                let was_begun = std::mem::take(&mut begun);
-                head += 1;
-                match result {
-                    Ok(Outcome::Ok(_)) => {
-                        let mut begun_now = was_begun;
-                        begin_once(ops, message, &mut begun_now).await && ops.send(WriteOp::Commit).await.is_ok()
-                    }
-                    Ok(Outcome::Err(status)) => {
-                        pumped.refused.push((message.number, status));
-                        !was_begun || ops.send(WriteOp::Abort).await.is_ok()
-                    }
-                    Ok(other) => {
-                        let what = format!("RETR {}", message.number);
-                        let failure = crate::mailbox::outcome_failure(&what, &other);
-                        pumped.stopped = Some(Pause::Session(session.failure().unwrap_or(failure)));
-                        return abort_current(pumped, ops, was_begun).await;
-                    }
-                    Err(failure) => {
-                        pumped.stopped = Some(Pause::Session(session.failure().unwrap_or(failure)));
-                        return abort_current(pumped, ops, was_begun).await;
-                    }
-                }
-            }
-        };
-        if !sent {
-            pumped.stopped = Some(Pause::WriterGone);
-            return pumped;
+        if let Err(pause) = pump.handle(session, item).await {
+            break Some(pause);
         }
-    }
-    pumped
-}
-
-/// Sends `Begin` for `message` unless it was sent; false if the writer is
-/// gone.
-async fn begin_once(ops: &mpsc::Sender<WriteOp>, message: &Wanted, begun: &mut bool) -> bool {
-    if *begun {
-        return true;
-    }
-    *begun = true;
-    let meta = MessageMeta {
-        number: message.number,
-        uid: message.uid.clone(),
-        ..MessageMeta::default()
     };
-    ops.send(WriteOp::Begin(meta)).await.is_ok()
-}
-
-async fn abort_current(pumped: Pumped, ops: &mpsc::Sender<WriteOp>, begun: bool) -> Pumped {
-    if begun {
+    if stopped.is_some() && pump.begun {
         let _ = ops.send(WriteOp::Abort).await;
     }
-    pumped
+    Pumped {
+        refused: pump.refused,
+        stopped,
+    }
+}
+
+/// Turns tagged items into writer operations, message by message.
+struct Pump<'a> {
+    wanted: &'a [Wanted],
+    ops: &'a mpsc::Sender<WriteOp>,
+    /// The message being received.
+    head: usize,
+    /// Its `Begin` was sent.
+    begun: bool,
+    refused: Vec<(u32, StatusLine)>,
+}
+
+impl Pump<'_> {
+    async fn handle(&mut self, session: &Session, item: Tagged) -> Result<(), Pause> {
+        let Some(message) = self.wanted.get(self.head) else {
+            return Ok(());
+        };
+        let gone = |_| Pause::WriterGone;
+        match item {
+            Tagged::Data { chunk, .. } => {
+                self.begin(message).await?;
+                self.ops.send(WriteOp::Chunk(chunk)).await.map_err(gone)
+            }
+            Tagged::Done { result, .. } => match result {
+                Ok(Outcome::Ok(_)) => {
+                    self.begin(message).await?;
+                    self.finish_message();
+                    self.ops.send(WriteOp::Commit).await.map_err(gone)
+                }
+                Ok(Outcome::Err(status)) => {
+                    self.refused.push((message.number, status));
+                    let began = self.finish_message();
+                    if began {
+                        self.ops.send(WriteOp::Abort).await.map_err(gone)?;
+                    }
+                    Ok(())
+                }
+                Ok(other) => {
+                    let failure = crate::mailbox::outcome_failure(&format!("RETR {}", message.number), &other);
+                    Err(Pause::Session(session.failure().unwrap_or(failure)))
+                }
+                Err(failure) => Err(Pause::Session(session.failure().unwrap_or(failure))),
+            },
+        }
+    }
+
+    /// Sends `Begin` for `message` unless it was sent.
+    async fn begin(&mut self, message: &Wanted) -> Result<(), Pause> {
+        if self.begun {
+            return Ok(());
+        }
+        self.begun = true;
+        let meta = MessageMeta {
+            number: message.number,
+            uid: message.uid.clone(),
+            ..MessageMeta::default()
+        };
+        self.ops.send(WriteOp::Begin(meta)).await.map_err(|_| Pause::WriterGone)
+    }
+
+    /// Moves on to the next message; whether the one left was begun.
+    fn finish_message(&mut self) -> bool {
+        self.head += 1;
+        std::mem::take(&mut self.begun)
+    }
 }
 
 fn session_failure(session: &Session, otherwise: &str) -> Failure {

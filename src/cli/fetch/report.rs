@@ -100,7 +100,7 @@ impl Fetched {
             return Err(match failure.kind {
                 FailureKind::Interrupted => Failure::new(
                     FailureKind::Interrupted,
-                    "interrupted: what was fetched before is saved; nothing was deleted",
+                    "what was fetched before is saved; nothing was deleted",
                 ),
                 _ => failure,
             });
