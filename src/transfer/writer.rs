@@ -2,12 +2,14 @@
 //! arrive. Every batch is made durable by a sync job
 //! ([`MessageSink::start_sync`]) on a thread of its own, so the fsyncs of
 //! one batch overlap writing the next (and the network delivering it); at
-//! most one job runs at a time. The channel from the network side is
+//! most [`MAX_JOBS`] run at a time, and their batches are recorded in
+//! order. The channel from the network side is
 //! bounded, so a slow disk slows the network down instead of filling
 //! memory.
 
 use super::{Progress, Timing, TransferObserver};
 use crate::store::{MessageMeta, MessageSink, SavedAt, StoreError, SyncJob};
+use std::collections::VecDeque;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -39,6 +41,11 @@ pub(super) struct WriterEnd<O> {
     pub timing: Timing,
 }
 
+/// Sync jobs running at once. Two measured a quarter faster than one
+/// (2,000 messages behind the 10 ms proxy: 0.32 s against 0.45 s): more
+/// fsyncs in flight share more journal commits. Three were no faster.
+const MAX_JOBS: usize = 2;
+
 /// A sync job's batch (or error), and how long the job took.
 type SyncResult = (Result<Vec<SavedAt>, StoreError>, Duration);
 
@@ -52,7 +59,8 @@ struct Writer<O> {
     /// Committed since the last sync job started.
     unsynced_messages: usize,
     unsynced_bytes: u64,
-    running: Option<JoinHandle<SyncResult>>,
+    /// Sync jobs running, oldest first.
+    running: VecDeque<JoinHandle<SyncResult>>,
 }
 
 /// Runs until `ops` is closed (every message handed over) or a write
@@ -74,7 +82,7 @@ pub(super) fn run<O: TransferObserver>(
         timing: Timing::default(),
         unsynced_messages: 0,
         unsynced_bytes: 0,
-        running: None,
+        running: VecDeque::new(),
     };
     let mut error = writer.write_all(sink.as_mut(), &mut ops).err();
     // Stop the network side at once: it sees the channel closed.
@@ -108,9 +116,11 @@ impl<O: TransferObserver> Writer<O> {
             }
             if self.unsynced_messages >= self.policy.messages || self.unsynced_bytes >= self.policy.bytes {
                 self.start_sync(sink)?;
-            } else if self.running.as_ref().is_some_and(JoinHandle::is_finished) {
-                // Report a finished batch promptly.
-                self.collect()?;
+            } else {
+                // Report finished batches promptly.
+                while self.running.front().is_some_and(JoinHandle::is_finished) {
+                    self.collect_oldest()?;
+                }
             }
         }
     }
@@ -167,10 +177,12 @@ impl<O: TransferObserver> Writer<O> {
         op
     }
 
-    /// Waits for the running job (if any), then hands the batch committed
-    /// since to a new one.
+    /// Hands the batch committed since the last job to a new one, once
+    /// fewer than `MAX_JOBS` run.
     fn start_sync(&mut self, sink: &mut dyn MessageSink) -> Result<(), StoreError> {
-        self.collect()?;
+        while self.running.len() >= MAX_JOBS {
+            self.collect_oldest()?;
+        }
         let job = sink.start_sync()?;
         self.unsynced_messages = 0;
         self.unsynced_bytes = 0;
@@ -178,27 +190,29 @@ impl<O: TransferObserver> Writer<O> {
             .name("popscope-sync".into())
             .spawn(move || timed(job))
             .map_err(|e| StoreError::other(None, format!("cannot start a sync thread: {e}"), None))?;
-        self.running = Some(thread);
+        self.running.push_back(thread);
         Ok(())
     }
 
-    /// The last batches: the running job, then what was committed since,
-    /// synced here.
+    /// The last batch as a job too, then every job's batch in order. The
+    /// first error is returned; every job is still waited for.
     fn finish(&mut self, sink: &mut dyn MessageSink) -> Result<(), StoreError> {
-        let running = self.collect();
-        if sink.pending() == 0 {
-            return running;
+        let mut result = Ok(());
+        if sink.pending() > 0 {
+            result = self.start_sync(sink);
         }
-        let job = sink.start_sync()?;
-        let t = Instant::now();
-        let (result, took) = timed(job);
-        self.timing.sync_wait += t.elapsed();
-        running.and(self.record(result, took))
+        while !self.running.is_empty() {
+            let collected = self.collect_oldest();
+            if result.is_ok() {
+                result = collected;
+            }
+        }
+        result
     }
 
-    /// Waits for the running job and records its batch.
-    fn collect(&mut self) -> Result<(), StoreError> {
-        let Some(thread) = self.running.take() else {
+    /// Waits for the oldest job and records its batch.
+    fn collect_oldest(&mut self) -> Result<(), StoreError> {
+        let Some(thread) = self.running.pop_front() else {
             return Ok(());
         };
         let t = Instant::now();
