@@ -337,3 +337,70 @@ fn retr_to_a_file_replaces_it_only_on_success() {
     popscope(&args("2")).assert_exit(0);
     assert_eq!(fs::read(&target).unwrap(), raw[1].1, "replaced by the message");
 }
+
+#[test]
+fn match_and_uids_from_choose_what_is_fetched_and_deleted() {
+    require_dovecot!();
+    let dc = dovecot_with(&(0..10).map(maildrop::ordinary).collect::<Vec<_>>());
+    let raw = raw_messages(&dc);
+    let dir = tempfile::tempdir().unwrap();
+    let picked = dir.path().join("picked");
+    // Subjects end in "#i": messages 4 and 8 (ordinary 3 and 7).
+    let run = fetch(
+        &dc,
+        &picked,
+        &[
+            "--match",
+            "subject:\"#3\" or subject:\"#7\"",
+            "--delete",
+            "--yes",
+            "--json",
+        ],
+    );
+    run.assert_exit(0);
+    let json = run.json();
+    assert_eq!(
+        (
+            json["listed"].as_u64(),
+            json["selected"].as_u64(),
+            json["fetched"].as_u64(),
+            json["deleted"].as_u64()
+        ),
+        (Some(10), Some(2), Some(2), Some(2)),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stderr.contains("2 of 10 messages selected"), "{}", run.describe());
+    let saved: Vec<Vec<u8>> = files_in(&picked.join("new"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_same_messages("picked", saved, vec![raw[3].1.clone(), raw[7].1.clone()]);
+    let left: Vec<String> = raw_messages(&dc).into_iter().map(|(uid, _)| uid).collect();
+    let expected: Vec<String> = raw
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 7)
+        .map(|(_, (uid, _))| uid.clone())
+        .collect();
+    assert_eq!(left, expected, "exactly the two selected are gone");
+
+    // A UID list (one of them gone now), narrowed by a query on sizes.
+    let list = dir.path().join("uids.txt");
+    fs::write(&list, format!("# chosen\n{}\n{}\n{}\n", raw[0].0, raw[3].0, raw[5].0)).unwrap();
+    let chosen = dir.path().join("chosen");
+    let list_arg = list.display().to_string();
+    let run = fetch(&dc, &chosen, &["--uids-from", &list_arg, "--match", "size>0", "--json"]);
+    run.assert_exit(0);
+    assert_eq!(run.json()["fetched"], 2, "{}", run.describe());
+    assert!(
+        run.stderr.contains("1 of the 3 UIDs given is not in the maildrop"),
+        "{}",
+        run.describe()
+    );
+    let saved: Vec<Vec<u8>> = files_in(&chosen.join("new"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_same_messages("chosen", saved, vec![raw[0].1.clone(), raw[5].1.clone()]);
+}

@@ -250,8 +250,32 @@ fn without_uidl_everything_is_fetched_and_delete_needs_by_number() {
     ))
     .expect_code(0)
     .says("second fetch cannot skip")
-    .says("deleted 2 fetched messages");
+    .says("deleted 2 messages (144 B); server said: +OK bye");
     server.wait_done(WAIT).expect("script");
+}
+
+#[test]
+fn a_query_without_header_terms_sends_no_top() {
+    let mut script = listed(3, true);
+    script.extend(retr(2));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Mail");
+    popscope(&args(
+        "fetch",
+        &server,
+        &[
+            "--to",
+            &maildir.display().to_string(),
+            "--match",
+            "num:2 or uid:nowhere",
+        ],
+    ))
+    .expect_code(0)
+    .says("1 of 3 messages selected");
+    server.wait_done(WAIT).expect("LIST, UIDL, RETR 2, QUIT: no TOP");
+    assert_eq!(files(&maildir.join("new")).len(), 1);
 }
 
 #[test]
@@ -505,7 +529,7 @@ fn delete_asks_on_a_terminal_and_only_yes_deletes() {
     let (code, text, server) = fetch_asking("y\n", script);
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("deleted 2 fetched messages from the server; it said: +OK bye"),
+        text.contains("deleted 2 messages (144 B); server said: +OK bye"),
         "{text}"
     );
     server.wait_done(WAIT).expect("script");

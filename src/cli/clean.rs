@@ -276,9 +276,10 @@ fn show_plan(plan: &Plan, selector: &Selector, json: bool) {
     }
 }
 
-/// Asks on the terminal; only "y" or "yes" is a yes. Keeps the session
-/// alive while the question waits.
-async fn ask(session: &Session, what: &str) -> Result<bool, Failure> {
+/// Asks `Delete {what}? [y/N]` on the terminal; only "y" or "yes" is a
+/// yes. Keeps the session alive while the question waits. (`fetch
+/// --delete` asks with it too.)
+pub async fn ask(session: &Session, what: &str) -> Result<bool, Failure> {
     eprint!("Delete {what}? [y/N] ");
     let (tx, mut answer) = oneshot::channel();
     // A plain thread, not the blocking pool: if the session fails while

@@ -2,27 +2,31 @@
 //! (default), an mbox file or a directory of `.eml` files, fast and
 //! without ever risking a message.
 //!
-//! One session: list (LIST and UIDL; TOP only when a query needs
-//! headers), skip what the target's UID state says is already there,
-//! save the rest through [`crate::transfer::save_messages`] (RETRs
-//! pipelined, streamed to a writer thread, synced in batches), record the
-//! saved UIDs, and only then, with `--delete` and consent, delete exactly
-//! the messages that `sync` returned (`delete`). Without UIDL nothing can
-//! be skipped next time, and `--delete` needs `--by-number`.
+//! One session: list and select (`listing`: LIST and UIDL, TOP only when
+//! `--match` reads headers; `--uids-from`), skip what the target's UID
+//! state says is already there, save the rest through
+//! [`crate::transfer::save_messages`] (RETRs pipelined, streamed to a
+//! writer thread, synced in batches), record the saved UIDs, and only
+//! then, with `--delete` and consent, delete exactly the messages that
+//! `sync` returned, through the guarded commit every front end shares
+//! (`delete`). Without UIDL nothing can be skipped next time, and
+//! `--delete` needs `--by-number`.
 
 mod delete;
+mod listing;
 mod report;
 
 use super::progress::ProgressLine;
+use super::select::{Selector, UidSet, parse_match};
 use super::{ConnectArgs, TraceFile};
 use crate::error::{Failure, FailureKind};
-use crate::mailbox::{ListingPlan, UidList, apply_list};
-use crate::pop3::client::Command;
+use crate::mailbox::commit::ExitReport;
 use crate::session::{self, Session};
 use crate::store::{Account, EmlSink, Format, MessageSink, OnExists, SavedAt, StoreError, UidState, open_sink};
 use crate::transfer::{Cancel, Progress, TransferObserver, TransferOptions, save_messages};
 use clap::{Args, ValueEnum};
-use delete::{Consent, Deletion};
+use delete::Consent;
+use listing::{list, refuse_without_uids};
 use report::Fetched;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +48,14 @@ pub struct FetchArgs {
     /// file) or eml (one file per message, named by UID).
     #[arg(long, value_enum, default_value = "maildir")]
     pub format: FormatArg,
+    /// Only the messages this query matches (the query language of `list
+    /// --match`; headers are fetched only when it needs them).
+    #[arg(long = "match", value_name = "QUERY")]
+    pub matching: Option<String>,
+    /// Only the messages with these UIDs, one per line ("-": standard
+    /// input). With --match: those both select.
+    #[arg(long, value_name = "FILE")]
+    pub uids_from: Option<PathBuf>,
     /// Delete from the server the messages fetched in this run, once their
     /// copies are written and synced. Asks on a terminal; --yes otherwise.
     #[arg(long)]
@@ -80,8 +92,12 @@ impl From<FormatArg> for Format {
 
 pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
     // Everything that can be refused is refused before connecting: the
-    // consent, an unusable target, a damaged state file.
-    let consent = Consent::new(args.delete, args.yes, false)?;
+    // consent, the selection, an unusable target, a damaged state file.
+    let stdin_is_the_list = args.uids_from.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let consent = Consent::new(args.delete, args.yes, stdin_is_the_list)?;
+    let query = args.matching.as_deref().map(parse_match).transpose()?;
+    let uids = args.uids_from.as_deref().map(UidSet::read).transpose()?;
+    let selector = (query.is_some() || uids.is_some()).then(|| Selector::new(query, uids));
     let target = args.connect.target()?;
     let format = Format::from(args.format);
     let sink: Box<dyn MessageSink> = match format {
@@ -105,6 +121,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
         sink,
         state,
         consent,
+        selector,
         options: TransferOptions {
             lookahead: args.connect.window.max(1),
             ..TransferOptions::default()
@@ -121,6 +138,7 @@ struct Plan {
     sink: Box<dyn MessageSink>,
     state: UidState,
     consent: Consent,
+    selector: Option<Selector>,
     options: TransferOptions,
 }
 
@@ -128,10 +146,17 @@ struct Plan {
 /// fills `fetched` with what happened. Ctrl-C cancels whatever is under
 /// way (nothing is deleted unless QUIT was already sent).
 async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fetched) {
+    let Plan {
+        sink,
+        mut state,
+        consent,
+        mut selector,
+        options,
+    } = plan;
     let cancel = Cancel::default();
     let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
     let listed = tokio::select! {
-        rows = list(&session) => rows.and_then(|rows| refuse_without_uids(&rows, args).map(|()| rows)),
+        rows = list(&session, selector.as_mut()) => rows.and_then(|rows| refuse_without_uids(&rows, args).map(|()| rows)),
         _ = cancel.cancelled() => Err(Failure::new(FailureKind::Interrupted, "interrupted")),
     };
     let rows = match listed {
@@ -143,15 +168,12 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
             return;
         }
     };
-    let Plan {
-        sink,
-        mut state,
-        consent,
-        options,
-    } = plan;
+    if let Some(selector) = &selector {
+        eprintln!("popscope: {}", selector.summary("selected"));
+    }
     let wanted = fetched.choose(&rows, &state);
-    if rows.complete_uids {
-        state.forget_missing(rows.uids());
+    if let Some(uids) = &rows.uids_on_server {
+        state.forget_missing(uids.iter().map(String::as_str));
     }
     let recorder = Recorder {
         state,
@@ -183,9 +205,9 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
             } else {
                 session.abandon().await;
             }
-            why.map(Deletion::NotDone)
+            why.map(ExitReport::NothingDeleted)
         }
-        None => Some(delete_saved(session, consent, &transfer.saved, &cancel).await),
+        None => Some(delete::delete_saved(session, consent, &transfer.saved, &cancel).await),
     };
     watcher.abort();
 }
@@ -214,105 +236,10 @@ fn why_not_delete(consent: Consent, fetched: &Fetched, interrupted: bool) -> Opt
     Some(Some(why))
 }
 
-/// Asks (when it must), then deletes exactly the synced messages.
-async fn delete_saved(session: Session, consent: Consent, saved: &[SavedAt], cancel: &Cancel) -> Deletion {
-    let numbers: Vec<u32> = saved.iter().map(|s| s.number).collect();
-    if consent == Consent::Ask {
-        let answer = tokio::select! {
-            answer = delete::ask(&session, numbers.len()) => Some(answer),
-            _ = cancel.cancelled() => None,
-        };
-        match answer {
-            None => {
-                session.quit(false).await;
-                return Deletion::Interrupted;
-            }
-            Some(Ok(true)) => {}
-            Some(Ok(false)) => {
-                session.quit(false).await;
-                return Deletion::NotDone("not confirmed".into());
-            }
-            Some(Err(failure)) => {
-                session.abandon().await;
-                return Deletion::Lost(failure.message);
-            }
-        }
-    }
-    delete::delete(session, &numbers, cancel).await
-}
-
 async fn cancel_on_ctrl_c(cancel: Cancel) {
     if tokio::signal::ctrl_c().await.is_ok() {
         cancel.cancel();
     }
-}
-
-/// The maildrop as LIST and UIDL give it.
-pub struct Rows {
-    pub sizes: Vec<(u32, u64)>,
-    pub uids: UidList,
-    /// UIDL was answered without a malformed line: every message has its
-    /// UID here, so saved UIDs that are missing left the server.
-    pub complete_uids: bool,
-}
-
-impl Rows {
-    fn uids(&self) -> impl Iterator<Item = &str> {
-        self.sizes.iter().filter_map(|(n, _)| self.uids.get(*n))
-    }
-
-    fn any_uid(&self) -> bool {
-        self.uids().next().is_some()
-    }
-}
-
-/// LIST and UIDL, on the wire together. Notices go to standard error.
-async fn list(session: &Session) -> Result<Rows, Failure> {
-    let report = &session.report;
-    let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
-    let list = session.send_now(Command::List(None))?;
-    let uidl = if plan.asks_uidl() {
-        Some(session.send_now(Command::Uidl(None))?)
-    } else {
-        None
-    };
-    let sizes = apply_list(list.await?)?;
-    let (uids, answered) = match uidl {
-        Some(uidl) => (plan.apply_uidl(uidl.await?)?, true),
-        None => (UidList::default(), false),
-    };
-    let complete_uids = answered && uids.notice().is_none();
-    match uids.notice() {
-        Some(notice) => warn(&notice),
-        None if !answered && !sizes.is_empty() => {
-            warn("the server has no UIDL; messages are identified by number only")
-        }
-        None => {}
-    }
-    Ok(Rows {
-        sizes,
-        uids,
-        complete_uids,
-    })
-}
-
-/// Without any UID, a second run cannot tell what it saved, and deleting
-/// by number needs `--by-number`.
-fn refuse_without_uids(rows: &Rows, args: &FetchArgs) -> Result<(), Failure> {
-    if rows.sizes.is_empty() || rows.any_uid() {
-        return Ok(());
-    }
-    warn("without UIDs a second fetch cannot skip what this one saves: it will fetch everything again");
-    if args.delete && !args.by_number {
-        return Err(Failure::new(
-            FailureKind::Policy,
-            "this server gives no UIDs (no UIDL): refusing to delete messages by number alone",
-        )
-        .with_hint(
-            "--by-number deletes by message number within this one session (what this run fetched and synced)",
-        ));
-    }
-    Ok(())
 }
 
 /// The fetch's observer: records synced UIDs in the state file (saving

@@ -1,9 +1,10 @@
 //! What a fetch did: which messages it chose, the one-line summary, the
 //! `--json` object and the exit status.
 
-use super::delete::Deletion;
-use super::{FetchArgs, Rows};
+use super::FetchArgs;
+use super::listing::Rows;
 use crate::error::{Failure, FailureKind};
+use crate::mailbox::commit::ExitReport;
 use crate::pop3::codec::StatusLine;
 use crate::sanitize::sanitize_text;
 use crate::session::QuitResult;
@@ -23,6 +24,8 @@ pub struct Fetched {
     format: Format,
     json: bool,
     pub listed: usize,
+    /// Taken by the selection (every listed message without one).
+    pub selected: usize,
     /// Already in the target (by UID).
     pub skipped: usize,
     /// Chosen to be fetched.
@@ -34,7 +37,7 @@ pub struct Fetched {
     /// Why the fetch stopped (or could not start).
     pub failure: Option<Failure>,
     /// `None`: no `--delete`.
-    pub deletion: Option<Deletion>,
+    pub deletion: Option<ExitReport>,
     /// The answer to a QUIT that kept everything.
     pub quit: Option<QuitResult>,
     pub seconds: f64,
@@ -48,6 +51,7 @@ impl Fetched {
             format,
             json: args.json,
             listed: 0,
+            selected: 0,
             skipped: 0,
             wanted: 0,
             saved: 0,
@@ -61,23 +65,22 @@ impl Fetched {
         }
     }
 
-    /// The messages to fetch: every listed one whose UID the target does
+    /// The messages to fetch: every selected one whose UID the target does
     /// not hold yet (a message without a UID is always fetched).
     pub fn choose(&mut self, rows: &Rows, state: &UidState) -> Vec<Wanted> {
-        self.listed = rows.sizes.len();
-        let mut wanted = Vec::with_capacity(rows.sizes.len());
-        for &(number, size) in &rows.sizes {
-            let uid = rows.uids.get(number);
-            if uid.is_some_and(|uid| state.contains(uid)) {
-                self.skipped += 1;
-                continue;
-            }
-            wanted.push(Wanted {
-                number,
-                uid: uid.map(str::to_string),
-                size,
-            });
-        }
+        self.listed = rows.listed;
+        self.selected = rows.selected.len();
+        let wanted: Vec<Wanted> = rows
+            .selected
+            .iter()
+            .filter(|row| row.uid.as_deref().is_none_or(|uid| !state.contains(uid)))
+            .map(|row| Wanted {
+                number: row.number,
+                uid: row.uid.clone(),
+                size: row.size,
+            })
+            .collect();
+        self.skipped = self.selected - wanted.len();
         self.wanted = wanted.len();
         wanted
     }
@@ -105,7 +108,7 @@ impl Fetched {
                 _ => failure,
             });
         }
-        if let Some(kind) = self.deletion.as_ref().and_then(Deletion::failure_kind) {
+        if let Some(kind) = self.deletion.as_ref().and_then(ExitReport::failure_kind) {
             // The line above said it; the exit code tells scripts.
             return Err(Failure::new(kind, ""));
         }
@@ -128,11 +131,16 @@ impl Fetched {
     pub fn summary(&self) -> String {
         let target = self.target_shown();
         let format = format_name(self.format);
-        if self.listed > 0 && self.wanted == 0 {
+        if self.selected > 0 && self.wanted == 0 {
+            let which = if self.selected == self.listed {
+                "on the server"
+            } else {
+                "selected"
+            };
             return format!(
-                "nothing new to fetch: all {} message{} on the server are already in {format} {target} ({} skipped)",
-                self.listed,
-                plural(self.listed),
+                "nothing new to fetch: all {} message{} {which} are already in {format} {target} ({} skipped)",
+                self.selected,
+                plural(self.selected),
                 self.skipped
             );
         }
@@ -180,14 +188,16 @@ impl Fetched {
             (Some(f), _) if f.kind == FailureKind::Interrupted => "interrupted",
             (Some(_), _) => "failed",
             (None, _) if !self.refused.is_empty() => "partial",
-            (None, Some(Deletion::Interrupted)) => "interrupted",
+            (None, Some(ExitReport::Interrupted(_))) => "interrupted",
             (None, Some(d)) if d.failure_kind().is_some() => "delete_failed",
-            (None, _) if self.listed > 0 && self.wanted == 0 => "nothing_new",
+            (None, _) if self.selected > 0 && self.wanted == 0 => "nothing_new",
             (None, _) => "fetched",
         };
         let quit = match (&self.deletion, &self.quit) {
-            (Some(d), _) if d.quit_answer().is_some() => d.quit_answer().map(ToString::to_string),
-            (Some(Deletion::Unknown { .. }), _) | (_, Some(QuitResult::Unknown(_))) => Some("unknown".into()),
+            (Some(ExitReport::Deleted { server, .. } | ExitReport::QuitRefused { server, .. }), _) => {
+                Some(server.to_string())
+            }
+            (Some(ExitReport::Unknown { .. }), _) | (_, Some(QuitResult::Unknown(_))) => Some("unknown".into()),
             (_, Some(QuitResult::Answered(status))) => Some(status.to_string()),
             _ => None,
         };
@@ -196,6 +206,7 @@ impl Fetched {
             fetched: self.saved,
             skipped: self.skipped,
             listed: self.listed,
+            selected: self.selected,
             wanted: self.wanted,
             refused: self.refused.len(),
             bytes: self.bytes,
@@ -206,7 +217,7 @@ impl Fetched {
                 Format::Mbox => "mbox",
                 Format::Eml => "eml",
             },
-            deleted: self.deletion.as_ref().map_or(Some(0), Deletion::deleted),
+            deleted: self.deletion.as_ref().map_or(Some(0), ExitReport::deleted),
             deletion: self.deletion.as_ref().map(ToString::to_string),
             quit,
             error: self.failure.as_ref().map(|f| f.message.clone()),
@@ -230,6 +241,7 @@ struct JsonOutcome {
     fetched: usize,
     skipped: usize,
     listed: usize,
+    selected: usize,
     wanted: usize,
     refused: usize,
     bytes: u64,
