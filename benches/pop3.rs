@@ -127,7 +127,7 @@ fn main() {
     let started = Instant::now();
     let load_at_start = loadavg();
     let sections = Sections::from_env();
-    let needs_dovecot = (1..=4).any(|n| sections.has(n));
+    let needs_dovecot = [1, 2, 3, 4, 6, 7].iter().any(|n| sections.has(*n));
     if needs_dovecot && !Dovecot::available() {
         eprintln!("pop3 bench: dovecot is not installed (apt-get install -y dovecot-pop3d); nothing measured");
         std::process::exit(if std::env::var_os("CI").is_some() { 1 } else { 0 });
@@ -1732,12 +1732,14 @@ fn write_docs_sections(table: &Table, sections: &Sections, load: &str) {
     let note_prefix = "- re-run alone: ";
     let mut lines: Vec<String> = Vec::new();
     let mut placed: Vec<u8> = Vec::new();
+    let listed: Vec<String> = sections.0.iter().map(u8::to_string).collect();
+    // A note on an earlier re-run of other sections stays.
+    let same_run = format!("{note_prefix}section {} on ", listed.join(", "));
     for line in old[begin..end].lines() {
-        if line.starts_with(note_prefix) {
+        if line.starts_with(&same_run) {
             continue;
         }
         if line.starts_with("- whole bench: ") {
-            let listed: Vec<String> = sections.0.iter().map(u8::to_string).collect();
             // Where Dovecot's files live changes what its deletions cost.
             let tmpdir = std::env::var("TMPDIR").map_or_else(|_| String::new(), |dir| format!("TMPDIR={dir} "));
             lines.push(format!(
