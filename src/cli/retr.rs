@@ -59,7 +59,11 @@ impl Destination {
             return Ok(Destination::Stdout);
         }
         match std::fs::metadata(path) {
-            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            Ok(meta) if meta.is_dir() => Err(Failure::new(
+                FailureKind::Usage,
+                format!("-o {}: it is a directory; give a file name", path.display()),
+            )),
+            Ok(meta) if !meta.is_file() => {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
