@@ -445,6 +445,10 @@ fn every_command_takes_an_account() {
     home.run(&["retr", "-a", "dc", "--config", c, "-m", "2"], &[])
         .assert_exit(0)
         .assert_stdout_has("Subject: message 1\r\n");
+    let maildir = home.path().join("fetched").display().to_string();
+    home.run(&["fetch", "-a", "dc", "--config", c, "--to", &maildir], &[])
+        .assert_exit(0)
+        .assert_stdout_has("fetched 3 messages");
     // No server named: the default account.
     home.run(&["check", "--config", c], &[])
         .assert_exit(0)
