@@ -110,7 +110,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
     let account = Account::new(&target.host, target.port, &target.user);
     let state = UidState::load(&UidState::path_for(format, &args.to), account)?;
     let config = args.connect.session_config().await?;
-    let mut trace = TraceFile::open(args.connect.trace.as_ref())?;
+    let mut trace = TraceFile::open(&args.connect)?;
     let started = Instant::now();
     let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
