@@ -18,11 +18,14 @@ use crate::session::trace::SharedTrace;
 use crate::session::{Session, TlsMode};
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::Stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -67,12 +70,24 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Puts the terminal back the way it was. Safe to call twice.
+/// Whether popscope's screen is up (the alternate screen, raw mode).
+static SCREEN_UP: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back the way it was. Safe to call twice: only the
+/// first call after `TerminalGuard::enter` touches the screen.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
+    if !SCREEN_UP.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = execute!(
         std::io::stdout(),
         crossterm::event::DisableMouseCapture,
+        // The alternate screen is emptied before it is left: a terminal
+        // resized in between (tmux 3.3 when it grew) copies lines of it
+        // back onto the normal screen and into the scrollback, and the
+        // last frame would stay there after popscope has gone.
+        Clear(ClearType::All),
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -91,14 +106,20 @@ impl TerminalGuard {
             previous(info);
         }));
         enable_raw_mode().map_err(local)?;
-        execute!(
+        SCREEN_UP.store(true, Ordering::SeqCst);
+        let terminal = execute!(
             std::io::stdout(),
             EnterAlternateScreen,
             crossterm::event::EnableMouseCapture
         )
-        .map_err(local)?;
-        let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(local)?;
-        Ok(TerminalGuard { terminal })
+        .and_then(|()| Terminal::new(CrosstermBackend::new(std::io::stdout())));
+        match terminal {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore_terminal();
+                Err(local(e))
+            }
+        }
     }
 }
 

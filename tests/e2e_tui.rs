@@ -173,6 +173,24 @@ impl Tmux {
         self.run_ok(&["capture-pane", "-p", "-e", "-t", "s"])
     }
 
+    /// The whole pane: its scrollback and the visible screen.
+    fn history(&self) -> String {
+        self.run_ok(&["capture-pane", "-p", "-S", "-", "-t", "s"])
+    }
+
+    /// Resizes the window (and its only pane), as a terminal window would.
+    fn resize(&self, cols: u16, rows: u16) {
+        self.run_ok(&[
+            "resize-window",
+            "-t",
+            "s",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+        ]);
+    }
+
     /// A tmux format (`#{...}`) evaluated for the pane.
     fn format(&self, format: &str) -> String {
         self.run_ok(&["display-message", "-p", "-t", "s", format])
@@ -920,6 +938,40 @@ fn help_closes_with_esc_as_its_title_says() {
     t.send("q");
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
+}
+
+/// After the terminal grew and popscope quit, nothing of its last frame is
+/// left on the normal screen or in the scrollback: tmux copied lines of an
+/// alternate screen that was left at another size than it was entered at
+/// back onto the normal screen, unless it was cleared first.
+#[test]
+fn no_frame_is_left_behind_after_a_resize_and_quit() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let tmux = Tmux::start("resize", &pane_command("", "demo --messages 200"));
+    tmux.wait_settled("the demo list with every header loaded", |s| {
+        let status = status_bar(s);
+        status.contains("200 msgs") && !status.contains("headers ")
+    });
+    let (cols, rows) = (COLS + 30, ROWS + 8);
+    tmux.resize(cols, rows);
+    let s = tmux.wait_settled("the list drawn at the new size", |s| {
+        row(s, rows - 1).contains(" ● connected ") && row(s, 0).chars().count() == cols as usize
+    });
+    assert!(s.contains("Preview"), "{s}");
+    tmux.send("q");
+    let (s, code) = tmux.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: nothing was deleted"), "{s}");
+    let all = tmux.history();
+    for leftover in ["│", "Messages · ", "Preview", " ● connected "] {
+        assert!(
+            !all.contains(leftover),
+            "{leftover:?} of the last frame was left behind\n--- scrollback and screen ---\n{all}"
+        );
+    }
+    assert_terminal_restored(&tmux, &s);
 }
 
 /// f. `popscope demo`: the embedded server's 3,000 messages, no Dovecot.
