@@ -1167,6 +1167,7 @@ fn ui_model_child(count: usize) {
         server: "127.0.0.1:110".into(),
         security: "none".into(),
         verified: false,
+        demo: false,
         top: Offer::Listed,
         uidl: Offer::Listed,
         window: DEFAULT_WINDOW,

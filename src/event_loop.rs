@@ -60,6 +60,7 @@ pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode)
         server: format!("{host}:{port}"),
         security,
         verified,
+        demo: false,
         top: Offer::from_capa(capa, |c| c.top),
         uidl: Offer::from_capa(capa, |c| c.uidl),
         window: report.window,
@@ -132,11 +133,14 @@ impl Drop for TerminalGuard {
 /// Runs the inspector until the person leaves. `events` must be the
 /// receiving end of the session's event channel, `trace` the store the
 /// session's trace goes to.
+/// receiving end of the session's event channel; `colour`: whether the
+/// screen may use colour.
 pub async fn run(
     session: Session,
     mut events: mpsc::UnboundedReceiver<SessionEvent>,
     facts: ConnectionFacts,
     trace: SharedTrace,
+    colour: bool,
 ) -> Result<ExitReport, Failure> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard
@@ -146,6 +150,7 @@ pub async fn run(
     let mut app = App::new(facts, (size.width, size.height));
     app.trace.store = trace;
     app.connection.report = Some(session.report.clone());
+    app.colour = colour;
     for warning in &session.report.warnings {
         app.activity = format!("warning: {warning}");
     }

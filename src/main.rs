@@ -37,6 +37,7 @@ fn main() -> ExitCode {
                     seed: 1,
                     latency_ms: 0,
                     trace: cli.connect.trace.clone(),
+                    color: cli.connect.color,
                 };
                 popscope::cli::demo::run(&defaults).await
             }

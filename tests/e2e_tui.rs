@@ -940,6 +940,54 @@ fn help_closes_with_esc_as_its_title_says() {
     assert_eq!(code, 0, "{s}");
 }
 
+/// The SGR parameter lists of a screen captured with `-e`.
+fn sgr_codes(styled: &str) -> Vec<Vec<u16>> {
+    styled
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|rest| {
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+            (rest[end..].starts_with('m')).then(|| rest[..end].split(';').filter_map(|p| p.parse().ok()).collect())
+        })
+        .collect()
+}
+
+/// With NO_COLOR set, the real terminal gets not one colour, and still
+/// reverse video (the selected row) and strike-through (a mark).
+#[test]
+fn no_color_draws_without_colour_codes() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let tmux = Tmux::start("nocolor", &pane_command("NO_COLOR=1", "demo --messages 50"));
+    tmux.wait_settled("the demo list with every header loaded", |s| {
+        let status = status_bar(s);
+        status.contains("50 msgs") && !status.contains("headers ")
+    });
+    tmux.send("d");
+    tmux.wait_settled("one mark", |s| status_bar(s).contains(" 1 marked ("));
+    let codes = sgr_codes(&tmux.screen_styled());
+    assert!(!codes.is_empty(), "no SGR sequences at all: is -e capturing?");
+    let coloured: Vec<&Vec<u16>> = codes
+        .iter()
+        .filter(|c| c.iter().any(|&p| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107)))
+        .collect();
+    assert!(coloured.is_empty(), "colours with NO_COLOR set: {coloured:?}");
+    assert!(codes.iter().any(|c| c.contains(&7)), "no reverse video: {codes:?}");
+    assert!(codes.iter().any(|c| c.contains(&9)), "no strike-through: {codes:?}");
+    // The same demo with colour does use colours (the check can fail).
+    let tmux = Tmux::start("colour", &pane_command("", "demo --messages 50"));
+    tmux.wait_settled("the demo list", |s| status_bar(s).contains("50 msgs"));
+    let codes = sgr_codes(&tmux.screen_styled());
+    assert!(
+        codes.iter().any(|c| c.iter().any(|&p| matches!(p, 30..=37 | 40..=47))),
+        "{codes:?}"
+    );
+    tmux.send("q");
+    let (s, code) = tmux.wait_exit();
+    assert_eq!(code, 0, "{s}");
+}
+
 /// After the terminal grew and popscope quit, nothing of its last frame is
 /// left on the normal screen or in the scrollback: tmux copied lines of an
 /// alternate screen that was left at another size than it was entered at
@@ -1006,6 +1054,10 @@ fn demo_lists_3000_messages() {
         status_bar(s).contains("3000 msgs") && s.contains(" Messages · 3000 ")
     });
     assert!(status_bar(&s).starts_with(" ● connected "), "{s}");
+    assert!(
+        status_bar(&s).contains(" DEMO (local, generated mailbox) "),
+        "the demo says so\n{s}"
+    );
     assert!(row_marked(&s, 1).is_some(), "message 1 in the list\n{s}");
     // Every header arrives (3,000 pipelined TOPs): no progress left.
     tmux.wait_for("all 3000 headers loaded", |s| {

@@ -15,10 +15,11 @@ use popscope::session::driver::SessionEvent;
 use popscope::session::trace::TraceEntry;
 use popscope::text::human_size;
 use popscope::ui;
+use popscope::ui::theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
@@ -172,6 +173,7 @@ fn facts() -> ConnectionFacts {
         server: "pop.example.org:995".into(),
         security: "TLS 1.3 verified".into(),
         verified: true,
+        demo: false,
         top: Offer::Listed,
         uidl: Offer::Listed,
         window: 8,
@@ -524,25 +526,31 @@ fn position_of(app: &App, n: u32) -> usize {
         .unwrap()
 }
 
-/// Checks the list's highlighting and "D" column: the selected row has a
-/// background colour on every inner cell, others have none; marked rows
-/// (and only they) carry "D" after the number.
+/// Checks the list's highlighting and "D" column: every inner cell of the
+/// selected row is in reverse video (with or without colour), no cell of
+/// another row is; marked rows (and only they) carry "D" after the number.
 fn check_list_rows(terminal: &Terminal<TestBackend>, app: &App) {
     let visible = app.list_rows_visible().min(app.list.order.len() - app.list.offset);
     assert!(visible > 0, "no list rows visible");
+    let list = app.regions().list.expect("the list is shown");
+    let buffer = terminal.backend().buffer();
     for pos in app.list.offset..app.list.offset + visible {
-        let cells = list_row_cells(terminal, app, pos);
+        let y = list_row_y(app, pos);
+        let reversed: Vec<bool> = (list.x + 1..list.x + list.width - 1)
+            .map(|x| buffer[(x, y)].modifier.contains(Modifier::REVERSED))
+            .collect();
         let row = &app.list.rows[app.list.order[pos]];
         if pos == app.list.selected {
             assert!(
-                cells.iter().all(|(_, bg)| *bg != Color::Reset),
-                "selected row {} is not highlighted: {cells:?}",
-                row.number
+                reversed.iter().all(|&r| r),
+                "selected row {} is not in reverse video: {:?}",
+                row.number,
+                row_text(buffer, y)
             );
         } else {
             assert!(
-                cells.iter().all(|(_, bg)| *bg == Color::Reset),
-                "unselected row {} has a background",
+                !reversed.iter().any(|&r| r),
+                "unselected row {} is in reverse video",
                 row.number
             );
         }
@@ -876,7 +884,13 @@ fn trace_pane_follows_then_scrolls() {
     // Focus the trace, move the selection up past the top of the pane:
     // the view scrolls one line.
     let corner = |t: &Terminal<TestBackend>| t.backend().buffer()[(trace_area.x, trace_area.y)].fg;
-    assert_eq!(corner(&terminal), Color::DarkGray, "unfocused trace border");
+    assert_eq!(corner(&terminal), Color::Reset, "unfocused trace border");
+    let hints = |t: &Terminal<TestBackend>| row_text(t.backend().buffer(), 30);
+    assert!(
+        hints(&terminal).contains("Enter open · d mark"),
+        "list hints: {}",
+        hints(&terminal)
+    );
     fake.act(Action::FocusTrace);
     assert!(fake.app.trace.focus);
     let rows = usize::from(trace_area.height - 2);
@@ -885,7 +899,15 @@ fn trace_pane_follows_then_scrolls() {
     }
     assert!(!fake.app.trace.following());
     let terminal = render(&fake.app);
-    assert_eq!(corner(&terminal), Color::Cyan, "focused trace border");
+    assert_eq!(
+        Some(corner(&terminal)),
+        theme::COLOUR.focus_border.fg,
+        "focused trace border"
+    );
+    // The hint bar follows the focus.
+    let hint = hints(&terminal);
+    assert!(hint.contains("Enter expand · / search"), "trace hints: {hint}");
+    assert!(!hint.contains("d mark"), "no list hints in the trace: {hint}");
     let text = screen_text(&terminal);
     assert!(text.contains("scrolled"), "{text}");
     let bottom = row_text(terminal.backend().buffer(), trace_area.bottom() - 2);
@@ -897,8 +919,8 @@ fn trace_pane_follows_then_scrolls() {
     // The selected line (the top one) is highlighted.
     let top = trace_area.y + 1;
     assert_eq!(
-        terminal.backend().buffer()[(trace_area.x + 3, top)].bg,
-        Color::Blue,
+        terminal.backend().buffer()[(trace_area.x + 3, top)].modifier,
+        theme::COLOUR.selected.add_modifier,
         "the selection is highlighted"
     );
     insta::assert_snapshot!("trace_scrolled", terminal.backend());
@@ -942,14 +964,10 @@ fn trace_scrolls_one_line_at_any_height() {
     }
 }
 
-/// A TOP sweep in the trace is one group line; Enter opens it, and a
-/// payload's detail shows a hostile header as stand-ins only. The
-/// connection panel draws over everything, hostile text included.
-#[test]
-fn trace_groups_details_and_the_connection_panel_render_cleanly() {
+/// Five pipelined TOPs in the trace, each with a hostile header as its
+/// payload: one group line.
+fn push_top_group(fake: &mut Fake) {
     use popscope::pop3::client::Payload;
-    let mut fake = Fake::session(CATALOG, (120, 40));
-    fake.act(Action::ToggleTrace);
     for msg in 1..=5u32 {
         let kind = CommandKind::Top { msg, lines: 0 };
         let at = Duration::from_millis(u64::from(msg));
@@ -972,6 +990,16 @@ fn trace_groups_details_and_the_connection_panel_render_cleanly() {
             ..TraceEntry::new(at, Direction::Received, "<1 lines, 40 bytes>".into())
         });
     }
+}
+
+/// A TOP sweep in the trace is one group line; Enter opens it, and a
+/// payload's detail shows a hostile header as stand-ins only. The
+/// connection panel draws over everything, hostile text included.
+#[test]
+fn trace_groups_details_and_the_connection_panel_render_cleanly() {
+    let mut fake = Fake::session(CATALOG, (120, 40));
+    fake.act(Action::ToggleTrace);
+    push_top_group(&mut fake);
     let text = screen_text(&render(&fake.app));
     assert!(
         text.contains("▸ TOP × 5 · median 2.0 ms · p99 2.0 ms · #1–#5"),
@@ -1046,7 +1074,7 @@ fn help_scrolls_to_every_binding_at_80x24() {
     fake.act(Action::Help);
     let mut seen = String::new();
     let mut previous = String::new();
-    for step in 0..100 {
+    for step in 0..200 {
         let terminal = render(&fake.app);
         let text = screen_text(&terminal);
         if step == 0 {
@@ -1270,12 +1298,17 @@ fn status_bar_shows_marks_and_security() {
     let marks = format!("2 marked ({})", human_size(bytes));
     assert!(status.contains(&marks), "expected {marks:?} in {status:?}");
     let total: u64 = (1..=CATALOG).map(list_size).sum();
-    assert!(status.contains(&format!("12 msgs, {}", human_size(total))), "{status}");
+    assert!(status.contains(&format!("12 msgs · {}", human_size(total))), "{status}");
     let security_x = status
         .find("TLS 1.3")
         .map(|b| status[..b].chars().count() as u16)
         .unwrap();
-    assert_eq!(buffer[(security_x, 31)].fg, Color::Green, "verified security is green");
+    let verified = &buffer[(security_x, 31)];
+    assert_eq!(
+        (verified.fg, verified.bg, verified.modifier),
+        (Color::Reset, Color::Reset, Modifier::REVERSED),
+        "verified security is drawn as the bar is"
+    );
     insta::assert_snapshot!("status_marked", terminal.backend());
 
     fake.act(Action::UnmarkAll);
@@ -1297,7 +1330,12 @@ fn status_bar_shows_marks_and_security() {
         .find("TLS 1.2")
         .map(|b| status[..b].chars().count() as u16)
         .unwrap();
-    assert_eq!(buffer[(x, 31)].fg, Color::Yellow);
+    let unverified = &buffer[(x, 31)];
+    assert_eq!(
+        (unverified.fg, unverified.bg),
+        (Color::Black, Color::Yellow),
+        "unverified security is a warning"
+    );
     assert!(screen_text(&terminal).contains("waiting for LIST"));
 }
 
@@ -1530,8 +1568,8 @@ fn search_highlights_as_you_type_and_steps_with_n() {
     let text = screen_text(&terminal);
     assert!(text.contains("search: invoice · 2 match"), "{text}");
     assert_eq!(
-        drawn_fg(&terminal, &fake.app, 7),
-        Color::Yellow,
+        Some(drawn_fg(&terminal, &fake.app, 7)),
+        theme::COLOUR.matched.fg,
         "a match is highlighted"
     );
     assert_eq!(drawn_fg(&terminal, &fake.app, 2), Color::Reset, "a non-match is not");
@@ -1750,12 +1788,9 @@ fn a_visual_range_marks_and_unmarks_what_it_covers() {
     for (n, in_range) in [(2, false), (3, true), (5, true), (6, true), (7, false)] {
         let x = fake.app.regions().list.unwrap().x + 1;
         let y = list_row_y(&fake.app, position_of(&fake.app, n));
-        let bg = buffer[(x, y)].bg;
-        if n == 6 {
-            assert_eq!(bg, Color::Blue, "the selected end");
-        } else {
-            assert_eq!(bg == Color::DarkGray, in_range, "message {n}: {bg:?}");
-        }
+        let look = buffer[(x, y)].modifier;
+        assert_eq!(look.contains(Modifier::UNDERLINED), in_range, "message {n}: {look:?}");
+        assert_eq!(look.contains(Modifier::REVERSED), n == 6, "the selected end: {look:?}");
     }
     assert!(screen_text(&terminal).contains("visual · d mark · u unmark · Esc cancel"));
     insta::assert_snapshot!("visual_range", terminal.backend());
@@ -2201,4 +2236,489 @@ fn sorting_by_sender_and_biggest_first() {
     assert!(row_text(terminal.backend().buffer(), 0).contains("sorted by size ↓"));
     assert_eq!(fake.selected_number(), Some(LARGE), "the biggest, selected at the top");
     assert_eq!(fake.app.list.offset, 0);
+}
+
+// ---------------------------------------------------------------------------
+// 12. Readable on every terminal: without colour, on light and dark
+// themes, at 80 columns.
+
+/// A screen of every kind, drawn with or without colour: the list with
+/// marks, a search and a visual range; the trace with the focus; the
+/// message view, whole and in progress; the senders view; the dialog and
+/// its second question; the help; a prompt with an error; headers loading;
+/// a lost connection; an unverified demo-less server; the demo.
+fn every_kind_of_screen(colour: bool) -> Vec<(&'static str, Terminal<TestBackend>)> {
+    let mut screens = Vec::new();
+    let mut draw = |name: &'static str, fake: &mut Fake| {
+        fake.app.colour = colour;
+        screens.push((name, render(&fake.app)));
+    };
+
+    let mut fake = list_fixture((120, 32));
+    fake.press(KeyCode::Char('/'));
+    fake.typed("invoice");
+    fake.press(KeyCode::Enter);
+    draw("list, marks and a search", &mut fake);
+    fake.press(KeyCode::Char('v'));
+    fake.typed("2j");
+    draw("visual range", &mut fake);
+    fake.press(KeyCode::Esc);
+    for i in 0..12 {
+        fake.app.trace.push(trace_entry(i));
+    }
+    push_top_group(&mut fake);
+    fake.act(Action::ToggleTrace);
+    fake.act(Action::FocusTrace);
+    draw("trace focused", &mut fake);
+    fake.act(Action::Open);
+    fake.act(Action::Down);
+    fake.act(Action::Down);
+    fake.act(Action::Open);
+    draw("trace group and detail open", &mut fake);
+    fake.press(KeyCode::Char('/'));
+    fake.typed("busy");
+    draw("trace search typing", &mut fake);
+    fake.press(KeyCode::Enter);
+    draw("trace search matches", &mut fake);
+    fake.act(Action::TraceFilter);
+    draw("trace filtered", &mut fake);
+    fake.act(Action::TraceSave);
+    draw("trace save prompt", &mut fake);
+    fake.press(KeyCode::Esc);
+    fake.act(Action::ToggleConnection);
+    draw("connection panel", &mut fake);
+    fake.act(Action::Back);
+    fake.act(Action::FocusTrace);
+    fake.act(Action::ToggleTrace);
+    fake.press(KeyCode::Char('l'));
+    fake.typed("size>1M subject:\"disk");
+    draw("prompt with an error", &mut fake);
+    fake.press(KeyCode::Esc);
+    fake.act(Action::Help);
+    draw("help", &mut fake);
+    fake.act(Action::Help);
+    fake.act(Action::Senders);
+    draw("senders", &mut fake);
+    fake.act(Action::Back);
+    fake.act(Action::Quit);
+    draw("confirmation", &mut fake);
+    fake.act(Action::ConfirmCancel);
+    fake.event(SessionEvent::Closed(Some(Failure::new(
+        FailureKind::Connect,
+        "reset by peer",
+    ))));
+    draw("connection lost", &mut fake);
+
+    let mut fake = Fake::session(CATALOG, (80, 24));
+    fake.typed("6d");
+    fake.act(Action::Quit);
+    fake.press(KeyCode::Char('K'));
+    draw("discard question at 80x24", &mut fake);
+
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    fake.retrieve(HOSTILE);
+    draw("hostile message", &mut fake);
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    let ticket = fake.open(LARGE);
+    fake.stream(ticket, &message(LARGE)[..200_000]);
+    draw("message in progress", &mut fake);
+
+    let mut fake = Fake::listed(300, (120, 32));
+    draw("headers loading", &mut fake);
+
+    let mut facts = facts();
+    facts.security = "TLS 1.2 NOT VERIFIED".into();
+    facts.verified = false;
+    facts.demo = true;
+    let mut fake = Fake::new(facts, (80, 24));
+    let start = fake.app.start();
+    fake.absorb(start);
+    draw("unverified demo, waiting for LIST", &mut fake);
+    screens
+}
+
+/// Every cell of a screen, with its place.
+fn cells(terminal: &Terminal<TestBackend>) -> impl Iterator<Item = (u16, u16, &ratatui::buffer::Cell)> {
+    let buffer = terminal.backend().buffer();
+    let area = buffer.area;
+    (area.top()..area.bottom()).flat_map(move |y| (area.left()..area.right()).map(move |x| (x, y, &buffer[(x, y)])))
+}
+
+/// What a text cell looks like on the terminal: its colours after reverse
+/// video, `None` for the terminal's own foreground or background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    DefaultFg,
+    DefaultBg,
+    Named(Color),
+}
+
+fn shown_colours(cell: &ratatui::buffer::Cell) -> (Shown, Shown) {
+    let fg = if cell.fg == Color::Reset {
+        Shown::DefaultFg
+    } else {
+        Shown::Named(cell.fg)
+    };
+    let bg = if cell.bg == Color::Reset {
+        Shown::DefaultBg
+    } else {
+        Shown::Named(cell.bg)
+    };
+    if cell.modifier.contains(Modifier::REVERSED) {
+        (bg, fg)
+    } else {
+        (fg, bg)
+    }
+}
+
+/// Text colours that read on a dark and a light terminal background, and
+/// backgrounds where both the terminal's foreground and background (or
+/// black) read.
+fn readable(fg: Shown, bg: Shown) -> bool {
+    use Shown::*;
+    let accent = |c: Color| matches!(c, Color::Red | Color::Green | Color::Blue | Color::Magenta);
+    let middle = |c: Color| matches!(c, Color::Red | Color::Green | Color::Yellow | Color::Magenta);
+    match (fg, bg) {
+        (a, b) if a == b => false,
+        (DefaultFg, DefaultBg) | (DefaultBg, DefaultFg) => true,
+        (Named(c), DefaultBg) => accent(c),
+        (Named(_), DefaultFg) => false,
+        (DefaultBg | DefaultFg | Named(Color::Black), Named(c)) => middle(c),
+        _ => false,
+    }
+}
+
+/// On the default theme every text cell is readable on a dark and on a
+/// light terminal: never the same colour as its background, never black
+/// or pale grey on the terminal's background, never a black background.
+/// Today's status bar (default text on black) fails this.
+#[test]
+fn every_text_reads_on_dark_and_light_themes() {
+    for (name, terminal) in every_kind_of_screen(true) {
+        for (x, y, cell) in cells(&terminal) {
+            let (fg, bg) = shown_colours(cell);
+            assert_ne!(bg, Shown::Named(Color::Black), "{name}: black background at ({x},{y})");
+            if cell.symbol().trim().is_empty() {
+                continue;
+            }
+            assert!(
+                readable(fg, bg),
+                "{name}: {:?} drawn {fg:?} on {bg:?} at ({x},{y}): {:?}",
+                cell.symbol(),
+                row_text(terminal.backend().buffer(), y)
+            );
+        }
+        // The status bar, explicitly (where no box covers it): the
+        // terminal's colours reversed, or black on a colour.
+        if name == "help" {
+            continue;
+        }
+        let buffer = terminal.backend().buffer();
+        let y = buffer.area.bottom() - 1;
+        for x in buffer.area.left()..buffer.area.right() {
+            let (fg, bg) = shown_colours(&buffer[(x, y)]);
+            assert!(
+                (fg, bg) == (Shown::DefaultBg, Shown::DefaultFg) || fg == Shown::Named(Color::Black),
+                "{name}: status bar cell {x} is {fg:?} on {bg:?}: {:?}",
+                row_text(buffer, y)
+            );
+        }
+    }
+}
+
+/// The check above fails on what the status bar used to be.
+#[test]
+fn the_readability_check_catches_black_on_black() {
+    let mut cell = ratatui::buffer::Cell::new("3");
+    cell.bg = Color::Black;
+    let (fg, bg) = shown_colours(&cell);
+    assert!(!readable(fg, bg), "default text on black");
+    cell.bg = Color::Reset;
+    for pale in [
+        Color::DarkGray,
+        Color::Gray,
+        Color::White,
+        Color::Black,
+        Color::Yellow,
+        Color::Cyan,
+    ] {
+        cell.fg = pale;
+        let (fg, bg) = shown_colours(&cell);
+        assert!(!readable(fg, bg), "{pale:?} on the terminal's background");
+    }
+    cell.fg = Color::Blue;
+    cell.bg = Color::Blue;
+    let (fg, bg) = shown_colours(&cell);
+    assert!(!readable(fg, bg), "blue on blue");
+}
+
+/// NO_COLOR (or --color never): not one cell has a colour, yet the
+/// selected row is in reverse video, a marked one struck out with its D,
+/// a search match bold, a visual selection underlined, and the pane with
+/// the focus has a double border.
+#[test]
+fn without_colour_nothing_is_said_by_colour_alone() {
+    for (name, terminal) in every_kind_of_screen(false) {
+        for (x, y, cell) in cells(&terminal) {
+            assert_eq!(
+                (cell.fg, cell.bg),
+                (Color::Reset, Color::Reset),
+                "{name}: a colour at ({x},{y}): {:?}",
+                row_text(terminal.backend().buffer(), y)
+            );
+        }
+    }
+    let mut fake = list_fixture((120, 32));
+    fake.app.colour = false;
+    fake.press(KeyCode::Char('/'));
+    fake.typed("invoice");
+    fake.press(KeyCode::Enter);
+    fake.select(4);
+    let terminal = render(&fake.app);
+    check_list_rows(&terminal, &fake.app);
+    let look = |n: u32| {
+        let y = list_row_y(&fake.app, position_of(&fake.app, n));
+        terminal.backend().buffer()[(fake.app.regions().list.unwrap().x + 1, y)].modifier
+    };
+    assert!(look(4).contains(Modifier::REVERSED), "selected: {:?}", look(4));
+    assert!(look(2).contains(Modifier::CROSSED_OUT), "marked: {:?}", look(2));
+    assert_eq!(list_row_words(&terminal, &fake.app, position_of(&fake.app, 2))[1], "D");
+    assert!(look(7).contains(Modifier::BOLD), "a match: {:?}", look(7));
+    assert!(look(1).is_empty(), "a plain row: {:?}", look(1));
+    // The focus: a double border on the list, a plain one on the preview;
+    // after Tab the trace has the double border.
+    let corner =
+        |t: &Terminal<TestBackend>, r: ratatui::layout::Rect| t.backend().buffer()[(r.x, r.y)].symbol().to_string();
+    let regions = fake.app.regions();
+    assert_eq!(corner(&terminal, regions.list.unwrap()), "╔");
+    assert_eq!(corner(&terminal, regions.preview.unwrap()), "┌");
+    fake.act(Action::ToggleTrace);
+    fake.act(Action::FocusTrace);
+    let terminal = render(&fake.app);
+    let regions = fake.app.regions();
+    assert_eq!(corner(&terminal, regions.list.unwrap()), "┌");
+    assert_eq!(corner(&terminal, regions.trace.unwrap()), "╔");
+    insta::assert_snapshot!("no_colour_trace_focused", terminal.backend());
+    // The help says so.
+    fake.act(Action::Help);
+    let mut seen = String::new();
+    for _ in 0..20 {
+        seen.push_str(&screen_text(&render(&fake.app)));
+        fake.act(Action::PageDown);
+    }
+    assert!(seen.contains("Without colour (NO_COLOR set"), "the help explains it");
+    assert!(
+        seen.contains("reverse video") && seen.contains("the selected row"),
+        "{seen}"
+    );
+}
+
+/// The rows of `area`'s inside whose every cell is in reverse video.
+fn reversed_rows(terminal: &Terminal<TestBackend>, area: ratatui::layout::Rect) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let inner = (area.x + 1)..(area.right() - 1);
+    ((area.y + 1)..(area.bottom() - 1))
+        .filter(|&y| {
+            inner
+                .clone()
+                .all(|x| buffer[(x, y)].modifier.contains(Modifier::REVERSED))
+        })
+        .map(|y| inner.clone().map(|x| buffer[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// Without colour the selected row is one full reverse-video bar, and
+/// the only one, in the list, the focused trace pane and the senders
+/// view; with colour too (the same bar reads on any theme).
+#[test]
+fn without_colour_the_selected_row_is_a_reverse_video_bar_everywhere() {
+    for colour in [false, true] {
+        let mut fake = list_fixture((120, 32));
+        fake.app.colour = colour;
+        fake.select(4);
+        let terminal = render(&fake.app);
+        let list = fake.app.regions().list.unwrap();
+        let rows = reversed_rows(&terminal, list);
+        assert_eq!(rows.len(), 1, "colour {colour}: {rows:?}");
+        assert!(rows[0].trim_start().starts_with("4 "), "{rows:?}");
+
+        for i in 0..12 {
+            fake.app.trace.push(trace_entry(i));
+        }
+        push_top_group(&mut fake);
+        fake.act(Action::ToggleTrace);
+        let trace = fake.app.regions().trace.unwrap();
+        assert!(
+            reversed_rows(&render(&fake.app), trace).is_empty(),
+            "no selection bar while the list has the focus"
+        );
+        fake.act(Action::FocusTrace);
+        fake.act(Action::Up);
+        let before = reversed_rows(&render(&fake.app), trace);
+        assert_eq!(before.len(), 1, "colour {colour}: {before:?}");
+        fake.act(Action::Up);
+        let after = reversed_rows(&render(&fake.app), trace);
+        assert_eq!(after.len(), 1, "colour {colour}: {after:?}");
+        assert_ne!(before, after, "the bar moves with the selection");
+        fake.act(Action::FocusTrace);
+        fake.act(Action::ToggleTrace);
+
+        fake.press(KeyCode::Char('S'));
+        fake.act(Action::Down);
+        let terminal = render(&fake.app);
+        let senders = fake.app.regions().main;
+        let rows = reversed_rows(&terminal, senders);
+        assert_eq!(rows.len(), 1, "colour {colour}: {rows:?}");
+        let group = fake.app.selected_group().unwrap();
+        assert!(rows[0].contains(&group), "{rows:?} lacks {group}");
+    }
+}
+
+/// The hint bar says what the keys do where the focus is: the trace's
+/// keys while the trace has it, the help's while the help is open.
+#[test]
+fn the_hint_bar_follows_the_focus() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    let hints = |fake: &Fake| row_text(render(&fake.app).backend().buffer(), 30);
+    assert!(
+        hints(&fake).contains("Enter open · d mark · t trace"),
+        "{}",
+        hints(&fake)
+    );
+    fake.act(Action::ToggleTrace);
+    assert!(
+        hints(&fake).contains("Enter open"),
+        "the list keeps the focus: {}",
+        hints(&fake)
+    );
+    fake.act(Action::FocusTrace);
+    let hint = hints(&fake);
+    assert!(
+        hint.contains(" Enter expand · / search · f filter · w save · q back "),
+        "{hint}"
+    );
+    // The help box covers the start of the hint bar.
+    fake.act(Action::Help);
+    assert!(hints(&fake).ends_with(" k up · Esc close "), "{}", hints(&fake));
+    assert_eq!(fake.app.hint().text(), " help · j down · k up · Esc close ");
+    fake.act(Action::Help);
+    fake.act(Action::FocusTrace);
+    assert!(hints(&fake).contains("Enter open"), "{}", hints(&fake));
+}
+
+/// The demo says so on screen, in the status bar's server part, at any
+/// width.
+#[test]
+fn the_demo_says_it_is_a_demo() {
+    let mut facts = facts();
+    facts.server = "127.0.0.1:40123".into();
+    facts.security = "no TLS (loopback)".into();
+    facts.demo = true;
+    let mut fake = Fake::new(facts, (120, 32));
+    let start = fake.app.start();
+    fake.absorb(start);
+    let terminal = render(&fake.app);
+    let buffer = terminal.backend().buffer();
+    let status = row_text(buffer, 31);
+    assert!(status.contains(" DEMO (local, generated mailbox) "), "{status}");
+    assert!(!status.contains("127.0.0.1"), "{status}");
+    let x = status.find("DEMO").map(|b| status[..b].chars().count() as u16).unwrap();
+    assert_eq!((buffer[(x, 31)].fg, buffer[(x, 31)].bg), (Color::Black, Color::Yellow));
+    for width in [80, 60, 45] {
+        fake.resize(width, 24);
+        let status = row_text(render(&fake.app).backend().buffer(), 23);
+        assert!(status.contains(" DEMO "), "{width} columns: {status}");
+    }
+}
+
+/// At 80x24 `p` hides the preview and the list takes its rows; the choice
+/// holds while other views open and close and the terminal is resized,
+/// until `p` again.
+#[test]
+fn p_hides_the_preview_until_pressed_again() {
+    let mut fake = Fake::session(40, (80, 24));
+    let with_preview = fake.app.list_rows_visible();
+    assert!(fake.app.regions().preview.is_some());
+    fake.press(KeyCode::Char('p'));
+    assert_eq!(fake.app.regions().preview, None);
+    assert_eq!(
+        fake.app.list_rows_visible(),
+        24 - 2 - 3,
+        "every row but the bars and the frame"
+    );
+    assert!(fake.app.list_rows_visible() > with_preview);
+    assert_eq!(fake.app.activity, "preview hidden (p shows it)");
+    let terminal = render(&fake.app);
+    check_list_rows(&terminal, &fake.app);
+    let text = screen_text(&terminal);
+    assert!(!text.contains("Preview"), "{text}");
+    assert!(text.contains("│19 "), "{text}");
+    insta::assert_snapshot!("list_80x24_no_preview", terminal.backend());
+    fake.retrieve(3);
+    fake.act(Action::Back);
+    fake.act(Action::Senders);
+    fake.act(Action::Back);
+    fake.resize(120, 32);
+    assert_eq!(fake.app.regions().preview, None, "still hidden");
+    fake.press(KeyCode::Char('p'));
+    assert!(fake.app.regions().preview.is_some());
+    assert_eq!(fake.app.activity, "preview shown");
+}
+
+/// The status bar at 80, 90, 100 and 120 columns: never cut mid-word.
+/// Parts are shortened or dropped whole; the link and the marks stay.
+#[test]
+fn the_status_bar_shortens_whole_parts() {
+    // Marks, a long server name, unverified TLS, headers still loading.
+    let mut facts = facts();
+    facts.server = "pop.mail.some-long-provider.example.com:995".into();
+    facts.security = "TLS 1.2 NOT VERIFIED".into();
+    facts.verified = false;
+    let mut fake = Fake::new(facts, (200, 32));
+    let start = fake.app.start();
+    fake.absorb(start);
+    let mut list = String::new();
+    for i in 1..=3000u32 {
+        list.push_str(&format!("{i} {}\r\n", 7_000 + i));
+    }
+    let ticket = fake.pending_ticket(CommandKind::List(None));
+    fake.reply(ticket, collected("+OK", list.into_bytes()));
+    fake.act(Action::Mark);
+    fake.act(Action::Mark);
+    let wide = row_text(render(&fake.app).backend().buffer(), 31);
+    assert!(wide.contains("headers "), "{wide}");
+    let wide_parts: Vec<String> = wide.trim().split(" │ ").map(str::to_string).collect();
+    let short_form = |part: &str| {
+        let words: Vec<&str> = part.split(' ').collect();
+        part == "pop.mail.some-long-provider.example.com"
+            || part == "NOT VERIFIED"
+            || part == "2 marked"
+            || (words.len() == 4
+                && words[0] == "3000"
+                && words[1] == "·"
+                && words[2].parse::<u32>().is_ok()
+                && words[3] == "MB")
+            || (words.len() == 2 && words[0] == "headers" && words[1].ends_with('%'))
+    };
+    for width in [80u16, 90, 100, 120] {
+        fake.resize(width, 32);
+        let status = row_text(render(&fake.app).backend().buffer(), 31);
+        let shown = status.trim_end();
+        assert!(
+            shown.chars().count() < width as usize,
+            "{width}: no room left: {status:?}"
+        );
+        assert!(!shown.contains('…'), "{width}: {status:?}");
+        let rest = shown
+            .strip_prefix(" ● connected  ")
+            .unwrap_or_else(|| panic!("{width}: the link first: {status:?}"));
+        assert!(rest.starts_with("2 marked"), "{width}: the marks next: {status:?}");
+        for part in rest.split(" │ ") {
+            assert!(
+                wide_parts.iter().any(|w| w.ends_with(part)) || short_form(part),
+                "{width} columns: {part:?} is cut: {status:?}"
+            );
+        }
+        insta::assert_snapshot!(format!("status_{width}"), status);
+    }
 }

@@ -1,6 +1,6 @@
 //! The help screen: a context of its own over whatever is shown, with its
 //! own scroll. Its lines come from the key map, then the legend of the
-//! list's flag columns.
+//! list's flag columns, then how things stand out without colour.
 
 use super::keymap::{Action, BINDINGS};
 use super::row::FLAGS;
@@ -31,6 +31,11 @@ pub enum HelpLine {
     Legend {
         letter: char,
         meaning: String,
+    },
+    /// How something stands out without colour ("bold") and what it is.
+    Look {
+        look: &'static str,
+        meaning: &'static str,
     },
     Blank,
 }
@@ -80,8 +85,28 @@ pub fn help_lines() -> Vec<HelpLine> {
     }
     lines.push(HelpLine::Blank);
     lines.extend(legend_lines());
+    lines.push(HelpLine::Blank);
+    lines.push(HelpLine::Title(WITHOUT_COLOUR_TITLE));
+    lines.extend(
+        WITHOUT_COLOUR
+            .iter()
+            .map(|&(look, meaning)| HelpLine::Look { look, meaning }),
+    );
     lines
 }
+
+/// Title of the note on the screen without colour.
+pub const WITHOUT_COLOUR_TITLE: &str = "Without colour (NO_COLOR set, --color never or TERM=dumb)";
+
+/// What stands out how when there is no colour (with colour too, and then
+/// coloured as well).
+const WITHOUT_COLOUR: [(&str, &str); 5] = [
+    ("reverse video", "the selected row (list, trace, senders)"),
+    ("struck out", "a message marked for deletion (D in its row)"),
+    ("bold", "a row the search matches (in the trace underlined too)"),
+    ("underlined", "a row of the visual selection"),
+    ("double border", "the pane that has the focus"),
+];
 
 /// Title of the flags legend.
 pub const LEGEND_TITLE: &str = "List columns after the number (each flag is also a query word)";

@@ -15,12 +15,30 @@ pub struct Hint {
 impl Hint {
     /// " KEY text · KEY text ", as drawn.
     pub fn text(&self) -> String {
-        let keys: Vec<String> = self
-            .keys
+        self.text_of(self.keys.len())
+    }
+
+    /// As many of the keys as fit in `width` columns, whole, from the
+    /// first (the lead always stays).
+    pub fn text_within(&self, width: usize) -> String {
+        (0..=self.keys.len())
+            .rev()
+            .map(|n| self.text_of(n))
+            .find(|text| text.chars().count() <= width)
+            .unwrap_or_default()
+    }
+
+    fn text_of(&self, keys: usize) -> String {
+        let lead = if keys == 0 {
+            self.lead.trim_end_matches([' ', '·'])
+        } else {
+            self.lead
+        };
+        let keys: Vec<String> = self.keys[..keys]
             .iter()
             .map(|&(context, action, text)| format!("{} {text}", keys_for(context, action)))
             .collect();
-        format!(" {}{} ", self.lead, keys.join(" · "))
+        format!(" {lead}{} ", keys.join(" · "))
     }
 }
 
@@ -53,6 +71,16 @@ pub const TRACE: Hint = Hint {
         (Context::Trace, Action::TraceFilter, "filter"),
         (Context::Trace, Action::TraceSave, "save"),
         (Context::Trace, Action::Back, "back"),
+    ],
+};
+
+/// The help screen is open.
+pub const HELP: Hint = Hint {
+    lead: "help · ",
+    keys: &[
+        (Context::Help, Action::Down, "down"),
+        (Context::Help, Action::Up, "up"),
+        (Context::Help, Action::Back, "close"),
     ],
 };
 
@@ -120,10 +148,21 @@ mod tests {
     use super::*;
     use crate::app::keymap::BINDINGS;
 
-    const ALL: [Hint; 10] = [
+    #[test]
+    fn a_narrow_hint_drops_whole_keys_from_the_end() {
+        let full = LIST.text();
+        assert_eq!(LIST.text_within(full.chars().count()), full);
+        assert_eq!(LIST.text_within(40), " Enter open · d mark · t trace · ? help ");
+        assert_eq!(LIST.text_within(39), " Enter open · d mark · t trace ");
+        assert_eq!(VISUAL.text_within(12), " visual ");
+        assert_eq!(VISUAL.text_within(3), "");
+    }
+
+    const ALL: [Hint; 11] = [
         LIST,
         MESSAGE,
         TRACE,
+        HELP,
         CONFIRM,
         DISCARD,
         PROMPT,
@@ -164,6 +203,7 @@ mod tests {
         assert_eq!(DISCARD.text(), " y discard the marks and quit · n back ");
         assert_eq!(VISUAL.text(), " visual · d mark · u unmark · Esc cancel ");
         assert_eq!(TRACE.text(), " Enter expand · / search · f filter · w save · q back ");
+        assert_eq!(HELP.text(), " help · j down · k up · Esc close ");
         assert_eq!(CONNECTION_LOST.text(), " read-only · t trace · ? help · q quit ");
         assert_eq!(COMMITTING.text(), " committing… Ctrl-C leaves without QUIT ");
     }

@@ -88,6 +88,7 @@ pub enum Action {
     PromptDelete,
     PromptClear,
     ToggleRaw,
+    TogglePreview,
     ToggleTrace,
     FocusTrace,
     Help,
@@ -339,6 +340,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Char('S')],
         action: Action::Senders,
         help: "senders view: who sends how much",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('p')],
+        action: TogglePreview,
+        help: "show or hide the preview (the list gets its rows)",
     },
     Binding {
         context: List,

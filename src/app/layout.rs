@@ -8,6 +8,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shown {
     pub trace: bool,
+    /// The preview beside or under the list, where it fits (`p` hides it).
+    pub preview: bool,
     /// The message view replaces the list and the preview.
     pub message: bool,
     /// So does the senders view.
@@ -43,6 +45,8 @@ pub fn regions(area: Rect, shown: Shown) -> Regions {
     };
     let (list, preview) = if shown.message || shown.senders {
         (None, None)
+    } else if !shown.preview {
+        (Some(main), None)
     } else if main.width >= 120 {
         let [list, preview] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
         (Some(list), Some(preview))
@@ -155,6 +159,7 @@ mod tests {
     fn shown() -> Shown {
         Shown {
             trace: false,
+            preview: true,
             message: false,
             senders: false,
             headers_gauge: false,
@@ -187,6 +192,27 @@ mod tests {
         assert!(r.trace.is_some());
         assert_eq!(message_text_rows(&r, s) + 2, r.main.height as usize);
         assert_eq!(trace_rows(&r) + 2, r.trace.unwrap().height as usize);
+    }
+
+    /// Hidden, the preview gives its rows (or columns) to the list.
+    #[test]
+    fn a_hidden_preview_leaves_the_list_the_whole_pane() {
+        let hidden = Shown {
+            preview: false,
+            ..shown()
+        };
+        for screen in [(80, 24), (120, 32)] {
+            let r = regions(screen_area(screen), hidden);
+            assert_eq!((r.list, r.preview), (Some(r.main), None));
+            let with = regions(screen_area(screen), shown()).list.unwrap();
+            assert!(r.main.area() > with.area(), "{screen:?}");
+        }
+        let r = regions(screen_area((80, 24)), hidden);
+        assert_eq!(
+            list_table_rows(&r, hidden),
+            24 - 2 - 3,
+            "all but the bottom lines and the frame"
+        );
     }
 
     #[test]

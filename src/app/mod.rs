@@ -106,6 +106,8 @@ pub struct ConnectionFacts {
     pub server: String,
     pub security: String,
     pub verified: bool,
+    /// The server is the embedded demo (the status bar says so).
+    pub demo: bool,
     pub top: Offer,
     pub uidl: Offer,
     /// Commands the session keeps in flight (1 = lockstep).
@@ -136,6 +138,12 @@ pub struct App {
     pub count: Option<u32>,
     /// `big` and the flags column's big flag: larger than this.
     pub big_threshold: u64,
+    /// Whether the screen may use colour (not with `NO_COLOR`, `--color
+    /// never` or a dumb terminal).
+    pub colour: bool,
+    /// The preview was hidden (`p`): the list gets its rows. Kept until
+    /// `p` again, whatever else is opened and closed.
+    pub preview_hidden: bool,
     plan: ListingPlan,
     /// The latest thing the listing had to tell the person (a bad UIDL
     /// line, no TOP): progress messages do not overwrite it.
@@ -164,6 +172,8 @@ impl App {
             sender_index: SenderIndex::default(),
             count: None,
             big_threshold: DEFAULT_BIG_THRESHOLD,
+            colour: true,
+            preview_hidden: false,
             listing_notice: None,
             tickets: Tickets::default(),
         }
@@ -215,6 +225,7 @@ impl App {
                 Context::Discard => hints::DISCARD,
                 Context::Prompt => hints::PROMPT,
                 Context::Trace => hints::TRACE,
+                Context::Help => hints::HELP,
                 _ => match self.pane_context() {
                     Context::Message => hints::MESSAGE,
                     Context::Senders => hints::SENDERS,
@@ -267,6 +278,7 @@ impl App {
         let (loaded, total) = self.headers_progress();
         Shown {
             trace: self.trace.visible,
+            preview: !self.preview_hidden,
             message: self.viewer.is_some(),
             senders: self.senders.is_some() && self.viewer.is_none(),
             headers_gauge: total > 0 && loaded < total,
@@ -444,6 +456,15 @@ impl App {
                 }
             }
             (Action::Senders, _) => return self.open_senders(),
+            (Action::TogglePreview, _) => {
+                self.preview_hidden = !self.preview_hidden;
+                let key = keymap::keys_for(Context::List, Action::TogglePreview);
+                self.activity = if self.preview_hidden {
+                    format!("preview hidden ({key} shows it)")
+                } else {
+                    "preview shown".into()
+                };
+            }
             (Action::Quit, _) => {
                 let update = self.commit.quit(&self.list, self.link == Link::Open, &mut self.tickets);
                 return self.apply(update);

@@ -8,6 +8,7 @@ fn facts(window: usize) -> ConnectionFacts {
         server: "test:110".into(),
         security: "TLS 1.3 verified".into(),
         verified: true,
+        demo: false,
         top: Offer::Listed,
         uidl: Offer::NotListed,
         window,

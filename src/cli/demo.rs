@@ -22,9 +22,10 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let config = demo_session_config(&server);
     let connect = ConnectArgs {
         trace: args.trace.clone(),
+        color: args.color,
         ..ConnectArgs::for_demo()
     };
-    let result = super::inspect::inspect(&config, &connect).await;
+    let result = super::inspect::inspect(&config, &connect, true).await;
     server.shutdown().await;
     result
 }

@@ -13,7 +13,7 @@ pub async fn run_url(args: &ConnectArgs) -> Result<(), Failure> {
     require_terminal()?;
     // Any password prompt happens here, before the screen switches.
     let config = args.session_config().await?;
-    inspect(&config, args).await
+    inspect(&config, args, false).await
 }
 
 /// The inspector draws on standard output and reads keys from the
@@ -34,13 +34,16 @@ pub fn require_terminal() -> Result<(), Failure> {
 
 /// Opens the session (errors print as usual, on the normal screen), then
 /// runs the UI and prints what happened after the screen is restored.
-pub async fn inspect(config: &SessionConfig, args: &ConnectArgs) -> Result<(), Failure> {
+/// `demo`: the server is the embedded demo, and the screen says so.
+pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> Result<(), Failure> {
     let mut trace = TraceFile::open(args)?;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let store = SharedTrace::default();
     let session = session::open(config, trace.observers_with_store(Some(events_tx), &store)).await?;
-    let facts = connection_facts(&session, &config.host, config.port, config.tls);
-    let report = run(session, events_rx, facts, store).await;
+    let mut facts = connection_facts(&session, &config.host, config.port, config.tls);
+    facts.demo = demo;
+    let colour = args.color.in_this_environment();
+    let report = run(session, events_rx, facts, store, colour).await;
     trace.finish().await;
     let report = report?;
     println!("popscope: {report}");

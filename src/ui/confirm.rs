@@ -3,50 +3,44 @@
 //! (from the key map) to delete, go back or keep everything; then, for the
 //! keep-all key with many marks, the question whether to discard them.
 
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::commit::Confirmation;
 use crate::app::keymap::{Action, Context, keys_for};
 use crate::app::layout::{centered, dialog_subject_rows};
 use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 pub(super) fn draw(frame: &mut Frame, app: &App) {
     let Some(c) = &app.commit.dialog else { return };
     let area = frame.area();
     let width = 64usize.min(area.width.saturating_sub(4) as usize);
+    let theme = theme::of(app);
     let (title, lines) = if c.discarding {
-        (" Discard marks? ", discard_lines(c))
+        (" Discard marks? ", discard_lines(theme, c))
     } else {
-        (" Commit deletions ", confirm_lines(c, app, width))
+        (" Commit deletions ", confirm_lines(theme, c, app, width))
     };
     let popup = centered(area, width as u16 + 4, lines.len() as u16 + 2);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::new()
-                .borders(Borders::ALL)
-                .border_style(Style::new().fg(Color::Red))
-                .title(title),
-        ),
+        Paragraph::new(lines).block(theme.dialog(title, theme.danger_border)),
         popup,
     );
 }
 
-fn button(context: Context, action: Action, colour: Color) -> Span<'static> {
-    Span::styled(
-        format!(" {} ", keys_for(context, action)),
-        Style::new().fg(Color::Black).bg(colour).bold(),
-    )
+fn button(context: Context, action: Action, style: Style) -> Span<'static> {
+    Span::styled(format!(" {} ", keys_for(context, action)), style)
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn confirm_lines(c: &Confirmation, app: &App, width: usize) -> Vec<Line<'static>> {
+fn confirm_lines(theme: &Theme, c: &Confirmation, app: &App, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(format!(
             "Delete {} message{} ({}) from the server?",
@@ -57,7 +51,10 @@ fn confirm_lines(c: &Confirmation, app: &App, width: usize) -> Vec<Line<'static>
         .bold(),
     ];
     if let Some(by) = c.selected_by() {
-        lines.push(Line::from(fit(&format!("Selected by {by}"), width).trim_end().to_string()).cyan());
+        lines.push(Line::styled(
+            fit(&format!("Selected by {by}"), width).trim_end().to_string(),
+            theme.label,
+        ));
     }
     lines.push(Line::from(""));
     let shown = dialog_subject_rows(app.screen);
@@ -74,31 +71,28 @@ fn confirm_lines(c: &Confirmation, app: &App, width: usize) -> Vec<Line<'static>
         )));
     }
     if c.rows.len() > shown {
-        lines.push(
-            Line::from(format!(
-                "  {}-{} of {} · {}/{} scroll",
-                thousands(start + 1),
-                thousands((start + shown).min(c.rows.len())),
-                thousands(c.rows.len()),
-                keys_for(Context::Confirm, Action::Down),
-                keys_for(Context::Confirm, Action::Up),
-            ))
-            .dark_gray(),
-        );
+        lines.push(Line::from(format!(
+            "  {}-{} of {} · {}/{} scroll",
+            thousands(start + 1),
+            thousands((start + shown).min(c.rows.len())),
+            thousands(c.rows.len()),
+            keys_for(Context::Confirm, Action::Down),
+            keys_for(Context::Confirm, Action::Up),
+        )));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(vec![
-        button(Context::Confirm, Action::ConfirmCommit, Color::Red),
+        button(Context::Confirm, Action::ConfirmCommit, theme.button_danger),
         Span::raw(" delete them   "),
-        button(Context::Confirm, Action::ConfirmCancel, Color::Gray),
+        button(Context::Confirm, Action::ConfirmCancel, theme.button),
         Span::raw(" go back   "),
-        button(Context::Confirm, Action::ConfirmKeep, Color::Green),
+        button(Context::Confirm, Action::ConfirmKeep, theme.button_safe),
         Span::raw(" quit keeping all"),
     ]));
     lines
 }
 
-fn discard_lines(c: &Confirmation) -> Vec<Line<'static>> {
+fn discard_lines(theme: &Theme, c: &Confirmation) -> Vec<Line<'static>> {
     vec![
         Line::from(format!(
             "Quit and discard {} mark{}?",
@@ -109,9 +103,9 @@ fn discard_lines(c: &Confirmation) -> Vec<Line<'static>> {
         Line::from("Nothing is deleted; the marks are forgotten."),
         Line::from(""),
         Line::from(vec![
-            button(Context::Discard, Action::ConfirmDiscard, Color::Green),
+            button(Context::Discard, Action::ConfirmDiscard, theme.button_safe),
             Span::raw(" discard the marks and quit   "),
-            button(Context::Discard, Action::ConfirmCancel, Color::Gray),
+            button(Context::Discard, Action::ConfirmCancel, theme.button),
             Span::raw(" back"),
         ]),
     ]

@@ -1,13 +1,13 @@
 //! The connection panel, over whatever is shown.
 
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::connection::{PanelLine, panel_lines};
 use crate::app::keymap::{Action, Context, keys_for};
 use crate::app::layout::centered;
 use ratatui::Frame;
-use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 use std::time::SystemTime;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -31,10 +31,11 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
         keys_for(Context::Connection, Action::Back)
     );
     let width = popup.width.saturating_sub(2) as usize;
-    let shown: Vec<Line> = lines.iter().flat_map(|l| styled(l, width)).skip(start).collect();
+    let theme = theme::of(app);
+    let shown: Vec<Line> = lines.iter().flat_map(|l| styled(theme, l, width)).skip(start).collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(shown).block(Block::new().borders(Borders::ALL).title(title)),
+        Paragraph::new(shown).block(theme.dialog(title, theme.focus_border)),
         popup,
     );
 }
@@ -44,16 +45,16 @@ const LABEL: usize = 15;
 
 /// A panel line as screen lines of `width`, a long value wrapped under
 /// itself.
-fn styled(line: &PanelLine, width: usize) -> Vec<Line<'static>> {
+fn styled(theme: &Theme, line: &PanelLine, width: usize) -> Vec<Line<'static>> {
     match line {
-        PanelLine::Title(title) => vec![Line::from(*title).bold().fg(Color::Cyan)],
+        PanelLine::Title(title) => vec![Line::styled(*title, theme.heading)],
         PanelLine::Fact { label, value } => wrap(value, width.saturating_sub(LABEL).max(10))
             .into_iter()
             .enumerate()
             .map(|(i, part)| {
                 let label = if i == 0 { label.as_str() } else { "" };
                 Line::from(vec![
-                    Span::styled(format!("  {label:<13}"), Style::new().bold()),
+                    Span::styled(format!("  {label:<13}"), theme.label),
                     Span::raw(part),
                 ])
             })

@@ -1,13 +1,13 @@
 //! The help screen, drawn from the key map's lines.
 
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::help::{HelpLine, help_lines};
 use crate::app::keymap::{Action, Context, keys_for};
 use crate::app::layout::help_box;
 use ratatui::Frame;
-use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 pub(super) fn draw(frame: &mut Frame, app: &App) {
     let lines = help_lines();
@@ -31,24 +31,34 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
             keys_for(Context::Global, Action::Help)
         )
     };
-    let shown: Vec<Line> = lines.iter().skip(start).take(room).map(styled).collect();
+    let theme = theme::of(app);
+    let shown: Vec<Line> = lines
+        .iter()
+        .skip(start)
+        .take(room)
+        .map(|line| styled(theme, line))
+        .collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(shown).block(Block::new().borders(Borders::ALL).title(title)),
+        Paragraph::new(shown).block(theme.dialog(title, theme.focus_border)),
         popup,
     );
 }
 
-fn styled(line: &HelpLine) -> Line<'static> {
+fn styled(theme: &Theme, line: &HelpLine) -> Line<'static> {
     match line {
-        HelpLine::Title(title) => Line::from(*title).bold().fg(Color::Cyan),
+        HelpLine::Title(title) => Line::styled(*title, theme.heading),
         HelpLine::Keys { keys, help } => Line::from(vec![
-            Span::styled(format!("  {keys:<16}"), Style::new().bold()),
+            Span::styled(format!("  {keys:<16}"), theme.label),
             Span::raw(*help),
         ]),
         HelpLine::Legend { letter, meaning } => Line::from(vec![
-            Span::styled(format!("  {letter:<16}"), Style::new().bold()),
+            Span::styled(format!("  {letter:<16}"), theme.label),
             Span::raw(meaning.clone()),
+        ]),
+        HelpLine::Look { look, meaning } => Line::from(vec![
+            Span::styled(format!("  {look:<16}"), theme.label),
+            Span::raw(*meaning),
         ]),
         HelpLine::Blank => Line::from(""),
     }

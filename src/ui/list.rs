@@ -1,9 +1,9 @@
 //! The message list: a table of the rows on screen, with a gauge while
 //! headers load. The title says how it is sorted and limited; the bottom
-//! border says what the search finds. Search matches are yellow, a visual
-//! selection has a grey background, marked rows are red and struck out.
+//! border says what the search finds. The theme says how the selected row,
+//! search matches, a visual selection and marked rows (also `D`) stand out.
 
-use super::focus_style;
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::filter::{Filter, unknown_note};
 use crate::app::keymap::{Action, Context, keys_for};
@@ -11,19 +11,17 @@ use crate::app::list::{Headers, MessageList, MessageRow};
 use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Row, Table};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Row, Table};
 
 /// Longest query a title shows, in columns.
 const QUERY_SHOWN: usize = 32;
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let list = &app.list;
-    let mut block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(matches!(app.context(), Context::List | Context::Visual)))
-        .title(title(app));
+    let theme = theme::of(app);
+    let mut block = theme.pane(title(app), matches!(app.context(), Context::List | Context::Visual));
     if let Some(search) = app.search_filter() {
         block = block.title_bottom(Line::from(search_line(app, search)));
     }
@@ -35,11 +33,11 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         draw_gauge(frame, app, gauge_area);
     }
     if !list.listed {
-        frame.render_widget(Paragraph::new("waiting for LIST…").dark_gray(), table_area);
+        frame.render_widget(Paragraph::new("waiting for LIST…"), table_area);
         return;
     }
     if list.rows.is_empty() {
-        frame.render_widget(Paragraph::new("the maildrop is empty").dark_gray(), table_area);
+        frame.render_widget(Paragraph::new("the maildrop is empty"), table_area);
         return;
     }
     if list.order.is_empty() {
@@ -47,8 +45,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(
             Paragraph::new(format!(
                 "nothing matches the limit yet ({remove} then Enter shows every message)"
-            ))
-            .dark_gray(),
+            )),
             table_area,
         );
         return;
@@ -60,13 +57,15 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
 pub(super) fn draw_gauge(frame: &mut Frame, app: &App, area: Rect) {
     let (loaded, total) = app.headers_progress();
     let ratio = if total == 0 { 1.0 } else { loaded as f64 / total as f64 };
-    frame.render_widget(
-        Gauge::default()
-            .ratio(ratio.clamp(0.0, 1.0))
-            .label(format!("headers {loaded}/{total}"))
-            .gauge_style(Style::new().fg(Color::Blue).bg(Color::Black)),
-        area,
-    );
+    frame.render_widget(gauge(theme::of(app), ratio, format!("headers {loaded}/{total}")), area);
+}
+
+/// A progress bar in the theme's colours, its label readable over it.
+pub(super) fn gauge(theme: &Theme, ratio: f64, label: String) -> Gauge<'static> {
+    Gauge::default()
+        .ratio(ratio.clamp(0.0, 1.0))
+        .label(Span::styled(label, theme.gauge_label))
+        .gauge_style(theme.gauge)
 }
 
 /// " Messages · 5000 · sorted by number ", or with a limit
@@ -122,6 +121,7 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
     let height = area.height.saturating_sub(1) as usize;
     let search = app.search_filter();
     let visual = list.visual_range();
+    let theme = theme::of(app);
     let rows = list.visible(height).map(|pos| {
         let i = list.order[pos];
         let look = Look {
@@ -129,7 +129,7 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
             in_visual: visual.as_ref().is_some_and(|r| r.contains(&pos)),
             matched: search.is_some_and(|s| s.matches(i)),
         };
-        table_row(list, i, app.big_threshold, look, (date_w, from_w, subject_w))
+        table_row(list, i, app.big_threshold, theme, look, (date_w, from_w, subject_w))
     });
     let widths = [
         Constraint::Length(number_w as u16),
@@ -140,7 +140,7 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(from_w as u16),
         Constraint::Length(subject_w as u16),
     ];
-    let header = Row::new(["#", "", "flg", "size", "date", "from", "subject"]).style(Style::new().bold().dark_gray());
+    let header = Row::new(["#", "", "flg", "size", "date", "from", "subject"]).style(theme.label);
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
 }
 
@@ -156,6 +156,7 @@ fn table_row(
     list: &MessageList,
     i: usize,
     big_threshold: u64,
+    theme: &Theme,
     look: Look,
     (date_w, from_w, subject_w): (usize, usize, usize),
 ) -> Row<'static> {
@@ -173,17 +174,15 @@ fn table_row(
         _ => (String::new(), "…".into(), String::new()),
     };
     let mut style = Style::new();
-    if look.matched {
-        style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    }
-    if row.marked {
-        style = style.fg(Color::Red).add_modifier(Modifier::CROSSED_OUT);
-    }
-    if look.in_visual {
-        style = style.bg(Color::DarkGray);
-    }
-    if look.selected {
-        style = style.bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD);
+    for (applies, state) in [
+        (look.matched, theme.matched),
+        (row.marked, theme.marked),
+        (look.in_visual, theme.visual),
+        (look.selected, theme.selected),
+    ] {
+        if applies {
+            style = style.patch(state);
+        }
     }
     Row::new(vec![
         row.number.to_string(),

@@ -1,15 +1,15 @@
 //! The message view: RETR's progress, then the typed lines the viewer
 //! built, styled by kind.
 
-use super::focus_style;
+use super::list::gauge;
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::viewer::ViewLine;
 use crate::text::human_size;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let Some(v) = &app.viewer else { return };
@@ -20,14 +20,17 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         if v.show_raw { " · raw source" } else { "" },
         if marked { " · MARKED FOR DELETION" } else { "" }
     );
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(true))
-        .title(title);
+    let theme = theme::of(app);
+    let block = theme.pane(title, app.context() == crate::app::keymap::Context::Message);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(error) = &v.error {
-        frame.render_widget(Paragraph::new(error.clone()).red().wrap(Wrap { trim: false }), inner);
+        frame.render_widget(
+            Paragraph::new(error.clone())
+                .style(theme.error)
+                .wrap(Wrap { trim: false }),
+            inner,
+        );
         return;
     }
     let [progress_area, text_area] =
@@ -38,17 +41,8 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             v.received as f64 / v.total as f64
         };
-        frame.render_widget(
-            Gauge::default()
-                .ratio(ratio.clamp(0.0, 1.0))
-                .label(format!(
-                    "retrieving {} of {}",
-                    human_size(v.received),
-                    human_size(v.total)
-                ))
-                .gauge_style(Style::new().fg(Color::Blue).bg(Color::Black)),
-            progress_area,
-        );
+        let label = format!("retrieving {} of {}", human_size(v.received), human_size(v.total));
+        frame.render_widget(gauge(theme, ratio, label), progress_area);
     }
     let lines = &v.lines;
     let height = text_area.height as usize;
@@ -56,19 +50,19 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let start = v.scroll.min(max_scroll);
     let visible: Vec<Line> = lines[start..(start + height).min(lines.len())]
         .iter()
-        .map(styled)
+        .map(|line| styled(theme, line))
         .collect();
     frame.render_widget(Paragraph::new(visible), text_area);
 }
 
-fn styled(line: &ViewLine) -> Line<'static> {
+fn styled(theme: &Theme, line: &ViewLine) -> Line<'static> {
     match line {
         ViewLine::Header { name, value } => Line::from(vec![
-            Span::styled(format!("{name:<12} "), Style::new().dark_gray()),
-            Span::styled(value.clone(), Style::new().bold()),
+            Span::styled(format!("{name:<12} "), theme.label),
+            Span::raw(value.clone()),
         ]),
-        ViewLine::Attachment(text) => Line::from(Span::styled(text.clone(), Style::new().fg(Color::Yellow))),
-        ViewLine::Note(text) => Line::from(Span::styled(text.clone(), Style::new().fg(Color::Magenta))),
+        ViewLine::Attachment(text) => Line::styled(text.clone(), theme.attachment),
+        ViewLine::Note(text) => Line::styled(text.clone(), theme.note),
         ViewLine::Text(text) => Line::from(text.clone()),
         ViewLine::Blank => Line::from(""),
     }

@@ -13,11 +13,11 @@ mod preview;
 mod prompt;
 mod senders;
 mod status;
+pub mod theme;
 mod trace;
 
 use crate::app::App;
 use ratatui::Frame;
-use ratatui::style::{Color, Style};
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let r = app.regions_in(frame.area());
@@ -48,14 +48,5 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.help.open {
         help::draw(frame, app);
-    }
-}
-
-/// A pane's border: bright when it has the focus.
-fn focus_style(focused: bool) -> Style {
-    if focused {
-        Style::new().fg(Color::Cyan)
-    } else {
-        Style::new().fg(Color::DarkGray)
     }
 }

@@ -1,26 +1,23 @@
 //! The preview beside or under the list: the selected message's headers
 //! from TOP (the body is not fetched).
 
-use super::focus_style;
+use super::theme;
 use crate::app::App;
 use crate::app::list::Headers;
 use crate::text::human_size;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(false))
-        .title(" Preview (TOP, body not fetched) ");
+    let theme = theme::of(app);
+    let block = theme.pane(" Preview (TOP, body not fetched) ", false);
     let Some(row) = app.list.selected_row() else {
         frame.render_widget(block, area);
         return;
     };
-    let label = |name: &'static str| Span::styled(format!("{name:<12}"), Style::new().dark_gray());
+    let label = |name: &'static str| Span::styled(format!("{name:<12}"), theme.label);
     let mut lines = Vec::new();
     match &row.headers {
         Headers::Loaded(h) => {
@@ -39,7 +36,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             }
         }
         Headers::Unavailable(why) => lines.push(Line::from(format!("headers unavailable: {why}"))),
-        _ => lines.push(Line::from("loading headers…").dark_gray()),
+        _ => lines.push(Line::from("loading headers…")),
     }
     lines.push(Line::from(vec![
         label("Size"),
@@ -54,7 +51,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         )),
     ]));
     if row.marked {
-        lines.push(Line::from("marked for deletion").red().bold());
+        lines.push(Line::styled("marked for deletion", theme.error));
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }

@@ -1,6 +1,7 @@
 //! The prompt box: what is typed, and under it what the query would
 //! select (counting what cannot be told yet) or where it is wrong.
 
+use super::theme;
 use crate::app::App;
 use crate::app::filter::unknown_note;
 use crate::app::keymap::{Action, Context, keys_for};
@@ -9,9 +10,9 @@ use crate::app::prompt::{Parsed, Prompt, PromptKind};
 use crate::sanitize::sanitize_text;
 use crate::text::{human_size, thousands};
 use ratatui::Frame;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 pub(super) fn draw(frame: &mut Frame, app: &App) {
@@ -23,10 +24,8 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
         keys_for(Context::Prompt, Action::PromptAccept),
         keys_for(Context::Prompt, Action::Back)
     );
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(Style::new().fg(Color::Yellow))
-        .title(title);
+    let theme = theme::of(app);
+    let block = theme.pane(title, true);
     let inner = block.inner(area);
     let width = inner.width as usize;
     let (typed, hidden) = visible_tail(
@@ -34,7 +33,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
         width.saturating_sub(prompt.kind.sigil().width() + 1),
     );
     let input = Line::from(vec![
-        Span::styled(prompt.kind.sigil(), Style::new().bold()),
+        Span::styled(prompt.kind.sigil(), theme.label),
         Span::raw(typed),
         Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED)),
     ]);
@@ -43,9 +42,9 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
             let before: String = prompt.text.chars().take(error.column().saturating_sub(1)).collect();
             let column = sanitize_text(&before, false).width();
             let indent = prompt.kind.sigil().width() + column.saturating_sub(hidden) + usize::from(hidden > 0);
-            Line::from(format!("{}^ {}", " ".repeat(indent), error.message())).red()
+            Line::styled(format!("{}^ {}", " ".repeat(indent), error.message()), theme.error)
         }
-        _ => Line::from(what_it_does(app, prompt)).dark_gray(),
+        _ => Line::from(what_it_does(app, prompt)),
     };
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(vec![input, below]).block(block), area);

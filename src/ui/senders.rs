@@ -1,16 +1,16 @@
 //! The senders view: groups ranked by count or size, each with a bar of
 //! its share of the messages counted so far.
 
-use super::focus_style;
 use super::list::draw_gauge;
+use super::theme;
 use crate::app::App;
 use crate::app::filter::{Counts, unknown_note};
 use crate::app::senders::{Group, GroupOrder, Grouping, group_label};
 use crate::text::{fit, human_size, thousands};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::style::Style;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 /// Eighths of a block, for bars finer than a column.
 const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
@@ -38,10 +38,8 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         thousands(counted.count),
         unknown_note(unknown, Some(total), app.headers_coming()),
     );
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(true))
-        .title(title);
+    let theme = theme::of(app);
+    let block = theme.pane(title, app.context() == crate::app::keymap::Context::Senders);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let gauge_h = u16::from(app.shown().headers_gauge);
@@ -50,7 +48,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         draw_gauge(frame, app, gauge_area);
     }
     if counted.count == 0 {
-        frame.render_widget(Paragraph::new("no headers loaded yet").dark_gray(), table_area);
+        frame.render_widget(Paragraph::new("no headers loaded yet"), table_area);
         return;
     }
     let height = table_area.height.saturating_sub(1) as usize;
@@ -60,19 +58,17 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let bar_w = width.saturating_sub(sender_w + 8 + 9 + 3);
     let rows = ranked.iter().enumerate().skip(view.offset).map(|(pos, (key, group))| {
         let share = share(*group, counted, view.order);
-        let style = if pos == view.selected {
-            Style::new()
-                .bg(Color::Blue)
-                .fg(Color::White)
-                .add_modifier(Modifier::BOLD)
+        // The selected row is all reverse video, its bar too.
+        let (style, bar_style) = if pos == view.selected {
+            (theme.selected, Style::new())
         } else {
-            Style::new()
+            (Style::new(), theme.gauge)
         };
         Row::new(vec![
             Cell::from(fit(group_label(view.grouping, key), sender_w)),
             Cell::from(format!("{:>8}", thousands(group.count))),
             Cell::from(format!("{:>9}", human_size(group.bytes))),
-            Cell::from(bar(share, bar_w)).style(Style::new().fg(Color::Cyan)),
+            Cell::from(bar(share, bar_w)).style(bar_style),
         ])
         .style(style)
     });
@@ -82,7 +78,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(9),
         Constraint::Length(bar_w as u16),
     ];
-    let header = Row::new(["sender", "    msgs", "     size", "share"]).style(Style::new().bold().dark_gray());
+    let header = Row::new(["sender", "    msgs", "     size", "share"]).style(theme.label);
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table_area);
 }
 

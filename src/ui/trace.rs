@@ -2,7 +2,7 @@
 //! summaries and inline detail, the selected row highlighted while the
 //! pane has the focus.
 
-use super::focus_style;
+use super::theme::{self, Theme};
 use crate::app::App;
 use crate::app::keymap::{Action, Context, keys_for};
 use crate::app::trace_pane::row_matches;
@@ -15,13 +15,15 @@ use crate::session::trace::{TraceEntry, stats};
 use crate::text::{fit, human_size};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::Modifier;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{self, Borders, Paragraph};
 use std::time::Duration;
 
 pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let trace = &app.trace;
+    let theme = theme::of(app);
     let focused = app.context() == Context::Trace;
     let inner = widgets::Block::new().borders(Borders::ALL).inner(area);
     let height = inner.height as usize;
@@ -34,12 +36,12 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .skip(first)
             .take(height)
             .map(|(i, row)| {
-                let line = row_line(store, row, width);
+                let line = row_line(theme, store, row, width);
                 let found = row_matches(store, row, &trace.search.query) && !trace.search.editing;
                 if focused && i == selected {
-                    bar(line, width, Style::new().fg(Color::White).bg(Color::Blue))
+                    bar(line, width, theme.selected)
                 } else if found {
-                    bar(line, width, Style::new().bg(Color::Rgb(70, 70, 0)))
+                    bar(line, width, theme.found)
                 } else {
                     line
                 }
@@ -47,19 +49,16 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .collect();
         (title(app, store), lines)
     });
-    let block = widgets::Block::new()
-        .borders(Borders::ALL)
-        .border_style(focus_style(focused))
-        .title(title);
-    frame.render_widget(block, area);
+    frame.render_widget(theme.pane(title, focused), area);
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// `line` across the whole `width`, every span in `style` (a selection bar
-/// like the list's, or a search match).
+/// `line` across the whole `width` in `style` alone (a selection bar like
+/// the list's, or a search match): the line's own colours would make a
+/// reversed bar a patchwork of backgrounds.
 fn bar(line: Line<'static>, width: usize, style: Style) -> Line<'static> {
     let used: usize = line.spans.iter().map(|s| s.width()).sum();
-    let mut spans: Vec<Span> = line.spans.into_iter().map(|s| s.patch_style(style)).collect();
+    let mut spans: Vec<Span> = line.spans.into_iter().map(|s| Span::styled(s.content, style)).collect();
     spans.push(Span::styled(" ".repeat(width.saturating_sub(used)), style));
     Line::from(spans)
 }
@@ -91,18 +90,18 @@ fn title(app: &App, store: &TraceStore) -> String {
 const TIME_WIDTH: usize = 10;
 
 fn time(at: Duration) -> Span<'static> {
-    Span::styled(format!("{:>9.3} ", at.as_secs_f64()), Style::new().dark_gray())
+    Span::raw(format!("{:>9.3} ", at.as_secs_f64()))
 }
 
 fn indent() -> Span<'static> {
     Span::raw(" ".repeat(TIME_WIDTH + 3))
 }
 
-fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
+fn row_line(theme: &Theme, store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
     let room = width.saturating_sub(TIME_WIDTH + 3);
     match &row.kind {
         RowKind::Line(at) => match kept(store, *at) {
-            Some(k) => entry_line(&k.entry, width),
+            Some(k) => entry_line(theme, &k.entry, width),
             None => Line::default(),
         },
         RowKind::Marker(at) => {
@@ -110,14 +109,11 @@ fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
                 .and_then(|k| k.entry.opens_pipelined_batch())
                 .map(|(batch, size)| format!("── {}", batch_text(batch, size)))
                 .unwrap_or_default();
-            Line::from(vec![indent(), Span::styled(fit(&text, room), Style::new().dark_gray())])
+            Line::from(vec![indent(), Span::styled(fit(&text, room), theme.note)])
         }
-        RowKind::Detail(text) => Line::from(vec![
-            indent(),
-            Span::styled(fit(text, room).trim_end().to_string(), Style::new().gray()),
-        ]),
+        RowKind::Detail(text) => Line::from(vec![indent(), Span::raw(fit(text, room).trim_end().to_string())]),
         RowKind::Group { block, expanded } => match store.block(*block) {
-            Some(Block::Group(group)) => group_line(group, *expanded, width),
+            Some(Block::Group(group)) => group_line(theme, group, *expanded, width),
             _ => Line::default(),
         },
         RowKind::GroupFolded { block } => match store.block(*block) {
@@ -125,7 +121,7 @@ fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
                 indent(),
                 Span::styled(
                     fit(&fold_text(group.verb, &group.folded), room).trim_end().to_string(),
-                    Style::new().yellow(),
+                    theme.note,
                 ),
             ]),
             _ => Line::default(),
@@ -138,7 +134,7 @@ fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
                         fit(&fold_text(verb, stats), width.saturating_sub(TIME_WIDTH))
                             .trim_end()
                             .to_string(),
-                        Style::new().yellow(),
+                        theme.note,
                     ),
                 ]),
                 None => Line::default(),
@@ -148,13 +144,12 @@ fn row_line(store: &TraceStore, row: &Row, width: usize) -> Line<'static> {
     }
 }
 
-fn entry_line(e: &TraceEntry, width: usize) -> Line<'static> {
-    let color = match e.direction {
-        Direction::Sent => Color::Cyan,
-        Direction::Received if e.is_error() => Color::Red,
-        Direction::Received => Color::Green,
-        Direction::Note if e.is_error() => Color::Red,
-        Direction::Note => Color::Yellow,
+fn entry_line(theme: &Theme, e: &TraceEntry, width: usize) -> Line<'static> {
+    let style = match e.direction {
+        Direction::Sent => theme.sent,
+        Direction::Received | Direction::Note if e.is_error() => theme.refused,
+        Direction::Received => theme.received,
+        Direction::Note => theme.note,
     };
     let suffix = suffix(e);
     let text = fit(&e.text, width.saturating_sub(TIME_WIDTH + 3 + suffix.chars().count()))
@@ -162,14 +157,14 @@ fn entry_line(e: &TraceEntry, width: usize) -> Line<'static> {
         .to_string();
     Line::from(vec![
         time(e.at),
-        Span::styled(format!("{} ", e.arrow()), Style::new().fg(color).bold()),
-        Span::styled(text, Style::new().fg(color)),
-        Span::styled(suffix, Style::new().dark_gray()),
+        Span::styled(format!("{} ", e.arrow()), style.add_modifier(Modifier::BOLD)),
+        Span::styled(text, style),
+        Span::raw(suffix),
     ])
 }
 
 /// "▸ TOP × 3,000 · 1.4 MB · median 2.6 ms · p99 9.8 ms · #1–#3000".
-fn group_line(group: &Group, expanded: bool, width: usize) -> Line<'static> {
+fn group_line(theme: &Theme, group: &Group, expanded: bool, width: usize) -> Line<'static> {
     let s: &RunStats = &group.stats;
     let mut text = format!(
         "{} {} × {}",
@@ -200,14 +195,11 @@ fn group_line(group: &Group, expanded: bool, width: usize) -> Line<'static> {
         time(s.first_at.unwrap_or_default()),
         Span::styled(
             fit(&text, width.saturating_sub(TIME_WIDTH)).trim_end().to_string(),
-            Style::new().magenta().bold(),
+            theme.group,
         ),
     ];
     if s.errors > 0 {
-        spans.push(Span::styled(
-            format!(" · {} errors", s.errors),
-            Style::new().red().bold(),
-        ));
+        spans.push(Span::styled(format!(" · {} errors", s.errors), theme.error));
     }
     Line::from(spans)
 }
