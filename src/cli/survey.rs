@@ -352,7 +352,7 @@ pub fn render_table(rows: &[Row]) -> String {
             fit(&sanitize_text(&row.account, false), width),
             state,
             row.tls_version.clone().unwrap_or_else(dash),
-            row.cert_expires_days.map_or_else(dash, |d| format!("{d}d")),
+            row.cert_expires_days.map_or_else(dash, cert_days),
             row.login_ms.map_or_else(dash, |ms| format!("{ms} ms")),
             row.mechanism.clone().unwrap_or_else(dash),
             row.messages.map_or_else(dash, |n| n.to_string()),
@@ -366,6 +366,17 @@ pub fn render_table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Days until a certificate expires, within the column's six characters:
+/// a test certificate valid for two thousand years is "2069y", not a
+/// number that pushes every column after it.
+fn cert_days(days: i64) -> String {
+    if days.abs() < 1_000 {
+        format!("{days}d")
+    } else {
+        format!("{}y", days / 365)
+    }
 }
 
 /// An age in the largest whole unit: 45s, 12m, 5h, 43d.

@@ -96,3 +96,17 @@ fn json_rows_carry_the_state_and_the_error() {
     assert_eq!(value["messages"], serde_json::Value::Null);
     assert_eq!(summary(&[row, ok("a", None, 1)]), "2 accounts: 1 ok, 1 failed");
 }
+
+#[test]
+fn certificate_days_fit_their_column() {
+    assert_eq!(
+        [-3, 0, 364, 999, 1_000, 755_719].map(cert_days),
+        ["-3d", "0d", "364d", "999d", "2y", "2070y"]
+    );
+    let mut row = ok("a", None, 1);
+    row.cert_expires_days = Some(755_719);
+    let table = render_table(&[row]);
+    let lines: Vec<&str> = table.lines().collect();
+    let header_cert_end = lines[0].find("CERT").unwrap() + "CERT".len();
+    assert_eq!(&lines[1][header_cert_end - 5..header_cert_end], "2070y", "{table}");
+}
