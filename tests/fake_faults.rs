@@ -407,7 +407,12 @@ fn list_without_capa_tries_uidl_and_top() {
     let server = FakeServer::start(script);
     let run = popscope(&plain_args("list", &server, &["--auth", "USER"]), Some(PASSWORD));
     run.expect_code(0).stderr_has("does not support TOP");
-    assert_eq!(run.stderr.matches("TOP").count(), 1, "{run:#?}");
+    assert_eq!(run.stderr.matches("does not support TOP").count(), 1, "{run:#?}");
+    // One rule: the missing CAPA said once, and nothing said about UIDL
+    // before its answer (which gave real UIDs).
+    assert_eq!(run.stderr.matches("does not support CAPA").count(), 1, "{run:#?}");
+    assert!(!run.stderr.contains("UIDL ("), "{run:#?}");
+    assert!(!run.stderr.contains("offer UIDL"), "{run:#?}");
     let rows: Vec<&str> = run.stdout.lines().collect();
     assert!(
         rows.len() == 2 && rows[0].contains("uid-one-AAA") && rows[1].contains("uid-two-BBB"),
@@ -432,10 +437,12 @@ fn check_without_capa_logs_in_with_user_pass() {
     let run = popscope(&plain_args("check", &server, &[]), Some(PASSWORD));
     run.expect_code(0);
     assert!(run.stdout.contains("2 messages"), "{run:#?}");
-    assert!(
-        run.all().contains("CAPA"),
-        "the missing CAPA should be reported: {run:#?}"
+    assert_eq!(
+        run.all().matches("does not support CAPA").count(),
+        1,
+        "the missing CAPA should be reported once: {run:#?}"
     );
+    assert!(!run.all().contains("does not offer UIDL"), "{run:#?}");
     done(&server);
 }
 

@@ -406,7 +406,10 @@ async fn settle_in(
     if report.window > 1 {
         session.set_window(report.window)?;
     }
-    if !report.capabilities().uidl {
+    // Without any CAPA answer nothing is known yet: the listing tries UIDL
+    // and TOP and says what the answers taught (`crate::mailbox`).
+    let capa_known = report.capa_after.is_some() || report.capa_before.is_some();
+    if capa_known && !report.capabilities().uidl {
         report.warnings.push(
             "the server does not offer UIDL: messages are identified by number only, which changes between sessions"
                 .into(),
@@ -454,13 +457,19 @@ pub async fn recheck_capabilities(session: &mut Session, progress: &mut dyn Logi
     Ok(())
 }
 
+/// How the warning about a refused CAPA begins.
+const CAPA_REFUSED: &str = "the server does not support CAPA";
+
 async fn capa(session: &Session, report: &mut ConnectReport) -> Result<Option<Capabilities>, Failure> {
     match session.call(Command::Capa).await? {
         Outcome::Ok(reply) => Ok(Some(Capabilities::parse(reply.payload()))),
         Outcome::Err(status) => {
-            report.warnings.push(format!(
-                "the server does not support CAPA ({status}); assuming a minimal RFC 1939 server"
-            ));
+            // Asked before and after login: said once.
+            if !report.warnings.iter().any(|w| w.starts_with(CAPA_REFUSED)) {
+                report.warnings.push(format!(
+                    "{CAPA_REFUSED} ({status}); assuming a minimal RFC 1939 server (UIDL and TOP are tried when listing)"
+                ));
+            }
             Ok(None)
         }
         other => Err(session.outcome_failure("CAPA", other).await),

@@ -1,0 +1,74 @@
+//! The inspector's model against the scripted fake server, headless: what
+//! it asks and how it reads the answers, on servers real ones resemble.
+
+#[path = "support/fake_server.rs"]
+mod fake_server;
+#[path = "support/headless.rs"]
+mod headless;
+
+use fake_server::{FakeServer, expect, greeting, multiline, send_line, user_pass_login};
+use headless::Headless;
+use popscope::pop3::auth::Mechanism;
+use popscope::secret::Secret;
+use popscope::session::{Credential, SessionConfig, StartTlsPolicy, TlsMode};
+use std::time::Duration;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "s3cret-pw";
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn config(port: u16) -> SessionConfig {
+    SessionConfig::builder("127.0.0.1", port, USER, Credential::Password(Secret::from(PASSWORD)))
+        .tls(TlsMode::None)
+        .starttls(StartTlsPolicy::Optional)
+        .mechanism(Some(Mechanism::User))
+        .allow_plaintext(true)
+        .connect_timeout(Duration::from_secs(10))
+        .response_timeout(Duration::from_secs(10))
+        .build()
+}
+
+fn top(subject: &str) -> fake_server::Step {
+    let subject = format!("Subject: {subject}");
+    multiline("+OK", &["From: bob@example.org", &subject, ""])
+}
+
+/// popa3d and solid-pop3d answer CAPA with `-ERR`: the inspector tries
+/// UIDL and TOP like `list` does, shows the real UIDs and headers, and the
+/// missing CAPA is said once.
+#[tokio::test]
+async fn without_capa_the_inspector_tries_uidl_and_top() {
+    let mut script = vec![greeting(), expect("CAPA"), send_line("-ERR unknown command")];
+    script.extend(user_pass_login(USER, PASSWORD));
+    script.extend([expect("CAPA"), send_line("-ERR unknown command")]);
+    script.extend([
+        expect("LIST"),
+        multiline("+OK", &["1 120", "2 200"]),
+        expect("UIDL"),
+        multiline("+OK", &["1 uid-one", "2 uid-two"]),
+        expect("TOP 1 0"),
+        top("first"),
+        expect("TOP 2 0"),
+        top("second"),
+    ]);
+    let server = FakeServer::start(script);
+    let mut inspector = Headless::open(&config(server.port())).await;
+    let warnings = &inspector.session.report.warnings;
+    assert_eq!(
+        warnings.iter().filter(|w| w.contains("CAPA")).count(),
+        1,
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("does not offer UIDL")),
+        "nothing is known yet: {warnings:?}"
+    );
+    inspector
+        .run_until(LIMIT, |app| {
+            app.headers_progress() == (2, 2) && app.list.rows.iter().all(|r| r.uid.is_some())
+        })
+        .await;
+    let uids: Vec<_> = inspector.app.list.rows.iter().map(|r| r.uid.as_deref()).collect();
+    assert_eq!(uids, [Some("uid-one"), Some("uid-two")]);
+    server.wait_done_async(LIMIT).await.expect("script");
+}
