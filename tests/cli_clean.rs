@@ -516,6 +516,7 @@ fn login_and_list(caps: &[&str]) -> Vec<Step> {
     script.extend(capa(caps));
     script.extend(user_pass_login(USER, PASSWORD));
     script.extend(capa(caps));
+    script.extend([expect("STAT"), send_line("+OK 3 600")]);
     script.push(expect("LIST"));
     script.push(multiline("+OK 3 messages", &["1 100", "2 200", "3 300"]));
     script

@@ -84,20 +84,7 @@ fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
 /// Runs popscope with `args`, stdin null, the password in POPSCOPE_PASSWORD
 /// (unless `None`), no other POPSCOPE_* variables, and a hard deadline.
 fn popscope(args: &[String], password: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_popscope"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("RUST_BACKTRACE");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("POPSCOPE_") {
-            cmd.env_remove(key);
-        }
-    }
-    if let Some(pw) = password {
-        cmd.env("POPSCOPE_PASSWORD", pw);
-    }
+    let mut cmd = popscope_command(args, password);
     let started = Instant::now();
     let mut child: Child = cmd.spawn().expect("start popscope");
     let out = reader(child.stdout.take().expect("stdout pipe"));
@@ -126,6 +113,25 @@ fn popscope(args: &[String], password: Option<&str>) -> Run {
         "popscope did not finish within {RUN_LIMIT:?}; killed. {run:#?}"
     );
     run
+}
+
+/// The command `popscope` runs, not started yet.
+fn popscope_command(args: &[String], password: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_popscope"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_BACKTRACE");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("POPSCOPE_") {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(pw) = password {
+        cmd.env("POPSCOPE_PASSWORD", pw);
+    }
+    cmd
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -212,6 +218,7 @@ fn read(path: &Path) -> String {
 
 fn list_cut_off(last: Step) {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     // The LIST body, cut before its "." terminator.
     script.push(Step::Send(b"+OK 2 messages (320 octets)\r\n1 120\r\n".to_vec()));
@@ -301,6 +308,7 @@ fn bytes_after_stls_ok_abort_as_injection() {
 #[test]
 fn list_without_uidl_gives_null_uids_and_warns() {
     let mut script = plain_login(&["USER", "TOP"]);
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     script.push(list_reply());
     script.push(expect("TOP 1 0"));
@@ -333,6 +341,7 @@ fn list_without_uidl_gives_null_uids_and_warns() {
 #[test]
 fn list_without_top_shows_no_headers_and_warns() {
     let mut script = plain_login(&["USER", "UIDL"]);
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     script.push(list_reply());
     script.push(expect("UIDL"));
@@ -356,6 +365,7 @@ fn list_without_top_shows_no_headers_and_warns() {
 #[test]
 fn list_keeps_the_good_uidl_lines_and_warns_about_a_bad_one() {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     script.push(list_reply());
     script.push(expect("UIDL"));
@@ -395,6 +405,7 @@ fn list_without_capa_tries_uidl_and_top() {
     script.extend(user_pass_login(USER, PASSWORD));
     script.push(expect("CAPA"));
     script.push(send_line("-ERR unknown command"));
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     script.push(list_reply());
     script.push(expect("UIDL"));
@@ -464,6 +475,7 @@ fn stall_after_greeting_times_out_naming_capa() {
 #[test]
 fn stall_in_the_middle_of_top_times_out_naming_top() {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.extend([expect("STAT"), send_line("+OK 2 320")]);
     script.push(expect("LIST"));
     script.push(list_reply());
     script.push(expect("UIDL"));
@@ -725,4 +737,95 @@ fn trace_redacts_the_password() {
     assert!(text.contains(&format!("USER {USER}")), "{text}");
     assert!(!text.contains(PASSWORD), "{text}");
     assert!(!run.all().contains(PASSWORD), "{run:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// Claimed counts: LIST checked against STAT, TOPs through a sliding window
+// ---------------------------------------------------------------------------
+
+/// A LIST whose numbers repeat, step back or pass STAT's count is a
+/// protocol error naming the line, and no TOP is sent for it.
+#[test]
+fn list_numbers_must_rise_and_stay_within_stats_count() {
+    for (lines, words) in [
+        (
+            &["1 120", "1 120"][..],
+            "message 1 comes after message 1 (line \"1 120\")",
+        ),
+        (&["2 120", "1 120"], "message 1 comes after message 2 (line \"1 120\")"),
+        (
+            &["1 120", "2 200", "3 10"],
+            "message 3 is past the 2 messages STAT announced (line \"3 10\")",
+        ),
+    ] {
+        let mut script = plain_login(&["USER", "TOP"]);
+        script.extend([expect("STAT"), send_line("+OK 2 320")]);
+        script.push(expect("LIST"));
+        script.push(multiline("+OK", lines));
+        script.extend(quit());
+        let server = FakeServer::start(script);
+        let run = popscope(&plain_args("list", &server, &["--auth", "USER"]), Some(PASSWORD));
+        run.no_panic().stderr_has(words);
+        assert_ne!(run.code, Some(0), "{run:#?}");
+        assert!(run.stdout.is_empty(), "{run:#?}");
+        done(&server);
+        assert!(
+            !server.received().iter().any(|l| l.starts_with("TOP")),
+            "{:?}",
+            server.received()
+        );
+    }
+}
+
+/// The largest resident set the process has had, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// 2,000,000 claimed messages: `list` keeps its TOPs to the sliding window
+/// (it used to queue one per message up front, 2.97 GB for 5,000,000), so
+/// its memory is the LIST answer and little more. Measured while the server
+/// sits on the first TOP, when every TOP would have been queued before.
+#[test]
+fn a_huge_claimed_count_keeps_lists_memory_bounded() {
+    const CLAIMED: u32 = 2_000_000;
+    let mut list = String::from("+OK\r\n");
+    for n in 1..=CLAIMED {
+        list.push_str(&format!("{n} 1\r\n"));
+    }
+    list.push_str(".\r\n");
+    let mut script = plain_login(&["USER", "TOP"]);
+    script.extend([expect("STAT"), send_line(&format!("+OK {CLAIMED} {CLAIMED}"))]);
+    script.push(expect("LIST"));
+    script.push(Step::Send(list.into_bytes()));
+    script.push(expect("TOP 1 0"));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let mut child = popscope_command(
+        &plain_args("list", &server, &["--auth", "USER", "--timeout", "30"]),
+        Some(PASSWORD),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start popscope");
+    let waited = server.wait_received(7, WAIT);
+    let peak = peak_rss_kib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let received = waited.expect("the first TOP");
+    eprintln!("peak RSS with {CLAIMED} claimed messages: {} MiB", peak / 1024);
+    // The LIST answer (~17 MB) and its parsed rows (32 MB) are most of it;
+    // two million queued TOPs were several hundred MB.
+    assert!(
+        peak < 160 * 1024,
+        "peak RSS {} MiB; received {:?}",
+        peak / 1024,
+        &received[..received.len().min(12)]
+    );
 }

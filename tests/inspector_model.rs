@@ -42,6 +42,8 @@ async fn without_capa_the_inspector_tries_uidl_and_top() {
     script.extend(user_pass_login(USER, PASSWORD));
     script.extend([expect("CAPA"), send_line("-ERR unknown command")]);
     script.extend([
+        expect("STAT"),
+        send_line("+OK 2 320"),
         expect("LIST"),
         multiline("+OK", &["1 120", "2 200"]),
         expect("UIDL"),

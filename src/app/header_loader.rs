@@ -6,13 +6,8 @@ use super::Effect;
 use super::filter::{Class, Filter};
 use super::list::{Headers, Loading, MessageList, MessageRow, Touched};
 use super::tickets::{Purpose, Tickets};
-use crate::mailbox::TopAnswer;
+use crate::mailbox::{TopAnswer, budget_for};
 use crate::pop3::client::Priority;
-
-/// TOP requests kept queued in the session at least. The real budget is
-/// twice the pipelining window: enough to keep the window full, few enough
-/// that a jump reprioritises within one window.
-pub const MIN_HEADER_REQUESTS: usize = 50;
 
 #[derive(Debug, Clone, Default)]
 pub struct HeaderLoader {
@@ -137,9 +132,4 @@ impl HeaderLoader {
         };
         list.set_headers(i, headers)
     }
-}
-
-/// TOP requests to keep queued for a pipelining window of `window`.
-pub fn budget_for(window: usize) -> usize {
-    (window * 2).max(MIN_HEADER_REQUESTS)
 }

@@ -145,6 +145,8 @@ pub struct App {
     /// `p` again, whatever else is opened and closed.
     pub preview_hidden: bool,
     plan: ListingPlan,
+    /// STAT's message count: LIST may list no more.
+    announced: Option<u32>,
     /// The latest thing the listing had to tell the person (a bad UIDL
     /// line, no TOP): progress messages do not overwrite it.
     listing_notice: Option<String>,
@@ -155,6 +157,7 @@ impl App {
     pub fn new(facts: ConnectionFacts, screen: (u16, u16)) -> App {
         App {
             plan: ListingPlan::new(facts.uidl, facts.top),
+            announced: None,
             facts,
             screen,
             link: Link::Open,
@@ -179,9 +182,12 @@ impl App {
         }
     }
 
-    /// The first commands: LIST and UIDL, pipelined.
+    /// The first commands: STAT, LIST and UIDL, pipelined.
     pub fn start(&mut self) -> Vec<Effect> {
-        let mut effects = vec![self.tickets.submit(Purpose::List, Priority::Urgent)];
+        let mut effects = vec![
+            self.tickets.submit(Purpose::Stat, Priority::Urgent),
+            self.tickets.submit(Purpose::List, Priority::Urgent),
+        ];
         if self.plan.asks_uidl() {
             effects.push(self.tickets.submit(Purpose::Uidl, Priority::Urgent));
         }
@@ -599,6 +605,7 @@ impl App {
 
     fn completed(&mut self, ticket: u64, purpose: Purpose, outcome: Outcome) -> Vec<Effect> {
         match purpose {
+            Purpose::Stat => self.counted(outcome),
             Purpose::List => self.listed(outcome),
             Purpose::Uidl => {
                 // An error means the connection ended; its Closed event

@@ -1,4 +1,5 @@
-//! Answers that fill the list: LIST gives the rows, TOP answers file
+//! Answers that fill the list: STAT the count LIST must keep to, LIST
+//! gives the rows, TOP answers file
 //! headers and bring the queries in view and the sender counts up to date
 //! with the rows they touched; notices about the listing stay on the
 //! activity line.
@@ -6,12 +7,25 @@
 use super::list::Touched;
 use super::prompt::Prompt;
 use super::{App, Effect};
-use crate::mailbox::{TopAnswer, apply_list};
+use crate::mailbox::{TopAnswer, apply_list, apply_stat};
 use crate::pop3::client::Outcome;
 
 impl App {
+    pub(super) fn counted(&mut self, outcome: Outcome) -> Vec<Effect> {
+        match apply_stat(outcome) {
+            Ok(count) => self.announced = Some(count),
+            Err(failure) => self.activity = failure.message,
+        }
+        vec![]
+    }
+
     pub(super) fn listed(&mut self, outcome: Outcome) -> Vec<Effect> {
-        match apply_list(outcome) {
+        // Without STAT's count the listing cannot be checked: STAT's
+        // failure is what the activity line says.
+        let Some(count) = self.announced else {
+            return vec![];
+        };
+        match apply_list(outcome, count) {
             Ok(entries) => {
                 self.list.fill(entries);
                 let n = self.list.rows.len();

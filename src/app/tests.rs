@@ -1,5 +1,5 @@
-use super::header_loader::MIN_HEADER_REQUESTS;
 use super::*;
+use crate::mailbox::MIN_HEADER_REQUESTS;
 use crate::pop3::client::{Body, CommandKind, Reply};
 use crate::pop3::codec::parse_status_line;
 
@@ -43,13 +43,20 @@ fn listing(n: u32) -> String {
     (1..=n).map(|i| format!("{i} {}\r\n", 100 + i)).collect()
 }
 
+fn status(line: &str) -> Outcome {
+    Outcome::Ok(Reply {
+        status: parse_status_line(line.as_bytes()).unwrap(),
+        body: None,
+    })
+}
+
+/// STAT and LIST answered with `n` messages; the effects of LIST's answer.
 fn listed_with(facts: ConnectionFacts, n: u32) -> (App, Vec<Effect>) {
     let mut app = App::new(facts, (120, 40));
-    let start = app.start();
-    let Effect::Submit { ticket, .. } = &start[0] else {
-        panic!()
-    };
-    let effects = answer(&mut app, *ticket, ok(listing(n).as_bytes()));
+    let start = submitted(&app.start());
+    assert_eq!(start[0].1, CommandKind::Stat);
+    assert!(answer(&mut app, start[0].0, status(&format!("+OK {n} 0"))).is_empty());
+    let effects = answer(&mut app, start[1].0, ok(listing(n).as_bytes()));
     (app, effects)
 }
 
@@ -162,7 +169,10 @@ fn without_capa_uidl_and_top_are_tried() {
     };
     let mut app = App::new(unknown.clone(), (120, 40));
     let kinds: Vec<CommandKind> = submitted(&app.start()).into_iter().map(|(_, c)| c).collect();
-    assert_eq!(kinds, [CommandKind::List(None), CommandKind::Uidl(None)]);
+    assert_eq!(
+        kinds,
+        [CommandKind::Stat, CommandKind::List(None), CommandKind::Uidl(None)]
+    );
     let (_, effects) = listed_with(unknown, 20);
     assert!(!tops(&effects).is_empty());
 }
@@ -199,7 +209,8 @@ fn a_bad_uidl_line_is_told_on_the_activity_line() {
     };
     let mut app = App::new(f, (120, 40));
     let start = submitted(&app.start());
-    let (list_ticket, uidl_ticket) = (start[0].0, start[1].0);
+    let (list_ticket, uidl_ticket) = (start[1].0, start[2].0);
+    assert!(answer(&mut app, start[0].0, status("+OK 3 306")).is_empty());
     answer(&mut app, uidl_ticket, ok(b"1 aaa\r\n2 \x1b[2J\r\n3 ccc\r\n"));
     let effects = answer(&mut app, list_ticket, ok(listing(3).as_bytes()));
     let uids: Vec<Option<&str>> = app.list.rows.iter().map(|r| r.uid.as_deref()).collect();

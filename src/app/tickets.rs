@@ -9,6 +9,7 @@ use std::collections::HashMap;
 /// What a ticket (a command submitted by the app) was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
+    Stat,
     List,
     Uidl,
     Top(u32),
@@ -26,6 +27,7 @@ pub enum Purpose {
 impl Purpose {
     fn command(self) -> Command {
         match self {
+            Purpose::Stat => Command::Stat,
             Purpose::List => Command::List(None),
             Purpose::Uidl => Command::Uidl(None),
             Purpose::Top(msg) => Command::Top { msg, lines: 0 },

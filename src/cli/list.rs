@@ -7,14 +7,14 @@ use super::select::{Selector, parse_match};
 use super::{ListArgs, TraceFile};
 use crate::error::Failure;
 use crate::mail::HeaderSummary;
-use crate::mailbox::{ListingPlan, TopAnswer, UidList, apply_list};
+use crate::mailbox::{ListingPlan, TopAnswer, UidList, apply_list, apply_stat, budget_for};
 use crate::pop3::client::{Command, MAX_TOP_BYTES, Outcome, Priority};
 use crate::query::{MessageFacts, Verdict};
-use crate::session::driver::Route;
+use crate::session::driver::{CommandResult, Route};
 use crate::session::{self, Session};
 use crate::text::human_size;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::IsTerminal;
 use tokio::sync::oneshot;
 
@@ -99,8 +99,11 @@ pub async fn run(args: &ListArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Fetches LIST, UIDL and every header block (pipelined when the session
-/// allows) and hands each message to `emit` in order. Returns the
+/// Fetches STAT, LIST, UIDL and every header block (pipelined when the
+/// session allows) and hands each message to `emit` in order, as its
+/// answer arrives. The TOPs go through the inspector's sliding window
+/// (`mailbox::budget_for`): never more than that many are queued, so
+/// memory stays the same however many messages LIST claims. Returns the
 /// maildrop's message count and total size (from LIST, however many rows
 /// were emitted). Stops early, without error, when `emit` fails (e.g. the
 /// reader of a pipe went away). What to ask and how to read the answers is
@@ -112,33 +115,24 @@ pub async fn list_messages(
 ) -> Result<(u64, u64), Failure> {
     let report = &session.report;
     let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
-    // LIST and UIDL go out together; the TOPs follow as soon as LIST is
-    // in, without waiting for UIDL.
+    // STAT, LIST and UIDL go out together; the TOPs follow as soon as LIST
+    // is in, without waiting for UIDL.
+    let stat = session.send_now(Command::Stat)?;
     let list = session.send_now(Command::List(None))?;
     let uidl = if plan.asks_uidl() {
         Some(session.send_now(Command::Uidl(None))?)
     } else {
         None
     };
-    let sizes = apply_list(list.await?)?;
+    let count = apply_stat(stat.await?)?;
+    let sizes = apply_list(list.await?, count)?;
     let total = sizes.iter().fold(0u64, |sum, (_, size)| sum.saturating_add(*size));
     if let Some(notice) = plan.top_notice() {
         warn(notice);
     }
-    let mut pending: Vec<oneshot::Receiver<_>> = Vec::new();
+    let mut headers = HeaderWindow::new(session, &sizes, budget_for(report.window));
     if plan.asks_top() {
-        for (msg, _) in &sizes {
-            let (tx, rx) = oneshot::channel();
-            session.submit(
-                Command::Top { msg: *msg, lines: 0 },
-                Priority::Normal,
-                Route::Reply {
-                    tx,
-                    limit: MAX_TOP_BYTES,
-                },
-            )?;
-            pending.push(rx);
-        }
+        headers.refill()?;
     }
     let uids = match uidl {
         Some(uidl) => plan.apply_uidl(uidl.await?)?,
@@ -150,16 +144,14 @@ pub async fn list_messages(
         _ => {}
     }
     let mut message_ids = HashSet::new();
-    let mut receivers = pending.into_iter();
     for (msg, size) in &sizes {
-        let headers = match receivers.next() {
-            Some(rx) => {
-                let outcome = match rx.await {
-                    Ok(Ok(outcome)) => outcome,
-                    Ok(Err(failure)) => return Err(failure),
-                    Err(_) => Outcome::Lost("the session ended while listing".into()),
-                };
-                match plan.apply_top(*msg, outcome) {
+        let headers = match headers.next().await? {
+            Some(outcome) => {
+                let answer = plan.apply_top(*msg, outcome);
+                if plan.asks_top() {
+                    headers.refill()?;
+                }
+                match answer {
                     TopAnswer::Headers(summary) => Some(*summary),
                     TopAnswer::NotSupported(notice) => {
                         warn(&notice);
@@ -188,6 +180,59 @@ pub async fn list_messages(
         }
     }
     Ok((sizes.len() as u64, total))
+}
+
+/// The TOPs in flight for `list`, in message order: at most `budget` of
+/// them, refilled as answers are taken.
+struct HeaderWindow<'a> {
+    session: &'a Session,
+    messages: std::slice::Iter<'a, (u32, u64)>,
+    in_flight: VecDeque<oneshot::Receiver<CommandResult>>,
+    budget: usize,
+}
+
+impl<'a> HeaderWindow<'a> {
+    fn new(session: &'a Session, sizes: &'a [(u32, u64)], budget: usize) -> HeaderWindow<'a> {
+        HeaderWindow {
+            session,
+            messages: sizes.iter(),
+            in_flight: VecDeque::with_capacity(budget),
+            budget,
+        }
+    }
+
+    /// Sends TOPs until `budget` are in flight or every message was asked.
+    fn refill(&mut self) -> Result<(), Failure> {
+        while self.in_flight.len() < self.budget {
+            let Some((msg, _)) = self.messages.next() else {
+                return Ok(());
+            };
+            let (tx, rx) = oneshot::channel();
+            self.session.submit(
+                Command::Top { msg: *msg, lines: 0 },
+                Priority::Normal,
+                Route::Reply {
+                    tx,
+                    limit: MAX_TOP_BYTES,
+                },
+            )?;
+            self.in_flight.push_back(rx);
+        }
+        Ok(())
+    }
+
+    /// The answer to the oldest TOP in flight; `None` when none is (the
+    /// server has no TOP, or was never asked).
+    async fn next(&mut self) -> Result<Option<Outcome>, Failure> {
+        let Some(rx) = self.in_flight.pop_front() else {
+            return Ok(None);
+        };
+        match rx.await {
+            Ok(Ok(outcome)) => Ok(Some(outcome)),
+            Ok(Err(failure)) => Err(failure),
+            Err(_) => Ok(Some(Outcome::Lost("the session ended while listing".into()))),
+        }
+    }
 }
 
 fn warn(notice: &str) {

@@ -23,8 +23,19 @@ use crate::error::{Failure, FailureKind};
 use crate::mail::HeaderSummary;
 use crate::pop3::client::Outcome;
 use crate::pop3::codec::{StatusLine, excerpt};
-use crate::pop3::response::{Capabilities, parse_list, parse_uidl_entry, payload_lines};
+use crate::pop3::response::{Capabilities, parse_list_entry, parse_stat, parse_uidl_entry, payload_lines};
 use std::fmt;
+
+/// TOP requests kept queued in the session at least. The real budget is
+/// twice the pipelining window: enough to keep the window full, few enough
+/// that a jump reprioritises within one window (the inspector) and that a
+/// listing's memory does not grow with the claimed count (`list`).
+pub const MIN_HEADER_REQUESTS: usize = 50;
+
+/// TOP requests to keep queued for a pipelining window of `window`.
+pub fn budget_for(window: usize) -> usize {
+    window.saturating_mul(2).max(MIN_HEADER_REQUESTS)
+}
 
 /// What the session knows about one optional command from CAPA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,13 +145,48 @@ impl ListingPlan {
     }
 }
 
-/// Message numbers and sizes from a LIST answer, in the server's order.
-pub fn apply_list(outcome: Outcome) -> Result<Vec<(u32, u64)>, Failure> {
+/// The message count from a STAT answer: what LIST may list at most.
+pub fn apply_stat(outcome: Outcome) -> Result<u32, Failure> {
     match outcome {
-        Outcome::Ok(reply) => parse_list(reply.payload())
-            .map_err(|e| Failure::new(FailureKind::Protocol, format!("cannot read the message list: {e}"))),
-        other => Err(outcome_failure("LIST", &other)),
+        Outcome::Ok(reply) => parse_stat(&reply.status.text)
+            .map(|(count, _)| count)
+            .map_err(|e| Failure::new(FailureKind::Protocol, format!("cannot read the message count: {e}"))),
+        other => Err(outcome_failure("STAT", &other)),
     }
+}
+
+/// Message numbers and sizes from a LIST answer, in the server's order.
+/// The numbers must be strictly increasing and none above `count`
+/// (STAT's): a duplicate, a step back or a number past the count is a
+/// protocol error naming the line, found before anything more is kept, so
+/// a claimed count costs no more than the count STAT gave.
+pub fn apply_list(outcome: Outcome, count: u32) -> Result<Vec<(u32, u64)>, Failure> {
+    let reply = match outcome {
+        Outcome::Ok(reply) => reply,
+        other => return Err(outcome_failure("LIST", &other)),
+    };
+    let broken =
+        |detail: String| Failure::new(FailureKind::Protocol, format!("cannot read the message list: {detail}"));
+    let mut entries = Vec::new();
+    let mut last = 0;
+    for line in payload_lines(reply.payload()) {
+        let (n, size) = parse_list_entry(line).map_err(|e| broken(e.to_string()))?;
+        if n <= last {
+            return Err(broken(format!(
+                "message {n} comes after message {last} (line {:?}); numbers must be strictly increasing",
+                excerpt(line)
+            )));
+        }
+        if n > count {
+            return Err(broken(format!(
+                "message {n} is past the {count} messages STAT announced (line {:?})",
+                excerpt(line)
+            )));
+        }
+        last = n;
+        entries.push((n, size));
+    }
+    Ok(entries)
 }
 
 /// The UIDs a UIDL answer gave, by message number.
@@ -296,19 +342,62 @@ mod tests {
     }
 
     #[test]
+    fn list_numbers_rise_strictly_up_to_stats_count() {
+        assert_eq!(apply_list(ok(b"1 10\r\n3 30\r\n"), 3).unwrap(), [(1, 10), (3, 30)]);
+        for (payload, words) in [
+            (
+                &b"1 10\r\n1 10\r\n"[..],
+                "message 1 comes after message 1 (line \"1 10\")",
+            ),
+            (b"2 10\r\n1 10\r\n", "message 1 comes after message 2 (line \"1 10\")"),
+            (
+                b"1 10\r\n4 10\r\n",
+                "message 4 is past the 3 messages STAT announced (line \"4 10\")",
+            ),
+        ] {
+            let failure = apply_list(ok(payload), 3).unwrap_err();
+            assert_eq!(failure.kind, FailureKind::Protocol);
+            assert!(failure.message.contains(words), "{failure}");
+        }
+        assert!(
+            apply_list(ok(b"1 10\r\n"), 0).is_err(),
+            "STAT said the maildrop is empty"
+        );
+    }
+
+    #[test]
+    fn stat_answers() {
+        assert_eq!(
+            apply_stat(Outcome::Ok(Reply {
+                status: parse_status_line(b"+OK 3 60").unwrap(),
+                body: None
+            }))
+            .unwrap(),
+            3
+        );
+        let bad = apply_stat(Outcome::Ok(Reply {
+            status: parse_status_line(b"+OK lots").unwrap(),
+            body: None,
+        }))
+        .unwrap_err();
+        assert_eq!(bad.kind, FailureKind::Protocol);
+        assert!(apply_stat(err("-ERR no")).unwrap_err().message.contains("STAT"));
+    }
+
+    #[test]
     fn list_answers() {
-        assert_eq!(apply_list(ok(b"1 10\r\n2 20\r\n")).unwrap(), [(1, 10), (2, 20)]);
-        let bad = apply_list(ok(b"1 10\r\ngarbage\r\n")).unwrap_err();
+        assert_eq!(apply_list(ok(b"1 10\r\n2 20\r\n"), 2).unwrap(), [(1, 10), (2, 20)]);
+        let bad = apply_list(ok(b"1 10\r\ngarbage\r\n"), 2).unwrap_err();
         assert_eq!(bad.kind, FailureKind::Protocol);
         assert!(bad.message.contains("garbage"), "{bad}");
-        let refused = apply_list(err("-ERR [SYS/TEMP] busy")).unwrap_err();
+        let refused = apply_list(err("-ERR [SYS/TEMP] busy"), 2).unwrap_err();
         assert_eq!(refused.kind, FailureKind::Mailbox);
         assert!(
             refused
                 .message
                 .contains("the server refused LIST: -ERR [SYS/TEMP] busy")
         );
-        let lost = apply_list(Outcome::Lost("reset".into())).unwrap_err();
+        let lost = apply_list(Outcome::Lost("reset".into()), 2).unwrap_err();
         assert_eq!(lost.kind, FailureKind::Connect);
         assert!(!lost.message.contains("Lost"), "no Debug text: {lost}");
     }
