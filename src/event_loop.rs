@@ -22,6 +22,7 @@ use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::Stdout;
@@ -130,17 +131,184 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Opens a new session with the inspector's settings (same server, user,
+/// credential, TLS, trace observers), for a reconnect.
+pub type Reopen = Box<dyn Fn() -> BoxFuture<'static, Result<Reopened, Failure>> + Send>;
+
+/// A session opened again.
+pub struct Reopened {
+    pub session: Session,
+    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub facts: ConnectionFacts,
+}
+
+/// How the inspector keeps its session.
+pub struct Options {
+    /// NOOP after this much silence.
+    pub keepalive: Duration,
+    /// How to reconnect; without it the lost UI stays read-only.
+    pub reopen: Option<Reopen>,
+}
+
+impl Options {
+    pub fn new(reopen: Option<Reopen>) -> Options {
+        Options {
+            keepalive: KEEPALIVE_AFTER,
+            reopen,
+        }
+    }
+}
+
+/// When a keep-alive is due: after `after` without a command sent or an
+/// answer received.
+#[derive(Debug, Clone, Copy)]
+pub struct Keepalive {
+    after: Duration,
+    last_traffic: Instant,
+}
+
+impl Keepalive {
+    pub fn new(after: Duration, now: Instant) -> Keepalive {
+        Keepalive {
+            after,
+            last_traffic: now,
+        }
+    }
+
+    pub fn traffic(&mut self, now: Instant) {
+        self.last_traffic = now;
+    }
+
+    /// True once per silence of `after`: the caller sends NOOP now.
+    pub fn due(&mut self, now: Instant) -> bool {
+        let due = now.saturating_duration_since(self.last_traffic) >= self.after;
+        if due {
+            self.last_traffic = now;
+        }
+        due
+    }
+}
+
+/// The session under the inspector, and the way to a new one.
+struct Live {
+    /// None while a reconnect opens the next one.
+    session: Option<Session>,
+    events: mpsc::UnboundedReceiver<SessionEvent>,
+    /// Once the driver has gone, its channel answers None at once, forever:
+    /// stop asking, or the read-only UI would spin.
+    events_open: bool,
+    keepalive: Keepalive,
+    reopen: Option<Reopen>,
+    reopening: Option<tokio::task::JoinHandle<Result<Reopened, Failure>>>,
+}
+
+impl Live {
+    /// Hands the effects on; true if the app asked to leave.
+    fn apply(&mut self, app: &mut App, effects: Vec<Effect>) -> bool {
+        let mut exit = false;
+        for effect in effects {
+            match effect {
+                Effect::Submit {
+                    ticket,
+                    command,
+                    priority,
+                } => {
+                    self.keepalive.traffic(Instant::now());
+                    // A session that has ended refuses this; the app already
+                    // knows from the Closed event it got or is about to get.
+                    if let Some(session) = &self.session {
+                        let _ = session.submit(command, priority, Route::Event { ticket });
+                    }
+                }
+                Effect::Exit => exit = true,
+                Effect::SaveTrace => app.save_trace(std::path::Path::new("."), std::time::SystemTime::now()),
+                Effect::Reconnect => self.start_reconnect(app),
+            }
+        }
+        exit
+    }
+
+    /// Drops the old session without QUIT (the server deletes nothing) and
+    /// opens a new one in the background.
+    fn start_reconnect(&mut self, app: &mut App) {
+        let Some(reopen) = &self.reopen else {
+            app.reconnect_failed("this session cannot be reopened");
+            return;
+        };
+        if let Some(old) = self.session.take() {
+            tokio::spawn(old.abandon());
+        }
+        self.events_open = false;
+        self.reopening = Some(tokio::spawn(reopen()));
+    }
+
+    /// The background open ended.
+    fn reopened(
+        &mut self,
+        app: &mut App,
+        result: Result<Result<Reopened, Failure>, tokio::task::JoinError>,
+    ) -> Vec<Effect> {
+        self.reopening = None;
+        match result {
+            Ok(Ok(reopened)) => {
+                app.connection.report = Some(reopened.session.report.clone());
+                self.session = Some(reopened.session);
+                self.events = reopened.events;
+                self.events_open = true;
+                self.keepalive.traffic(Instant::now());
+                app.reconnected(reopened.facts)
+            }
+            Ok(Err(failure)) => {
+                app.reconnect_failed(&failure.to_string());
+                vec![]
+            }
+            Err(e) => {
+                app.reconnect_failed(&format!("the reconnect stopped ({e})"));
+                vec![]
+            }
+        }
+    }
+
+    /// A burst of session events, up to `EVENTS_PER_FRAME`.
+    fn session_events(&mut self, app: &mut App, first: Option<SessionEvent>) -> Vec<Effect> {
+        self.keepalive.traffic(Instant::now());
+        let Some(event) = first else {
+            self.events_open = false;
+            return app.handle_session_event(SessionEvent::Closed(None));
+        };
+        let mut pending = app.handle_session_event(event);
+        // Drain a burst before redrawing: 100,000 header replies must not
+        // mean 100,000 frames.
+        for _ in 1..EVENTS_PER_FRAME {
+            match self.events.try_recv() {
+                Ok(event) => pending.extend(app.handle_session_event(event)),
+                Err(_) => break,
+            }
+        }
+        pending
+    }
+}
+
+/// Waits for a background reopen, or forever when there is none.
+async fn reopen_done(
+    reopening: &mut Option<tokio::task::JoinHandle<Result<Reopened, Failure>>>,
+) -> Result<Result<Reopened, Failure>, tokio::task::JoinError> {
+    match reopening {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs the inspector until the person leaves. `events` must be the
 /// receiving end of the session's event channel, `trace` the store the
-/// session's trace goes to.
-/// receiving end of the session's event channel; `colour`: whether the
-/// screen may use colour.
+/// session's trace goes to; `colour`: whether the screen may use colour.
 pub async fn run(
     session: Session,
-    mut events: mpsc::UnboundedReceiver<SessionEvent>,
+    events: mpsc::UnboundedReceiver<SessionEvent>,
     facts: ConnectionFacts,
     trace: SharedTrace,
     colour: bool,
+    options: Options,
 ) -> Result<ExitReport, Failure> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard
@@ -158,31 +326,18 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut signals = Signals::new()?;
-    let mut last_traffic = Instant::now();
+    let mut live = Live {
+        session: Some(session),
+        events,
+        events_open: true,
+        keepalive: Keepalive::new(options.keepalive, Instant::now()),
+        reopen: options.reopen,
+        reopening: None,
+    };
     let mut pending = app.start();
-    // Once the driver has gone, its channel answers None at once, forever:
-    // stop asking, or the read-only UI would spin.
-    let mut events_open = true;
 
     loop {
-        let mut exit = false;
-        for effect in pending.drain(..) {
-            match effect {
-                Effect::Submit {
-                    ticket,
-                    command,
-                    priority,
-                } => {
-                    last_traffic = Instant::now();
-                    // A session that has ended refuses this; the app already
-                    // knows from the Closed event it got or is about to get.
-                    let _ = session.submit(command, priority, Route::Event { ticket });
-                }
-                Effect::Exit => exit = true,
-                Effect::SaveTrace => app.save_trace(std::path::Path::new("."), std::time::SystemTime::now()),
-            }
-        }
-        if exit {
+        if live.apply(&mut app, std::mem::take(&mut pending)) {
             break;
         }
         guard
@@ -203,35 +358,24 @@ pub async fn run(
                 // The terminal is gone (e.g. the SSH session closed).
                 Some(Err(_)) | None => pending = app.interrupt("the terminal went away"),
             },
-            event = events.recv(), if events_open => match event {
-                Some(event) => {
-                    pending = app.handle_session_event(event);
-                    // Drain a burst before redrawing: 100,000 header replies
-                    // must not mean 100,000 frames.
-                    for _ in 1..EVENTS_PER_FRAME {
-                        match events.try_recv() {
-                            Ok(event) => pending.extend(app.handle_session_event(event)),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                None => {
-                    events_open = false;
-                    pending = app.handle_session_event(SessionEvent::Closed(None));
-                }
-            },
+            event = live.events.recv(), if live.events_open => pending = live.session_events(&mut app, event),
+            result = reopen_done(&mut live.reopening) => pending = live.reopened(&mut app, result),
             why = signals.next() => pending = app.interrupt(why),
             _ = tick.tick() => {
-                if last_traffic.elapsed() >= KEEPALIVE_AFTER {
-                    last_traffic = Instant::now();
+                if live.keepalive.due(Instant::now()) {
                     pending = app.keepalive();
                 }
             }
         }
     }
     drop(guard);
+    if let Some(reopening) = live.reopening.take() {
+        reopening.abort();
+    }
     // Without an answered QUIT this closes the socket: nothing is deleted.
-    session.abandon().await;
+    if let Some(session) = live.session.take() {
+        session.abandon().await;
+    }
     Ok(app
         .commit
         .report
@@ -278,5 +422,23 @@ impl Signals {
         }
         #[cfg(not(unix))]
         std::future::pending().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keepalive_is_due_once_per_silence_and_traffic_resets_it() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(Duration::from_secs(60), start);
+        assert!(!keepalive.due(start + Duration::from_secs(59)));
+        assert!(keepalive.due(start + Duration::from_secs(60)));
+        assert!(!keepalive.due(start + Duration::from_secs(61)), "once, not every tick");
+        assert!(keepalive.due(start + Duration::from_secs(120)));
+        keepalive.traffic(start + Duration::from_secs(150));
+        assert!(!keepalive.due(start + Duration::from_secs(209)));
+        assert!(keepalive.due(start + Duration::from_secs(210)));
     }
 }

@@ -189,6 +189,7 @@ enum Out {
     Submit { ticket: u64, kind: CommandKind },
     Exit,
     SaveTrace,
+    Reconnect,
 }
 
 /// The app plus what a session would be holding for it: unanswered
@@ -236,7 +237,18 @@ impl Fake {
         let first = fake.app.start();
         let outs = fake.absorb(first);
         let kinds: Vec<CommandKind> = outs.iter().filter_map(Out::kind).collect();
-        assert_eq!(kinds, [CommandKind::List(None), CommandKind::Uidl(None)]);
+        assert_eq!(
+            kinds,
+            [CommandKind::Stat, CommandKind::List(None), CommandKind::Uidl(None)]
+        );
+        let stat_ticket = fake.pending_ticket(CommandKind::Stat);
+        fake.reply(
+            stat_ticket,
+            Outcome::Ok(Reply {
+                status: parse_status_line(format!("+OK {n} 0").as_bytes()).unwrap(),
+                body: None,
+            }),
+        );
         let mut list = String::new();
         let mut uidl = String::new();
         for i in 1..=n {
@@ -267,6 +279,7 @@ impl Fake {
                     Out::Exit
                 }
                 Effect::SaveTrace => Out::SaveTrace,
+                Effect::Reconnect => Out::Reconnect,
             })
             .collect()
     }
@@ -431,7 +444,7 @@ impl Out {
     fn kind(&self) -> Option<CommandKind> {
         match self {
             Out::Submit { kind, .. } => Some(*kind),
-            Out::Exit | Out::SaveTrace => None,
+            Out::Exit | Out::SaveTrace | Out::Reconnect => None,
         }
     }
 }
@@ -1037,7 +1050,7 @@ fn trace_groups_details_and_the_connection_panel_render_cleanly() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut fake = Fake::session(CATALOG, (120, 130));
+    let mut fake = Fake::session(CATALOG, (120, 132));
     assert!(fake.act(Action::Help).is_empty());
     assert!(fake.app.help.open);
     let terminal = render(&fake.app);
@@ -1160,7 +1173,7 @@ fn confirm_commit_deletes_exactly_the_marked_then_quits() {
         .iter()
         .map(|o| match o {
             Out::Submit { ticket, .. } => *ticket,
-            Out::Exit | Out::SaveTrace => unreachable!(),
+            Out::Exit | Out::SaveTrace | Out::Reconnect => unreachable!(),
         })
         .collect();
     let first = fake.reply(tickets[0], ok("+OK message deleted"));

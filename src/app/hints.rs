@@ -132,6 +132,7 @@ pub const SENDERS: Hint = Hint {
 pub const CONNECTION_LOST: Hint = Hint {
     lead: "read-only · ",
     keys: &[
+        (Context::Global, Action::Reconnect, "reconnect"),
         (Context::Global, Action::ToggleTrace, "trace"),
         (Context::Global, Action::Help, "help"),
         (Context::List, Action::Quit, "quit"),
@@ -204,7 +205,10 @@ mod tests {
         assert_eq!(VISUAL.text(), " visual · d mark · u unmark · Esc cancel ");
         assert_eq!(TRACE.text(), " Enter expand · / search · f filter · w save · q back ");
         assert_eq!(HELP.text(), " help · j down · k up · Esc close ");
-        assert_eq!(CONNECTION_LOST.text(), " read-only · t trace · ? help · q quit ");
+        assert_eq!(
+            CONNECTION_LOST.text(),
+            " read-only · R reconnect · t trace · ? help · q quit "
+        );
         assert_eq!(COMMITTING.text(), " committing… Ctrl-C leaves without QUIT ");
     }
 }

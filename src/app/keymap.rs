@@ -104,6 +104,7 @@ pub enum Action {
     TraceFilter,
     TraceSave,
     ToggleConnection,
+    Reconnect,
 }
 
 /// A key as written in the help screen and matched against events.
@@ -190,6 +191,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Char('i')],
         action: ToggleConnection,
         help: "show or hide the connection panel (TLS, timings)",
+    },
+    Binding {
+        context: Global,
+        keys: &[Char('R')],
+        action: Reconnect,
+        help: "reconnect when lost (marks kept by UID; deletes nothing)",
     },
     Binding {
         context: Global,

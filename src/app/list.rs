@@ -303,6 +303,16 @@ impl MessageList {
         self.mark_rows(rows, on, origin)
     }
 
+    /// Marks carried over from an earlier connection, with what made
+    /// them; how many rows were marked.
+    pub fn restore_marks(&mut self, rows: impl IntoIterator<Item = usize>, origin: MarkOrigin) -> usize {
+        let (n, _) = self.mark_rows(rows, true, None);
+        if n > 0 {
+            self.mark_origin = origin;
+        }
+        n
+    }
+
     pub fn unmark_all(&mut self) {
         self.rows.iter_mut().for_each(|r| r.marked = false);
         self.marked = (0, 0);

@@ -20,6 +20,7 @@ pub mod list;
 mod marking;
 pub mod prompt;
 mod prompting;
+pub mod reconnect;
 pub mod row;
 pub mod senders;
 mod session_events;
@@ -66,6 +67,9 @@ pub enum Effect {
     Exit,
     /// Write the trace to a file (`App::save_trace`).
     SaveTrace,
+    /// Drop the lost session without QUIT and open a new one with the same
+    /// settings; then `App::reconnected` or `App::reconnect_failed`.
+    Reconnect,
 }
 
 /// What a component's update asks for: effects, and perhaps a line for the
@@ -147,6 +151,7 @@ pub struct App {
     plan: ListingPlan,
     /// STAT's message count: LIST may list no more.
     announced: Option<u32>,
+    pub reconnect: reconnect::Reconnect,
     /// The latest thing the listing had to tell the person (a bad UIDL
     /// line, no TOP): progress messages do not overwrite it.
     listing_notice: Option<String>,
@@ -158,6 +163,7 @@ impl App {
         App {
             plan: ListingPlan::new(facts.uidl, facts.top),
             announced: None,
+            reconnect: reconnect::Reconnect::default(),
             facts,
             screen,
             link: Link::Open,
@@ -383,6 +389,7 @@ impl App {
                 self.connection.toggle();
                 return vec![];
             }
+            Action::Reconnect => return self.reconnect(),
             _ => {}
         }
         match self.context() {
@@ -617,6 +624,7 @@ impl App {
                     if self.list.apply_uids(uids) {
                         self.rejudge_all();
                     }
+                    self.restore_marks();
                 }
                 vec![]
             }
@@ -635,7 +643,13 @@ impl App {
                 let update = self.commit.dele_answered(n, outcome, &mut self.tickets);
                 self.apply(update)
             }
-            Purpose::Rset | Purpose::Noop => vec![],
+            Purpose::Noop => {
+                if outcome.is_ok() {
+                    self.keepalive_answered();
+                }
+                vec![]
+            }
+            Purpose::Rset => vec![],
             Purpose::Quit { commit } => {
                 self.link = Link::Closed;
                 self.commit.quit_answered(commit, outcome)
@@ -655,11 +669,7 @@ impl App {
             Closed::NotCommitting => {}
         }
         if self.link == Link::Open && self.commit.report.is_none() {
-            self.activity = format!("connection lost: {reason}. Read-only: marks cannot be committed");
-            self.link = Link::Lost(reason);
-            if let Some(v) = self.viewer.as_mut() {
-                v.connection_lost();
-            }
+            return self.lost(reason);
         }
         vec![]
     }

@@ -69,7 +69,7 @@ fn submitted(effects: &[Effect]) -> Vec<(u64, CommandKind)> {
         .iter()
         .filter_map(|e| match e {
             Effect::Submit { ticket, command, .. } => Some((*ticket, command.kind())),
-            Effect::Exit | Effect::SaveTrace => None,
+            Effect::Exit | Effect::SaveTrace | Effect::Reconnect => None,
         })
         .collect()
 }
@@ -251,4 +251,180 @@ fn help_is_a_context_with_its_own_keys() {
     assert_eq!(app.list.selected, selected, "keys go to the help");
     app.handle_action(Action::Back);
     assert_eq!(app.context(), Context::List);
+}
+
+// ---- reconnect ----------------------------------------------------------
+
+/// STAT, LIST and UIDL answered for `uids` (message n has uids[n-1]);
+/// returns the effects of the last answer.
+fn list_again(app: &mut App, start: &[(u64, CommandKind)], uids: &[&str]) -> Vec<Effect> {
+    let kinds: Vec<CommandKind> = start.iter().map(|(_, k)| *k).collect();
+    assert_eq!(
+        kinds,
+        [CommandKind::Stat, CommandKind::List(None), CommandKind::Uidl(None)]
+    );
+    let n = uids.len() as u32;
+    answer(app, start[0].0, status(&format!("+OK {n} 0")));
+    answer(app, start[1].0, ok(listing(n).as_bytes()));
+    let uidl: String = uids
+        .iter()
+        .enumerate()
+        .map(|(i, u)| format!("{} {u}\r\n", i + 1))
+        .collect();
+    answer(app, start[2].0, ok(uidl.as_bytes()))
+}
+
+fn with_uidl() -> ConnectionFacts {
+    ConnectionFacts {
+        uidl: Offer::Listed,
+        ..facts(10)
+    }
+}
+
+fn lose(app: &mut App) -> Vec<Effect> {
+    app.handle_session_event(SessionEvent::Closed(Some(crate::error::Failure::new(
+        crate::error::FailureKind::Connect,
+        "connection reset by peer",
+    ))))
+}
+
+fn is_reconnect(effects: &[Effect]) -> bool {
+    matches!(effects, [Effect::Reconnect])
+}
+
+#[test]
+fn a_lost_connection_reconnects_once_automatically_then_by_key() {
+    let mut app = App::new(with_uidl(), (120, 40));
+    let start = submitted(&app.start());
+    list_again(&mut app, &start, &["a", "b"]);
+    assert!(is_reconnect(&lose(&mut app)), "the automatic attempt");
+    assert!(
+        app.activity.contains("connection lost") && app.activity.contains("Reconnecting"),
+        "{}",
+        app.activity
+    );
+    assert!(matches!(app.link, Link::Lost(_)));
+    assert!(
+        app.handle_action(Action::Reconnect).is_empty(),
+        "one reconnect at a time"
+    );
+    app.reconnect_failed("connection refused");
+    assert!(
+        app.activity.contains("reconnect failed: connection refused"),
+        "{}",
+        app.activity
+    );
+    assert!(app.activity.contains("R to try again"), "{}", app.activity);
+    assert_eq!(app.hint().text(), hints::CONNECTION_LOST.text());
+    assert!(is_reconnect(&app.handle_action(Action::Reconnect)), "the key");
+    let again = submitted(&app.reconnected(with_uidl()));
+    assert_eq!(app.link, Link::Open);
+    list_again(&mut app, &again, &["a", "b"]);
+    // Lost again before any keep-alive was answered: no automatic loop.
+    assert!(lose(&mut app).is_empty());
+    assert!(app.activity.contains("R reconnects"), "{}", app.activity);
+    assert!(is_reconnect(&app.handle_action(Action::Reconnect)));
+    let third = submitted(&app.reconnected(with_uidl()));
+    list_again(&mut app, &third, &["a", "b"]);
+    let noop = submitted(&app.keepalive());
+    assert_eq!(noop[0].1, CommandKind::Noop);
+    answer(&mut app, noop[0].0, status("+OK"));
+    assert!(
+        is_reconnect(&lose(&mut app)),
+        "a keep-alive answered re-arms the automatic attempt"
+    );
+}
+
+#[test]
+fn marks_are_carried_by_uid_and_the_gone_ones_said() {
+    let mut app = App::new(with_uidl(), (120, 40));
+    let start = submitted(&app.start());
+    list_again(&mut app, &start, &["u1", "u2", "u3", "u4"]);
+    app.list.set_mark(0, true);
+    app.list.set_mark(2, true);
+    app.list.set_mark(3, true);
+    lose(&mut app);
+    let again = submitted(&app.reconnected(with_uidl()));
+    assert!(
+        again
+            .iter()
+            .all(|(_, k)| matches!(k, CommandKind::Stat | CommandKind::List(_) | CommandKind::Uidl(_))),
+        "a reconnect only lists: {again:?}"
+    );
+    assert_eq!(app.marked().0, 0, "nothing marked until the UIDs are in");
+    // u1 was expunged elsewhere: the rest moved up by one.
+    let effects = list_again(&mut app, &again, &["u2", "u3", "u4"]);
+    assert!(
+        submitted(&effects)
+            .iter()
+            .all(|(_, k)| matches!(k, CommandKind::Top { .. }))
+    );
+    let marked: Vec<(u32, Option<&str>)> = app.list.marked_rows().map(|r| (r.number, r.uid.as_deref())).collect();
+    assert_eq!(marked, [(2, Some("u3")), (3, Some("u4"))]);
+    assert!(app.activity.contains("2 marks restored by UID"), "{}", app.activity);
+    assert!(
+        app.activity
+            .contains("1 marked messages are no longer on the server and were unmarked"),
+        "{}",
+        app.activity
+    );
+    assert!(app.list.mark_origin().by_hand);
+}
+
+#[test]
+fn without_uidl_marks_cannot_be_carried_and_the_person_is_told() {
+    let (mut app, _) = listed(3, 10);
+    app.list.set_mark(1, true);
+    lose(&mut app);
+    let again = submitted(&app.reconnected(facts(10)));
+    assert_eq!(
+        again.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
+        [CommandKind::Stat, CommandKind::List(None)]
+    );
+    assert!(
+        app.activity.contains("1 marks dropped: those messages had no UID"),
+        "{}",
+        app.activity
+    );
+    answer(&mut app, again[0].0, status("+OK 3 0"));
+    answer(&mut app, again[1].0, ok(listing(3).as_bytes()));
+    assert_eq!(app.marked().0, 0);
+}
+
+#[test]
+fn uidl_refused_after_a_reconnect_drops_the_marks_with_a_notice() {
+    let mut app = App::new(with_uidl(), (120, 40));
+    let start = submitted(&app.start());
+    list_again(&mut app, &start, &["u1", "u2"]);
+    app.list.set_mark(1, true);
+    lose(&mut app);
+    let again = submitted(&app.reconnected(with_uidl()));
+    answer(&mut app, again[0].0, status("+OK 2 0"));
+    answer(&mut app, again[1].0, ok(listing(2).as_bytes()));
+    answer(&mut app, again[2].0, err("-ERR not now"));
+    assert_eq!(app.marked().0, 0);
+    assert!(
+        app.activity.contains("1 marks dropped: the server gave no UIDs"),
+        "{}",
+        app.activity
+    );
+}
+
+#[test]
+fn no_reconnect_while_committing_or_after_a_committing_quit() {
+    let mut app = App::new(with_uidl(), (120, 40));
+    let start = submitted(&app.start());
+    list_again(&mut app, &start, &["u1", "u2"]);
+    app.list.set_mark(0, true);
+    app.handle_action(Action::Quit);
+    let deles = submitted(&app.handle_action(Action::ConfirmCommit));
+    assert_eq!(deles[0].1, CommandKind::Dele(1));
+    let quit = submitted(&answer(&mut app, deles[0].0, status("+OK")));
+    assert_eq!(quit[0].1, CommandKind::Quit { commit: true });
+    let effects = lose(&mut app);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Exit]),
+        "QUIT's outcome unknown: leave, never reconnect"
+    );
+    assert!(app.handle_action(Action::Reconnect).is_empty());
 }

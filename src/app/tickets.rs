@@ -75,6 +75,12 @@ impl Tickets {
         (ticket, effect)
     }
 
+    /// Forgets every open ticket: their session is gone (a reconnect),
+    /// and numbers go on rising, so no old answer can be taken for a new.
+    pub fn forget_all(&mut self) {
+        self.open.clear();
+    }
+
     /// What an answered ticket was for; `None` for a ticket this app did
     /// not issue (or already saw answered).
     pub fn answered(&mut self, ticket: u64) -> Option<Purpose> {

@@ -3,9 +3,9 @@
 use super::{ConnectArgs, TraceFile};
 use crate::error::Failure;
 use crate::error::FailureKind;
-use crate::event_loop::{connection_facts, run};
-use crate::session::trace::SharedTrace;
-use crate::session::{self, SessionConfig};
+use crate::event_loop::{Options, Reopen, Reopened, connection_facts, run};
+use crate::session::trace::{SharedTrace, TraceObserver};
+use crate::session::{self, Observers, SessionConfig};
 use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
@@ -39,11 +39,15 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> 
     let mut trace = TraceFile::open(args)?;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let store = SharedTrace::default();
+    let mut options = Options::new(Some(reopener(config, &trace, &store, demo)));
+    if let Some(keepalive) = keepalive_from_env()? {
+        options.keepalive = keepalive;
+    }
     let session = session::open(config, trace.observers_with_store(Some(events_tx), &store)).await?;
     let mut facts = connection_facts(&session, &config.host, config.port, config.tls);
     facts.demo = demo;
     let colour = args.color.in_this_environment();
-    let report = run(session, events_rx, facts, store, colour).await;
+    let report = run(session, events_rx, facts, store, colour, options).await;
     trace.finish().await;
     let report = report?;
     println!("popscope: {report}");
@@ -52,5 +56,45 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> 
     match report.failure_kind() {
         Some(kind) => Err(Failure::new(kind, "")),
         None => Ok(()),
+    }
+}
+
+/// How a reconnect opens the next session: the same settings, the same
+/// trace store and file.
+fn reopener(config: &SessionConfig, trace: &TraceFile, store: &SharedTrace, demo: bool) -> Reopen {
+    let (config, store, file) = (config.clone(), store.clone(), trace.another_observer());
+    Box::new(move || {
+        let (config, store, file) = (config.clone(), store.clone(), file.clone());
+        Box::pin(async move {
+            let (tx, events) = mpsc::unbounded_channel();
+            let mut trace: Vec<Box<dyn TraceObserver>> = Vec::new();
+            if let Some(file) = file {
+                trace.push(Box::new(file));
+            }
+            trace.push(store.observer());
+            let observers = Observers {
+                trace,
+                events: Some(tx),
+            };
+            let session = session::open(&config, observers).await?;
+            let mut facts = connection_facts(&session, &config.host, config.port, config.tls);
+            facts.demo = demo;
+            Ok(Reopened { session, events, facts })
+        })
+    })
+}
+
+/// `POPSCOPE_KEEPALIVE_SECS`: the inspector's idle time before a NOOP
+/// (default 45 s; tests make it short).
+fn keepalive_from_env() -> Result<Option<std::time::Duration>, Failure> {
+    let Ok(text) = std::env::var("POPSCOPE_KEEPALIVE_SECS") else {
+        return Ok(None);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Some(std::time::Duration::from_secs(secs))),
+        _ => Err(Failure::new(
+            FailureKind::Usage,
+            format!("POPSCOPE_KEEPALIVE_SECS must be a number of seconds above 0, not {text:?}"),
+        )),
     }
 }

@@ -669,6 +669,11 @@ impl TraceFile {
         observers
     }
 
+    /// Another observer on this file, for a later session (a reconnect).
+    pub fn another_observer(&self) -> Option<crate::session::trace::writer::FileObserver> {
+        self.0.another_observer()
+    }
+
     /// Waits until every trace line is written (a few seconds at most),
     /// and says if some were dropped.
     pub async fn finish(self) {

@@ -51,7 +51,9 @@ struct Shared {
     stop: AtomicBool,
 }
 
-/// The session's end of the queue.
+/// The session's end of the queue. A clone writes to the same file (the
+/// inspector's reconnect: each session's lines follow its own header).
+#[derive(Clone)]
 pub struct FileObserver {
     tx: mpsc::Sender<Item>,
     shared: Arc<Shared>,
@@ -145,6 +147,12 @@ impl TraceFile {
     /// The observer for the session (once; later calls get none).
     pub fn observer(&mut self) -> Option<Box<dyn TraceObserver>> {
         self.observer.take().map(|o| Box::new(o) as Box<dyn TraceObserver>)
+    }
+
+    /// Another observer on this file, for a later session (a reconnect);
+    /// the file is complete once every one of them is dropped.
+    pub fn another_observer(&self) -> Option<FileObserver> {
+        self.observer.clone()
     }
 
     /// Trace lines that did not fit the queue, in all.
