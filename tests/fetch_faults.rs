@@ -124,7 +124,7 @@ fn body(n: u32) -> String {
     format!("Subject: message {n}\r\nFrom: a@example.org\r\n\r\nline one of {n}\r\n..dot-stuffed\r\n")
 }
 
-/// Login, LIST and UIDL of `count` messages (UIDs `uid-N`).
+/// Login, STAT, LIST and UIDL of `count` messages (UIDs `uid-N`).
 fn listed(count: u32, uidl: bool) -> Vec<Step> {
     let caps: &[&str] = if uidl {
         &["USER", "UIDL", "TOP"]
@@ -133,6 +133,8 @@ fn listed(count: u32, uidl: bool) -> Vec<Step> {
     };
     let mut s = login(caps);
     let sizes: Vec<String> = (1..=count).map(|n| format!("{n} {}", body(n).len())).collect();
+    s.push(expect("STAT"));
+    s.push(send_line(&format!("+OK {count} 0")));
     s.push(expect("LIST"));
     s.push(multiline("+OK", &sizes.iter().map(String::as_str).collect::<Vec<_>>()));
     if uidl {
@@ -297,8 +299,8 @@ fn ctrl_c_while_fetching_keeps_what_was_saved_and_deletes_nothing() {
     .spawn()
     .unwrap();
     let err = reader(child.stderr.take().unwrap());
-    // CAPA, USER, PASS, CAPA, LIST, UIDL, RETR 1, RETR 2.
-    server.wait_received(8, WAIT).expect("RETR 2 sent");
+    // CAPA, USER, PASS, CAPA, STAT, LIST, UIDL, RETR 1, RETR 2.
+    server.wait_received(9, WAIT).expect("RETR 2 sent");
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let code = wait(&mut child);

@@ -19,7 +19,7 @@ use super::{
     BIG_USER, DEFAULT_WINDOW, DelayProxy, FAST_TIMEOUT, ONE_WAY_DELAY, OPEN_MESSAGES, OPEN_USER, PASSWORD, ProcRun,
     Table, mb, ms, pass, progress, run_measured, session_config,
 };
-use popscope::mailbox::apply_list;
+use popscope::mailbox::{apply_list, apply_stat};
 use popscope::pop3::client::Command;
 use popscope::pop3::response::parse_uidl;
 use popscope::session::{Observers, open};
@@ -381,9 +381,11 @@ fn lib_fetch(runtime: &tokio::runtime::Runtime, port: u16, work: &Path) -> Resul
         let start = Instant::now();
         let session = open(&config, Observers::default()).await.map_err(|f| f.to_string())?;
         let login = start.elapsed();
+        let stat = session.send_now(Command::Stat).map_err(|f| f.to_string())?;
         let list = session.send_now(Command::List(None)).map_err(|f| f.to_string())?;
         let uidl = session.send_now(Command::Uidl(None)).map_err(|f| f.to_string())?;
-        let sizes = apply_list(list.await.map_err(|f| f.to_string())?).map_err(|f| f.to_string())?;
+        let count = apply_stat(stat.await.map_err(|f| f.to_string())?).map_err(|f| f.to_string())?;
+        let sizes = apply_list(list.await.map_err(|f| f.to_string())?, count).map_err(|f| f.to_string())?;
         let uidl = uidl.await.map_err(|f| f.to_string())?;
         let uids = match &uidl {
             popscope::pop3::client::Outcome::Ok(reply) => parse_uidl(reply.payload()).map_err(|e| e.to_string())?,

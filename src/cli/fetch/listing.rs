@@ -1,5 +1,5 @@
-//! What `fetch` learns about the maildrop before saving anything: LIST and
-//! UIDL on the wire together, or, when `--match` reads headers, the
+//! What `fetch` learns about the maildrop before saving anything: STAT,
+//! LIST and UIDL on the wire together, or, when `--match` reads headers, the
 //! pipelined LIST/UIDL/TOP sweep of `list`; and which messages the
 //! selection (`--match`, `--uids-from`, both: the intersection) takes.
 
@@ -7,7 +7,7 @@ use super::FetchArgs;
 use crate::cli::list::{Listing, list_messages};
 use crate::cli::select::Selector;
 use crate::error::{Failure, FailureKind};
-use crate::mailbox::{ListingPlan, UidList, apply_list};
+use crate::mailbox::{ListingPlan, UidList, apply_list, apply_stat};
 use crate::pop3::client::Command;
 use crate::query::Verdict;
 use crate::session::Session;
@@ -88,17 +88,20 @@ pub async fn list(session: &Session, mut selector: Option<&mut Selector>) -> Res
     Ok(rows)
 }
 
-/// LIST and UIDL (when the server may have it), on the wire together.
+/// STAT, LIST and UIDL (when the server may have it), on the wire
+/// together; LIST checked against STAT's count.
 async fn list_and_uidl(session: &Session) -> Result<(Vec<(u32, u64)>, UidList), Failure> {
     let report = &session.report;
     let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
+    let stat = session.send_now(Command::Stat)?;
     let list = session.send_now(Command::List(None))?;
     let uidl = if plan.asks_uidl() {
         Some(session.send_now(Command::Uidl(None))?)
     } else {
         None
     };
-    let sizes = apply_list(list.await?)?;
+    let count = apply_stat(stat.await?)?;
+    let sizes = apply_list(list.await?, count)?;
     let uids = match uidl {
         Some(uidl) => plan.apply_uidl(uidl.await?)?,
         None => UidList::default(),
