@@ -6,7 +6,7 @@ mod fake_server;
 #[path = "support/headless.rs"]
 mod headless;
 
-use fake_server::{FakeServer, expect, greeting, multiline, send_line, user_pass_login};
+use fake_server::{FakeServer, Step, capa, expect, greeting, multiline, send_line, user_pass_login};
 use headless::Headless;
 use popscope::pop3::auth::Mechanism;
 use popscope::secret::Secret;
@@ -73,4 +73,69 @@ async fn without_capa_the_inspector_tries_uidl_and_top() {
     let uids: Vec<_> = inspector.app.list.rows.iter().map(|r| r.uid.as_deref()).collect();
     assert_eq!(uids, [Some("uid-one"), Some("uid-two")]);
     server.wait_done_async(LIMIT).await.expect("script");
+}
+
+/// A listed maildrop: login with UIDL and TOP, STAT, LIST, UIDL and the
+/// TOPs, for messages with these UIDs.
+fn listing(uids: &[&str]) -> Vec<Step> {
+    let mut script = vec![greeting()];
+    script.extend(capa(&["USER", "UIDL", "TOP"]));
+    script.extend(user_pass_login(USER, PASSWORD));
+    script.extend(capa(&["USER", "UIDL", "TOP"]));
+    let n = uids.len();
+    let sizes: Vec<String> = (1..=n).map(|i| format!("{i} {}", 100 + i)).collect();
+    let uidl: Vec<String> = uids.iter().enumerate().map(|(i, u)| format!("{} {u}", i + 1)).collect();
+    script.extend([
+        expect("STAT"),
+        send_line(&format!("+OK {n} 0")),
+        expect("LIST"),
+        multiline("+OK", &sizes.iter().map(String::as_str).collect::<Vec<_>>()),
+        expect("UIDL"),
+        multiline("+OK", &uidl.iter().map(String::as_str).collect::<Vec<_>>()),
+    ]);
+    for (i, uid) in uids.iter().enumerate() {
+        script.push(expect(&format!("TOP {} 0", i + 1)));
+        script.push(top(uid));
+    }
+    script
+}
+
+/// The connection is reset under the inspector with marks staged: it
+/// reconnects once by itself, lists again, and puts the marks back by UID
+/// (the message expunged meanwhile is said and unmarked). Neither server
+/// ever sees DELE or QUIT.
+#[tokio::test]
+async fn a_reset_connection_reconnects_with_the_marks_by_uid() {
+    let mut first = listing(&["u1", "u2", "u3"]);
+    first.push(Step::Reset);
+    // u1 was expunged by another client meanwhile.
+    let second = FakeServer::start(listing(&["u2", "u3"]));
+    let first_server = FakeServer::start(first);
+    let mut inspector = Headless::open(&config(first_server.port())).await;
+    inspector.reconnect_to = Some(config(second.port()));
+    inspector.run_until(LIMIT, |app| app.headers_progress() == (3, 3)).await;
+    inspector.app.list.set_mark(0, true);
+    inspector.app.list.set_mark(2, true);
+    first_server.wait_done_async(LIMIT).await.expect("first script");
+    inspector
+        .run_until(LIMIT, |app| app.activity.contains("restored by UID"))
+        .await;
+    let app = &inspector.app;
+    let marked: Vec<(u32, Option<&str>)> = app.list.marked_rows().map(|r| (r.number, r.uid.as_deref())).collect();
+    assert_eq!(marked, [(2, Some("u3"))]);
+    assert!(app.activity.contains("1 marks restored by UID"), "{}", app.activity);
+    assert!(
+        app.activity.contains("1 marked messages are no longer on the server"),
+        "{}",
+        app.activity
+    );
+    inspector.run_until(LIMIT, |app| app.headers_progress() == (2, 2)).await;
+    second.wait_done_async(LIMIT).await.expect("second script");
+    for server in [&first_server, &second] {
+        let received = server.received();
+        assert!(
+            !received.iter().any(|l| l.starts_with("DELE") || l == "QUIT"),
+            "{received:?}"
+        );
+    }
 }

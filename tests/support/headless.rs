@@ -14,6 +14,11 @@ pub struct Headless {
     pub app: App,
     pub session: Session,
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    /// Where a reconnect goes (a fake server accepts one connection, so
+    /// the next one is another server).
+    pub reconnect_to: Option<SessionConfig>,
+    /// The app asked to reconnect and it has not been done yet.
+    reconnect_asked: bool,
 }
 
 impl Headless {
@@ -30,7 +35,13 @@ impl Headless {
         let facts = connection_facts(&session, &config.host, config.port, config.tls);
         let mut app = App::new(facts, (120, 40));
         app.connection.report = Some(session.report.clone());
-        let mut headless = Headless { app, session, events };
+        let mut headless = Headless {
+            app,
+            session,
+            events,
+            reconnect_to: None,
+            reconnect_asked: false,
+        };
         let effects = headless.app.start();
         headless.apply(effects);
         headless
@@ -50,10 +61,37 @@ impl Headless {
                     let _ = self.session.submit(command, priority, Route::Event { ticket });
                 }
                 Effect::Exit => exit = true,
-                _ => {}
+                Effect::Reconnect => self.reconnect_asked = true,
+                Effect::SaveTrace => {}
             }
         }
         exit
+    }
+
+    /// What the event loop does for `Effect::Reconnect`: the old session
+    /// dropped without QUIT, a new one opened, the app told.
+    async fn reconnect(&mut self) {
+        self.reconnect_asked = false;
+        let config = self
+            .reconnect_to
+            .take()
+            .expect("a reconnect was asked; set reconnect_to");
+        let (tx, events) = mpsc::unbounded_channel();
+        let observers = Observers {
+            trace: Vec::new(),
+            events: Some(tx),
+        };
+        match open(&config, observers).await {
+            Ok(session) => {
+                let facts = connection_facts(&session, &config.host, config.port, config.tls);
+                let old = std::mem::replace(&mut self.session, session);
+                old.abandon().await;
+                self.events = events;
+                let effects = self.app.reconnected(facts);
+                self.apply(effects);
+            }
+            Err(failure) => self.app.reconnect_failed(&failure.to_string()),
+        }
     }
 
     /// Moves session events into the app until `done` holds; panics after
@@ -61,6 +99,10 @@ impl Headless {
     pub async fn run_until(&mut self, limit: Duration, done: impl Fn(&App) -> bool) {
         let deadline = tokio::time::Instant::now() + limit;
         while !done(&self.app) {
+            if self.reconnect_asked {
+                self.reconnect().await;
+                continue;
+            }
             let event = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
                 .unwrap_or_else(|_| {
@@ -73,7 +115,7 @@ impl Headless {
             let closed = matches!(event, SessionEvent::Closed(_));
             let effects = self.app.handle_session_event(event);
             self.apply(effects);
-            if closed && !done(&self.app) {
+            if closed && !done(&self.app) && !self.reconnect_asked {
                 panic!("the session closed; activity: {:?}", self.app.activity);
             }
         }
