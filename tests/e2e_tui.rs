@@ -9,7 +9,8 @@
 //! (and Dovecot's own log says whether the session ended with QUIT).
 //!
 //! Nothing here sleeps to wait: every wait polls the screen (or the log)
-//! until a condition holds and panics after `WAIT` showing the last screen.
+//! until a condition holds on a settled screen (unchanged for `SETTLE`)
+//! and panics after `WAIT` showing the last screen.
 //!
 //! The shell command in the pane is
 //! `popscope ...; echo "EXIT:$?"; <tty mode>; sleep 300`, so popscope's last
@@ -28,6 +29,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use support::cut_proxy::CutProxy;
 use support::dovecot::Dovecot;
 use support::maildrop;
 use support::raw_pop3::RawPop3;
@@ -43,6 +45,10 @@ const ROWS: u16 = 32;
 const WAIT: Duration = Duration::from_secs(20);
 /// Poll interval while waiting (not a wait in itself).
 const POLL: Duration = Duration::from_millis(40);
+/// How long the pane must stay unchanged to count as settled. Long enough
+/// to outlast a frame written in pieces by a descheduled process on a busy
+/// machine (`scripts/e2e-under-load`).
+const SETTLE: Duration = Duration::from_millis(200);
 /// Marker the pane's shell prints after popscope exits.
 const EXIT_MARK: &str = "EXIT:";
 
@@ -214,38 +220,29 @@ impl Tmux {
         self.run_ok(&["send-keys", "-t", "s", "-l", text]);
     }
 
-    /// Polls the screen until `ok` holds; panics after `WAIT` with the last
-    /// screen. Returns the screen that satisfied it.
+    /// Waits until `ok` holds on a settled screen: the pane unchanged for
+    /// `SETTLE` (a frame caught half drawn, or the moment between two
+    /// frames, is never judged); panics after `WAIT` with the last screen.
+    /// Returns the screen that satisfied it. Every wait goes through here.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
+        let mut last = self.screen();
+        let mut unchanged_since = Instant::now();
         loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
+            if unchanged_since.elapsed() >= SETTLE && ok(&last) {
+                return last;
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "timed out after {WAIT:?} waiting for {what}\n--- last screen ---\n{screen}\n--- end of screen ---"
+                    "timed out after {WAIT:?} waiting for {what} on a settled screen\n--- last screen ---\n{last}\n--- end of screen ---"
                 );
             }
             std::thread::sleep(POLL);
-        }
-    }
-
-    /// Waits until `ok` holds on a settled screen (the condition holds and
-    /// the pane stays the same between two captures); returns that screen.
-    fn wait_settled(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            self.wait_for(what, &ok);
-            let screen = self.settled();
-            if ok(&screen) {
-                return screen;
+            let now = self.screen();
+            if now != last {
+                last = now;
+                unchanged_since = Instant::now();
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {WAIT:?} waiting for {what} on a settled screen\n{screen}"
-            );
         }
     }
 
@@ -260,22 +257,9 @@ impl Tmux {
         self.settled()
     }
 
-    /// The screen once two captures in a row are the same.
+    /// The screen once it stayed the same for `SETTLE`.
     fn settled(&self) -> String {
-        let deadline = Instant::now() + WAIT;
-        let mut last = self.screen();
-        loop {
-            std::thread::sleep(POLL);
-            let now = self.screen();
-            if now == last {
-                return now;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never settled within {WAIT:?}\n--- last screen ---\n{now}"
-            );
-            last = now;
-        }
+        self.wait_for("the screen to settle", |_| true)
     }
 
     /// Waits until popscope has exited and the shell printed `EXIT:<code>`;
@@ -913,7 +897,7 @@ fn help_and_trace_overlays() {
     assert!(s.contains("C: CAPA"), "the session's first commands\n{s}");
     assert!(!s.contains(PASSWORD), "password in the trace\n{s}");
     t.send("t");
-    let s = t.wait_settled("the trace hidden", |s| !s.contains("Protocol trace"));
+    let s = t.wait_for("the trace hidden", |s| !s.contains("Protocol trace"));
     assert_eq!(row(&s, ROWS - 3), row(&list, ROWS - 3), "layout back\n{s}");
 
     t.send("q");
@@ -1158,14 +1142,14 @@ fn pattern_mark_by_subject_and_commit() {
     let t = &run.tmux;
     run.wait_list();
     t.send("D");
-    t.wait_settled("the pattern-mark prompt", |s| s.contains("Mark every message matching"));
+    t.wait_for("the pattern-mark prompt", |s| s.contains("Mark every message matching"));
     let query = format!("subject:\"{subject}\"");
     t.type_text(&query);
     let n = numbers.len();
-    t.wait_settled("the prompt's count", |s| s.contains(&format!("marks {n} messages (")));
+    t.wait_for("the prompt's count", |s| s.contains(&format!("marks {n} messages (")));
     t.send("Enter");
     run.wait_marked(n);
-    let s = t.wait_settled("the marks", |s| {
+    let s = t.wait_for("the marks", |s| {
         status_bar(s).contains(&format!(" {n} marked (")) && row(s, ROWS - 2).starts_with("marked ")
     });
     assert!(row(&s, ROWS - 2).contains(&format!("marked {n} messages (")), "{s}");
@@ -1175,7 +1159,7 @@ fn pattern_mark_by_subject_and_commit() {
         }
     }
     t.send("q");
-    let s = t.wait_settled("the commit dialog", |s| s.contains("Commit deletions"));
+    let s = t.wait_for("the commit dialog", |s| s.contains("Commit deletions"));
     assert!(s.contains(&format!("Delete {n} messages (")), "{s}");
     assert!(s.contains(&format!("Selected by {query}")), "{s}");
     t.send("y");
@@ -1195,15 +1179,15 @@ fn limit_range_mark_and_commit() {
     let t = &run.tmux;
     run.wait_list();
     t.send("l");
-    t.wait_settled("the limit prompt", |s| s.contains("Limit the list to"));
+    t.wait_for("the limit prompt", |s| s.contains("Limit the list to"));
     t.type_text("from:example.org -hostile");
-    t.wait_settled("the prompt's count", |s| {
+    t.wait_for("the prompt's count", |s| {
         s.contains("> from:example.org -hostile") && s.contains(" match (")
     });
     t.send("Enter");
     // The activity line is drawn after the rows above it: once it says so,
     // the whole frame is on screen.
-    let s = t.wait_settled("the limited list", |s| {
+    let s = t.wait_for("the limited list", |s| {
         row(s, 0).starts_with("┌ limit: from:example.org -hostile · ")
             && row(s, ROWS - 2).starts_with("limited to from:example.org -hostile: ")
     });
@@ -1215,14 +1199,14 @@ fn limit_range_mark_and_commit() {
     t.send("j");
     run.wait_preview(shown[1] as usize);
     t.send("v");
-    t.wait_settled("the visual selection", |s| s.contains("visual selection: 1 message ("));
+    t.wait_for("the visual selection", |s| s.contains("visual selection: 1 message ("));
     for _ in 0..3 {
         t.send("j");
     }
-    t.wait_settled("four rows selected", |s| s.contains("visual selection: 4 messages ("));
+    t.wait_for("four rows selected", |s| s.contains("visual selection: 4 messages ("));
     t.send("d");
     run.wait_marked(4);
-    let s = t.wait_settled("four marks", |s| {
+    let s = t.wait_for("four marks", |s| {
         status_bar(s).contains(" 4 marked (") && row(s, ROWS - 2).starts_with("marked 4 messages (")
     });
     let range = &shown[1..5];
@@ -1230,7 +1214,7 @@ fn limit_range_mark_and_commit() {
         assert_eq!(row_marked(&s, number as usize), Some(true), "message {number}\n{s}");
     }
     t.send("q");
-    t.wait_settled("the commit dialog", |s| s.contains("Delete 4 messages ("));
+    t.wait_for("the commit dialog", |s| s.contains("Delete 4 messages ("));
     t.send("y");
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
@@ -1247,7 +1231,7 @@ fn senders_view_limits_to_a_sender() {
     let t = &run.tmux;
     run.wait_list();
     t.send("S");
-    let s = t.wait_settled("the senders view", |s| {
+    let s = t.wait_for("the senders view", |s| {
         row(s, 0).starts_with("┌ Senders by address · ")
             && s.contains(&format!("· {MESSAGES} messages"))
             && row(s, ROWS - 2).starts_with("senders: ")
@@ -1258,7 +1242,7 @@ fn senders_view_limits_to_a_sender() {
     assert!(sender.contains('@'), "{s}");
     assert!(top.last().is_some_and(|p| p.ends_with('%')), "{s}");
     t.send("Enter");
-    let s = t.wait_settled("the list limited to the sender", |s| {
+    let s = t.wait_for("the list limited to the sender", |s| {
         row(s, 0).starts_with("┌ limit: from:") && row(s, ROWS - 2).starts_with("limited to from:")
     });
     let title = row(&s, 0);
@@ -1283,7 +1267,7 @@ fn demo_trace_keeps_the_opening_groups_the_sweep_and_saves_it() {
     let dir = tempfile::tempdir().expect("a directory to save the trace in");
     let command = format!("cd {} && {}", shell_quote(dir.path()), pane_command("", "demo"));
     let t = Tmux::start("tracedemo", &command);
-    t.wait_settled("all 3000 headers loaded", |s| {
+    t.wait_for("all 3000 headers loaded", |s| {
         let status = status_bar(s);
         status.contains("3000 msgs") && !status.contains("headers ")
     });
@@ -1292,7 +1276,7 @@ fn demo_trace_keeps_the_opening_groups_the_sweep_and_saves_it() {
     t.send("Tab");
     t.wait_for("the trace focused", |s| s.contains("w save"));
     t.send("g");
-    let top = t.wait_settled("the trace's first line", |s| s.contains("scrolled (G to follow)"));
+    let top = t.wait_for("the trace's first line", |s| s.contains("scrolled (G to follow)"));
     assert!(top.contains("S: +OK popscope demo server ready"), "the greeting\n{top}");
     assert!(top.contains("C: CAPA"), "CAPA\n{top}");
     assert!(
@@ -1308,15 +1292,15 @@ fn demo_trace_keeps_the_opening_groups_the_sweep_and_saves_it() {
     );
     t.send("G");
     let group = "▸ TOP × 3,000 ";
-    let s = t.wait_settled("the TOP group line", |s| s.contains(group));
+    let s = t.wait_for("the TOP group line", |s| s.contains(group));
     assert!(s.contains("median "), "the group's latency\n{s}");
     assert!(s.contains("#1–#3000"), "the group's first and last number\n{s}");
     t.send("Enter");
-    let s = t.wait_settled("the group expanded", |s| s.contains("▾ TOP × 3,000 "));
+    let s = t.wait_for("the group expanded", |s| s.contains("▾ TOP × 3,000 "));
     assert!(s.contains("── batch "), "a batch marker\n{s}");
     assert!(s.contains("C: TOP 1 0"), "the group's first command\n{s}");
     t.send("w");
-    let s = t.wait_settled("the trace saved", |s| s.contains("trace saved to "));
+    let s = t.wait_for("the trace saved", |s| s.contains("trace saved to "));
     let saved: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .expect("read the directory")
         .map(|e| e.expect("entry").path())
@@ -1340,4 +1324,58 @@ fn demo_trace_keeps_the_opening_groups_the_sweep_and_saves_it() {
     t.send("q");
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
+}
+
+/// The connection is cut under the inspector (a proxy between popscope and
+/// Dovecot drops it) with message 3 marked: popscope says so, reconnects
+/// once by itself, lists again with the mark carried by UID, and the
+/// commit afterwards deletes exactly message 3. The cut session deleted
+/// nothing: it ended without QUIT.
+#[test]
+fn a_cut_connection_reconnects_with_the_marks_intact() {
+    require_terminal_and_dovecot!();
+    let dovecot = Dovecot::builder().user("alice", PASSWORD).start();
+    assert_eq!(
+        dovecot.deliver_many("alice", maildrop::mixed_maildrop(MESSAGES)),
+        MESSAGES
+    );
+    let before = uidl(dovecot.pop3_port());
+    let proxy = CutProxy::start(dovecot.pop3s_port());
+    let cmd = pane_command(
+        &format!("POPSCOPE_PASSWORD={PASSWORD}"),
+        &format!(
+            "pop3s://alice@localhost:{} --ca-file {}",
+            proxy.port(),
+            shell_quote(dovecot.cert_pem_path())
+        ),
+    );
+    let run = Run {
+        tmux: Tmux::start("reconnect", &cmd),
+        dovecot,
+    };
+    let t = &run.tmux;
+    run.wait_list();
+    run.select_3_mark_3_and_4_unmark_4();
+
+    proxy.cut();
+    let s = t.wait_for("the reconnect to restore the mark", |s| {
+        s.contains("1 marks restored by UID") && status_bar(s).contains(" ● connected ")
+    });
+    assert_eq!(proxy.accepted(), 2, "one automatic reconnect\n{s}");
+    let s = run.wait_list();
+    assert_eq!(row_marked(&s, 3), Some(true), "message 3 still marked\n{s}");
+    assert_eq!(row_marked(&s, 4), Some(false), "{s}");
+    assert!(status_bar(&s).contains(" 1 marked ("), "{s}");
+    // The cut session ended without QUIT: Dovecot deleted nothing then.
+    let first = &run.disconnects(2)[1];
+    assert!(!first.contains("Logged out") && first.contains("del=0/"), "{first}");
+
+    t.send("q");
+    let s = t.wait_for("the commit dialog", |s| s.contains("Commit deletions"));
+    assert!(s.contains("Delete 1 message ("), "{s}");
+    t.send("y");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+    assert!(s.contains("popscope: deleted 1 message ("), "{s}");
+    assert_exactly_gone(&run, &before, &uids_of(&before, &[3]));
 }

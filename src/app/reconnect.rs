@@ -17,6 +17,9 @@ use std::collections::HashSet;
 pub struct CarriedMarks {
     uids: HashSet<Box<str>>,
     origin: MarkOrigin,
+    /// Marks dropped because their message had no UID, said again with
+    /// the outcome.
+    numbers_only: usize,
 }
 
 impl CarriedMarks {
@@ -95,15 +98,15 @@ impl App {
     /// A new session is open: list again and carry the marks over by UID.
     pub fn reconnected(&mut self, facts: ConnectionFacts) -> Vec<Effect> {
         let mut carried = self.reconnect.carried.take().unwrap_or_default();
-        let mut numbers_only = 0;
         for row in self.list.marked_rows() {
             match &row.uid {
                 Some(uid) => {
                     carried.uids.insert(uid.clone());
                 }
-                None => numbers_only += 1,
+                None => carried.numbers_only += 1,
             }
         }
+        let numbers_only = carried.numbers_only;
         if self.list.marked().0 > 0 {
             carried.origin = self.list.mark_origin().clone();
         }
@@ -162,12 +165,17 @@ impl App {
             .collect();
         let restored = self.list.restore_marks(rows, carried.origin.clone());
         let gone = carried.len().saturating_sub(restored);
-        let mut said = format!("{restored} marks restored by UID");
+        let mut said = format!("reconnected: {restored} marks restored by UID");
         if gone > 0 {
             said.push_str(&format!(
                 "; {gone} marked messages are no longer on the server and were unmarked"
             ));
         }
+        if carried.numbers_only > 0 {
+            said.push_str(&format!("; {} marks without a UID dropped", carried.numbers_only));
+        }
+        // This replaces "restoring…": the whole outcome in one notice.
+        self.listing_notice = None;
         self.tell(said);
     }
 

@@ -5,6 +5,7 @@
 //!
 //! * `certs`: test certificates (self-signed CA:TRUE/CA:FALSE, private CA,
 //!   expired, wrong names, Courier-style, one made by `openssl`);
+//! * `cut_proxy`: a TCP proxy whose connections a test can cut;
 //! * `dovecot`: a private Dovecot POP3 server (`Dovecot::start()`), and the
 //!   `require_dovecot!()` availability rule;
 //! * `maildrop`: deterministic ordinary and hostile test messages (the
@@ -18,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod cut_proxy;
 pub mod dovecot;
 // Not every test crate uses it.
 #[allow(unused_imports)]
