@@ -953,12 +953,12 @@ fn no_color_draws_without_colour_codes() {
         return;
     }
     let tmux = Tmux::start("nocolor", &pane_command("NO_COLOR=1", "demo --messages 50"));
-    tmux.wait_settled("the demo list with every header loaded", |s| {
+    tmux.wait_for("the demo list with every header loaded", |s| {
         let status = status_bar(s);
         status.contains("50 msgs") && !status.contains("headers ")
     });
     tmux.send("d");
-    tmux.wait_settled("one mark", |s| status_bar(s).contains(" 1 marked ("));
+    tmux.wait_for("one mark", |s| status_bar(s).contains(" 1 marked ("));
     let codes = sgr_codes(&tmux.screen_styled());
     assert!(!codes.is_empty(), "no SGR sequences at all: is -e capturing?");
     let coloured: Vec<&Vec<u16>> = codes.iter().filter(|c| sets_colour(c)).collect();
@@ -967,7 +967,7 @@ fn no_color_draws_without_colour_codes() {
     assert!(codes.iter().any(|c| c.contains(&9)), "no strike-through: {codes:?}");
     // The same demo with colour does use colours (the check can fail).
     let tmux = Tmux::start("colour", &pane_command("", "demo --messages 50"));
-    tmux.wait_settled("the demo list", |s| status_bar(s).contains("50 msgs"));
+    tmux.wait_for("the demo list", |s| status_bar(s).contains("50 msgs"));
     let codes = sgr_codes(&tmux.screen_styled());
     assert!(codes.iter().any(|c| sets_colour(c)), "{codes:?}");
     tmux.send("q");
@@ -985,13 +985,13 @@ fn no_frame_is_left_behind_after_a_resize_and_quit() {
         return;
     }
     let tmux = Tmux::start("resize", &pane_command("", "demo --messages 200"));
-    tmux.wait_settled("the demo list with every header loaded", |s| {
+    tmux.wait_for("the demo list with every header loaded", |s| {
         let status = status_bar(s);
         status.contains("200 msgs") && !status.contains("headers ")
     });
     let (cols, rows) = (COLS + 30, ROWS + 8);
     tmux.resize(cols, rows);
-    let s = tmux.wait_settled("the list drawn at the new size", |s| {
+    let s = tmux.wait_for("the list drawn at the new size", |s| {
         row(s, rows - 1).contains(" ● connected ") && row(s, 0).chars().count() == cols as usize
     });
     assert!(s.contains("Preview"), "{s}");

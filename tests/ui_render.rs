@@ -2694,6 +2694,8 @@ fn the_status_bar_shortens_whole_parts() {
     for i in 1..=3000u32 {
         list.push_str(&format!("{i} {}\r\n", 7_000 + i));
     }
+    let stat = fake.pending_ticket(CommandKind::Stat);
+    fake.reply(stat, collected("+OK 3000 0", Vec::new()));
     let ticket = fake.pending_ticket(CommandKind::List(None));
     fake.reply(ticket, collected("+OK", list.into_bytes()));
     fake.act(Action::Mark);
