@@ -547,12 +547,15 @@ fn is_nonce_char(b: u8) -> bool {
 }
 
 /// Server-supplied text made safe for a terminal and bounded in size.
+/// Server text for an error or a status: bounded, and terminal-safe (it is
+/// shown as it is; a bidi control would reorder the line around it).
 fn printable(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
+    let text: String = String::from_utf8_lossy(bytes)
         .chars()
         .take(1024)
         .map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c })
-        .collect()
+        .collect();
+    crate::sanitize::sanitize_text(&text, false)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -958,6 +961,16 @@ mod tests {
         assert_eq!(ex.respond(json).unwrap(), b"");
         assert_eq!(ex.server_error_detail(), Some(std::str::from_utf8(json).unwrap()));
         assert_eq!(ex.respond(b""), Err(AuthError::UnexpectedChallenge));
+    }
+
+    #[test]
+    fn oauth_error_detail_is_terminal_safe() {
+        let mut ex = exchange(Mechanism::XOAuth2, "someone@example.com", "ya29.token", "");
+        ex.respond(b"").unwrap();
+        ex.respond("{\"status\":\"\u{202e}400\u{2066}\"}".as_bytes()).unwrap();
+        let detail = ex.server_error_detail().unwrap();
+        assert!(crate::sanitize::is_terminal_safe(detail), "{detail:?}");
+        assert!(detail.contains("400"), "{detail:?}");
     }
 
     #[test]
