@@ -39,7 +39,8 @@ pub use fsutil::{Replacement, SPOOL_CAPACITY};
 pub use maildir::MaildirSink;
 pub use mbox::{MboxMessage, MboxSink, split_mboxrd};
 pub use names::{
-    MAX_NAME_BYTES, is_plain_file_name, propose_eml_name, sanitize_attachment_name, uid_file_name, unique_path,
+    EMPTY_UID_FILE_NAME, MAX_NAME_BYTES, is_plain_file_name, propose_eml_name, sanitize_attachment_name, uid_file_name,
+    unique_path,
 };
 pub use sink::{Format, MessageMeta, MessageSink, MessageWriter, SavedAt, SyncJob};
 pub use uids::{Account, STATE_FILE_NAME, UidState};

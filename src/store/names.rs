@@ -9,6 +9,9 @@ use super::fsutil::name_taken;
 use mail_parser::DateTime;
 use std::path::{Path, PathBuf};
 
+/// The name [`uid_file_name`] gives an empty UID.
+pub const EMPTY_UID_FILE_NAME: &str = "%.eml";
+
 /// Longest name produced, in bytes: below every common file system's limit
 /// (255) with room for a " (9999)" suffix.
 pub const MAX_NAME_BYTES: usize = 200;
@@ -54,6 +57,11 @@ pub fn sanitize_attachment_name(name_from_mail: &str) -> String {
 /// for a file name is cut and given a hash of the whole, so names stay
 /// distinct.
 pub fn uid_file_name(uid: &str) -> String {
+    if uid.is_empty() {
+        // No UID is empty (RFC 1939 §7), but a bare `.eml` would be a
+        // hidden file; a lone `%` is no escape, so no other UID gets it.
+        return EMPTY_UID_FILE_NAME.to_string();
+    }
     let mut out = String::with_capacity(uid.len() + 4);
     for (i, b) in uid.bytes().enumerate() {
         let plain = matches!(b, 0x21..=0x7e)
@@ -65,6 +73,14 @@ pub fn uid_file_name(uid: &str) -> String {
             out.push_str(&format!("%{b:02X}"));
         }
     }
+    // Before the cut, so the escape cannot push a long name over the
+    // limit; the cut keeps the part before the first dot (a device name's
+    // test) or makes the name too long to be one.
+    if is_reserved(&out) {
+        // Escaping the first letter keeps names distinct and reversible.
+        let first = out.remove(0);
+        out.insert_str(0, &format!("%{:02X}", first as u32));
+    }
     let limit = MAX_NAME_BYTES - ".eml".len();
     if out.len() > limit {
         use sha2::Digest;
@@ -73,11 +89,6 @@ pub fn uid_file_name(uid: &str) -> String {
         out.truncate(limit - hash.len() - 1);
         out.push('-');
         out.push_str(&hash);
-    }
-    if is_reserved(&out) {
-        // Escaping the first letter keeps names distinct and reversible.
-        let first = out.remove(0);
-        out.insert_str(0, &format!("%{:02X}", first as u32));
     }
     out.push_str(".eml");
     out
@@ -201,21 +212,28 @@ fn split_extension(name: &str) -> (&str, Option<&str>) {
 /// boundary), falls back when empty, and defuses device names.
 fn finish(stem: &str, ext: Option<&str>, fallback: &str) -> String {
     let room = MAX_NAME_BYTES - ext.map_or(0, |e| e.len() + 1);
-    let mut cut = stem.len().min(room);
-    while !stem.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut stem = trim_dots_and_spaces(&stem[..cut]).to_string();
+    let mut stem = cut_to(stem, room);
     if stem.is_empty() {
         stem = fallback.to_string();
     }
     if is_reserved(&stem) {
-        stem.insert(0, '_');
+        // The prefix takes a byte of the room.
+        stem = format!("_{}", cut_to(&stem, room - 1));
     }
     match ext {
         Some(ext) => format!("{stem}.{ext}"),
         None => stem,
     }
+}
+
+/// At most `room` bytes of `stem` (whole characters), without trailing
+/// dots and spaces.
+fn cut_to(stem: &str, room: usize) -> String {
+    let mut cut = stem.len().min(room);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    trim_dots_and_spaces(&stem[..cut]).to_string()
 }
 
 /// Windows device names, which refer to a device whatever the extension

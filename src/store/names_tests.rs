@@ -216,6 +216,7 @@ fn uid_file_names_table() {
         ("CON", "%43ON.eml"),
         ("_CON", "_CON.eml"),
         ("1.2.3", "1.2.3.eml"),
+        ("", "%.eml"),
     ];
     for (uid, want) in table {
         assert_eq!(uid_file_name(uid), *want, "uid {uid:?}");
@@ -224,7 +225,7 @@ fn uid_file_names_table() {
 
 #[test]
 fn distinct_uids_get_distinct_plain_names() {
-    let mut uids: Vec<String> = ["a/b", "a%2Fb", "a_b", "CON", "%43ON", "..", "%2E.", ".", "%2E"]
+    let mut uids: Vec<String> = ["a/b", "a%2Fb", "a_b", "CON", "%43ON", "..", "%2E.", ".", "%2E", "", "%"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -235,6 +236,25 @@ fn distinct_uids_get_distinct_plain_names() {
     assert_eq!(names.len(), uids.len());
     for (uid, name) in uids.iter().zip(uids.iter().map(|u| uid_file_name(u))) {
         assert_plain(&name, uid);
+    }
+}
+
+#[test]
+fn a_long_uid_with_a_device_name_stays_within_the_limit() {
+    let uid = format!("nul.{}", "\u{16}".repeat(80));
+    let name = uid_file_name(&uid);
+    assert!(name.len() <= MAX_NAME_BYTES, "{} bytes: {name}", name.len());
+    assert!(name.starts_with("%6Eul."), "{name}");
+    assert_plain(&name, &uid);
+}
+
+#[test]
+fn a_long_subject_with_a_device_name_stays_within_the_limit() {
+    let subject = format!("nul.{}", "x".repeat(300));
+    for name in [propose_eml_name(None, &subject, 1), sanitize_attachment_name(&subject)] {
+        assert!(name.len() <= MAX_NAME_BYTES, "{} bytes: {name}", name.len());
+        assert!(name.starts_with("_nul."), "{name}");
+        assert_plain(&name, &subject);
     }
 }
 
