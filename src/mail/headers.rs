@@ -356,6 +356,10 @@ fn push_other_headers(lines: &mut String, message: &Message, block: &str, summar
             Some(code) => lines.push(char::from(code)),
             None => {
                 push_clean_value(lines, header.name(), MAX_NAME);
+                if lines.len() == start {
+                    // A name of whitespace alone would read as no name.
+                    lines.push(char::REPLACEMENT_CHARACTER);
+                }
                 lines.push_str(": ");
             }
         }

@@ -313,3 +313,13 @@ fn broken_sets_are_small_sets() {
     }
     assert_eq!(std::mem::size_of::<BrokenSet>(), 2);
 }
+
+#[test]
+fn a_header_named_by_whitespace_alone_keeps_a_visible_name() {
+    let summary = HeaderSummary::parse(b"8:\n\x0b");
+    let headers: Vec<(&str, &str)> = summary.other_headers().collect();
+    assert!(!headers.is_empty());
+    for (name, value) in headers {
+        assert!(!name.is_empty(), "a nameless header with value {value:?}");
+    }
+}
