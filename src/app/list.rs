@@ -73,10 +73,12 @@ pub struct MessageList {
     /// UIDL answered before LIST: applied when the rows exist.
     pending_uids: Option<UidList>,
     /// Marked messages and their total size, kept up to date rather than
-    /// counted, because the status bar asks on every frame.
-    marked: (usize, u64),
+    /// counted, because the status bar asks on every frame. Sizes are the
+    /// server's numbers: summed exactly in u128 (10 million u64 sizes fit),
+    /// shown saturated at u64::MAX.
+    marked: (usize, u128),
     mark_origin: MarkOrigin,
-    total_bytes: u64,
+    total_bytes: u128,
     limit: Option<Filter>,
     dups: DupIndex,
     /// Every row below this index has its headers in for good.
@@ -115,7 +117,7 @@ impl MessageList {
             .map(|(number, size)| MessageRow::new(number, size))
             .collect();
         self.rows.sort_by_key(|r| r.number);
-        self.total_bytes = self.rows.iter().map(|r| r.size).sum();
+        self.total_bytes = self.rows.iter().map(|r| u128::from(r.size)).sum();
         self.marked = (0, 0);
         self.sorted = (0..self.rows.len()).collect();
         self.rank = (0..self.rows.len() as u32).collect();
@@ -199,7 +201,7 @@ impl MessageList {
     }
 
     pub fn marked(&self) -> (usize, u64) {
-        self.marked
+        (self.marked.0, saturated(self.marked.1))
     }
 
     pub fn mark_origin(&self) -> &MarkOrigin {
@@ -207,7 +209,7 @@ impl MessageList {
     }
 
     pub fn total_size(&self) -> u64 {
-        self.total_bytes
+        saturated(self.total_bytes)
     }
 
     pub fn selected_row(&self) -> Option<&MessageRow> {
@@ -262,10 +264,10 @@ impl MessageList {
         let (n, b) = &mut self.marked;
         if on {
             *n += 1;
-            *b = b.saturating_add(row.size);
+            *b += u128::from(row.size);
         } else {
             *n = n.saturating_sub(1);
-            *b = b.saturating_sub(row.size);
+            *b = b.saturating_sub(u128::from(row.size));
             if *n == 0 {
                 self.mark_origin = MarkOrigin::default();
             }
@@ -509,6 +511,10 @@ impl MessageList {
             limit: self.limit.as_ref(),
         }
     }
+}
+
+fn saturated(sum: u128) -> u64 {
+    u64::try_from(sum).unwrap_or(u64::MAX)
 }
 
 /// The list as the header loader sees it.

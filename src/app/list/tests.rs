@@ -38,6 +38,23 @@ fn marks_are_counted_incrementally() {
     assert_eq!(list.marked(), (0, 0));
 }
 
+/// Issue 11 item 5: sizes are the server's numbers; sums of them must
+/// neither wrap nor panic (the test profile has overflow checks on).
+#[test]
+fn sizes_near_u64_max_saturate_instead_of_wrapping() {
+    let mut list = MessageList::default();
+    list.fill(vec![(1, u64::MAX), (2, u64::MAX - 1), (3, 5)]);
+    assert_eq!(list.total_size(), u64::MAX);
+    list.set_mark(0, true);
+    list.set_mark(1, true);
+    assert_eq!(list.marked(), (2, u64::MAX));
+    list.set_mark(0, false);
+    assert_eq!(list.marked(), (1, u64::MAX - 1), "unmarking is exact, not saturated");
+    list.set_mark(2, true);
+    list.set_mark(1, false);
+    assert_eq!(list.marked(), (1, 5));
+}
+
 #[test]
 fn sorting_keeps_the_selected_message() {
     let mut list = list(10);
