@@ -436,7 +436,8 @@ impl ConnectArgs {
         if let Some(text) = &self.url {
             let url = url::Url::parse(text).map_err(|e| {
                 usage(format!(
-                    "{text:?} is not a URL ({e}); expected pop3s://user@host[:port] or pop3://user@host[:port]"
+                    "{:?} is not a URL ({e}); expected pop3s://user@host[:port] or pop3://user@host[:port]",
+                    shown_url(text)
                 ))
             })?;
             tls = Some(match url.scheme() {
@@ -614,6 +615,23 @@ async fn run_secret_command(command: &str, flag: &str) -> Result<Secret, Failure
     first_line(output.stdout, flag)
 }
 
+/// A URL as typed, fit to be quoted: any password in its user info
+/// (`user:password@`) becomes `****`, and it is sanitized. Everything
+/// before the last `@` after the scheme counts as user info, so a password
+/// holding `/`, `?` or `@` is hidden too.
+fn shown_url(text: &str) -> String {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let rest = &text[start..];
+    let redacted = match rest.rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{}{}:****{}", &text[..start], &rest[..colon], &rest[at..]),
+            None => text.to_string(),
+        },
+        None => text.to_string(),
+    };
+    crate::sanitize::sanitize_text(&redacted, false)
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -761,6 +779,43 @@ mod tests {
             let e = args(&bad).target().unwrap_err();
             assert_eq!(e.kind, FailureKind::Usage, "{bad:?}");
             assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+
+    /// Issue 11 item 8: a URL that fails to parse is quoted without its
+    /// password.
+    #[test]
+    fn a_password_in_an_unparsable_url_is_never_echoed() {
+        for bad in [
+            "pop3s://alice:hunter2@host:99999",
+            "pop3s://alice:hunter2@[::1/",
+            "pop3s://alice:hunter2@ho st",
+            "pop3s://alice:hunter2:more@host:99999/path",
+        ] {
+            let e = args(&[bad]).target().unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert_eq!(e.kind, FailureKind::Usage, "{bad:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("alice"), "the user name helps find the typo: {shown}");
+        }
+        let e = args(&["pop3s://alice@host:99999\u{202e}\u{1b}]0;x\u{7}"])
+            .target()
+            .unwrap_err();
+        assert!(crate::sanitize::is_terminal_safe(&e.to_string()), "{e}");
+    }
+
+    #[test]
+    fn shown_urls_hide_exactly_the_password() {
+        let table = [
+            ("pop3s://alice:hunter2@host:99999", "pop3s://alice:****@host:99999"),
+            ("pop3s://alice@host:99999", "pop3s://alice@host:99999"),
+            ("pop3s://alice:hun/t@er2@h/x", "pop3s://alice:****@h/x"),
+            ("alice:hunter2@host", "alice:****@host"),
+            ("pop3s://host:99999", "pop3s://host:99999"),
+            ("", ""),
+        ];
+        for (typed, shown) in table {
+            assert_eq!(shown_url(typed), shown, "{typed:?}");
         }
     }
 
