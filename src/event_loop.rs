@@ -58,7 +58,7 @@ pub fn connection_facts(session: &Session, host: &str, port: u16, mode: TlsMode)
         (None, _) => ("NO TLS".to_string(), false),
     };
     ConnectionFacts {
-        server: format!("{host}:{port}"),
+        server: crate::sanitize::sanitize_text(&format!("{host}:{port}"), false),
         security,
         verified,
         demo: false,

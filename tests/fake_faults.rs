@@ -828,4 +828,42 @@ fn a_huge_claimed_count_keeps_lists_memory_bounded() {
         peak / 1024,
         &received[..received.len().min(12)]
     );
+
+// 10. Text that reaches the terminal (issue 11 item 7)
+// ---------------------------------------------------------------------------
+
+/// The user and host are printed as typed, but sanitized: a user name
+/// `%1b%5d0%3b...%07` must not put a raw OSC on the terminal.
+#[test]
+fn check_prints_the_user_and_host_sanitized() {
+    let server = FakeServer::start(vec![greeting(), Step::Close]);
+    let url = format!("pop3://%1b%5d0%3bpwned%07@127.0.0.1:{}", server.port());
+    let run = popscope(
+        &strings(&["check", &url, "--tls", "none", "--allow-plaintext"]),
+        Some(PASSWORD),
+    );
+    run.no_panic();
+    let all = run.all();
+    assert!(!all.contains('\x1b') && !all.contains('\x07'), "{run:#?}");
+    assert!(
+        run.stdout.contains("\u{241b}]0;pwned\u{2407}@127.0.0.1"),
+        "the user is shown, made visible: {run:#?}"
+    );
+
+    let run = popscope(
+        &strings(&[
+            "check",
+            "--host",
+            "evil\u{202e}lmth.exe",
+            "--user",
+            "bob\u{2066}",
+            "--tls",
+            "none",
+            "--allow-plaintext",
+        ]),
+        Some(PASSWORD),
+    );
+    run.no_panic();
+    let all = run.all();
+    assert!(!all.contains('\u{202e}') && !all.contains('\u{2066}'), "{run:#?}");
 }

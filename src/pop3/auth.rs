@@ -546,16 +546,20 @@ fn is_nonce_char(b: u8) -> bool {
     b.is_ascii_graphic() && b != b','
 }
 
-/// Server-supplied text made safe for a terminal and bounded in size.
-/// Server text for an error or a status: bounded, and terminal-safe (it is
-/// shown as it is; a bidi control would reorder the line around it).
+/// Longest server error text kept (SCRAM `e=`, an OAuth JSON error), in
+/// characters.
+const MAX_SERVER_ERROR_CHARS: usize = 1024;
+
+/// Server-supplied text made safe for a terminal by the one sanitizer
+/// (controls, escapes and bidi controls become visible stand-ins) and
+/// bounded in size.
 fn printable(bytes: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(bytes)
+    // 4 bytes per character at most: enough input for the bound.
+    let head = &bytes[..bytes.len().min(MAX_SERVER_ERROR_CHARS * 4)];
+    crate::sanitize::sanitize_bytes(head, false)
         .chars()
-        .take(1024)
-        .map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c })
-        .collect();
-    crate::sanitize::sanitize_text(&text, false)
+        .take(MAX_SERVER_ERROR_CHARS)
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -897,7 +901,32 @@ mod tests {
         assert_eq!(ex.finish(), Err(AuthError::ServerNotVerified));
 
         let (_, r) = scram_after_first(b"e=unknown-user\x1b[2J");
-        assert_eq!(r, Err(AuthError::ScramServerError("unknown-user\u{fffd}[2J".into())));
+        assert_eq!(r, Err(AuthError::ScramServerError("unknown-user\u{241b}[2J".into())));
+    }
+
+    /// Issue 11 item 7: server text in SCRAM and OAuth errors goes through
+    /// the one sanitizer, bidi controls included.
+    #[test]
+    fn server_error_texts_are_terminal_safe() {
+        let hostile = "evil\u{202e}txt.exe\u{2066}\u{1b}]0;x\u{7}\u{9b}2J";
+        let (_, r) = scram_after_first(format!("e={hostile}").as_bytes());
+        let Err(AuthError::ScramServerError(text)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(crate::sanitize::is_terminal_safe(&text), "{text:?}");
+        assert!(text.starts_with("evil"), "{text:?}");
+
+        let mut ex = exchange(Mechanism::XOAuth2, "someone@example.com", "ya29.token", "");
+        ex.respond(b"").unwrap();
+        ex.respond(hostile.as_bytes()).unwrap();
+        let detail = ex.server_error_detail().unwrap();
+        assert!(crate::sanitize::is_terminal_safe(detail), "{detail:?}");
+
+        // Still bounded: a megabyte of JSON is not an error message.
+        let mut ex = exchange(Mechanism::OAuthBearer, "u", "t", "");
+        ex.respond(b"").unwrap();
+        ex.respond(&vec![b'x'; 1 << 20]).unwrap();
+        assert_eq!(ex.server_error_detail().unwrap().chars().count(), 1024);
     }
 
     #[test]
@@ -993,7 +1022,7 @@ mod tests {
         ex.respond(b"").unwrap();
         let json = b"{\"status\":\"invalid_token\"}\n";
         assert_eq!(ex.respond(json).unwrap(), b"\x01");
-        assert_eq!(ex.server_error_detail(), Some("{\"status\":\"invalid_token\"}\u{fffd}"));
+        assert_eq!(ex.server_error_detail(), Some("{\"status\":\"invalid_token\"} "));
         assert_eq!(ex.respond(b""), Err(AuthError::UnexpectedChallenge));
     }
 
