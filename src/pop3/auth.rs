@@ -249,6 +249,8 @@ pub struct SaslExchange {
     port: u16,
     step: Step,
     server_error: Option<String>,
+    /// The message produced last carries the password or token.
+    carried_secret: bool,
 }
 
 impl fmt::Debug for SaslExchange {
@@ -310,6 +312,7 @@ impl SaslExchange {
             port,
             step: Step::Start,
             server_error: None,
+            carried_secret: false,
         })
     }
 
@@ -331,6 +334,7 @@ impl SaslExchange {
         if !matches!(self.step, Step::Start) {
             return None;
         }
+        self.carried_secret = carries_secret(self.mech, &self.step);
         match self.mech {
             Mechanism::Plain => {
                 self.step = Step::Complete;
@@ -349,6 +353,7 @@ impl SaslExchange {
     /// dead: the caller should cancel with "*".
     pub fn respond(&mut self, challenge: &[u8]) -> Result<Vec<u8>, AuthError> {
         let step = std::mem::replace(&mut self.step, Step::Failed);
+        self.carried_secret = carries_secret(self.mech, &step);
         let (reply, next) = self.advance(step, challenge)?;
         self.step = next;
         Ok(reply)
@@ -403,6 +408,13 @@ impl SaslExchange {
             }
             _ => return Err(AuthError::UnexpectedChallenge),
         })
+    }
+
+    /// Whether the message last produced (`initial_response` or `respond`)
+    /// carries the password or token, so that not even its size may be
+    /// shown: PLAIN's message, LOGIN's second answer, the OAuth message.
+    pub fn last_message_carries_secret(&self) -> bool {
+        self.carried_secret
     }
 
     /// Call after the server's +OK: checks the exchange really completed, so
@@ -503,6 +515,17 @@ impl SaslExchange {
         let server_key = Secret::new(hash.hmac(salted.expose(), b"Server Key"));
         let server_signature = hash.hmac(server_key.expose(), auth_message.as_bytes());
         Ok((format!("{without_proof},p={}", B64.encode(proof)), server_signature))
+    }
+}
+
+/// Whether the message `mech` produces at `step` holds the secret itself
+/// (CRAM-MD5 and SCRAM send only proofs derived from it).
+fn carries_secret(mech: Mechanism, step: &Step) -> bool {
+    match mech {
+        Mechanism::Plain => true,
+        Mechanism::Login => matches!(step, Step::FirstSent { .. }),
+        Mechanism::XOAuth2 | Mechanism::OAuthBearer => matches!(step, Step::Start),
+        _ => false,
     }
 }
 

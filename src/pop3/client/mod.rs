@@ -135,8 +135,8 @@ struct InFlight {
     phase: Phase,
     sasl: Option<Box<SaslExchange>>,
     /// A SASL initial response too long for the command line, sent at the
-    /// first (empty) challenge instead.
-    deferred_initial: Option<Vec<u8>>,
+    /// first (empty) challenge instead, and whether it carries the secret.
+    deferred_initial: Option<(Vec<u8>, bool)>,
     /// Set once we sent `*` to abort a SASL exchange.
     sasl_error: Option<AuthError>,
     /// This RSET was sent on behalf of a withheld QUIT.

@@ -17,6 +17,7 @@ impl InFlight {
         let mechanism = exchange.mechanism();
         let bare = format!("{} {}", CommandKind::Auth(mechanism).spec().verb, mechanism.name());
         let initial = exchange.initial_response();
+        let secret = exchange.last_message_carries_secret();
         self.sasl = Some(exchange);
         let Some(raw) = initial else {
             return Line {
@@ -31,12 +32,18 @@ impl InFlight {
             encode_sasl(&raw)
         };
         if bare.len() + 1 + encoded.len() + 2 <= MAX_COMMAND_LINE {
+            // The size of a secret would give away its length.
+            let shown = if secret {
+                format!("{bare} ********")
+            } else {
+                format!("{bare} ******** ({} bytes)", encoded.len())
+            };
             Line {
                 wire: format!("{bare} {encoded}").into_bytes(),
-                shown: format!("{bare} ******** ({} bytes)", encoded.len()),
+                shown,
             }
         } else {
-            self.deferred_initial = Some(raw);
+            self.deferred_initial = Some((raw, secret));
             Line {
                 wire: bare.clone().into_bytes(),
                 shown: bare,
@@ -54,14 +61,24 @@ impl Client {
             Ok(raw) if raw.is_empty() && head.deferred_initial.is_some() => {
                 Ok(head.deferred_initial.take().expect("checked"))
             }
-            Ok(raw) => head.sasl.as_mut().expect("sasl exchange present").respond(&raw),
+            Ok(raw) => {
+                let exchange = head.sasl.as_mut().expect("sasl exchange present");
+                exchange
+                    .respond(&raw)
+                    .map(|reply| (reply, exchange.last_message_carries_secret()))
+            }
             Err(e) => Err(AuthError::MalformedChallenge(e.to_string())),
         };
         let line = match answer {
-            Ok(raw) => {
+            Ok((raw, secret)) => {
                 let encoded = encode_sasl(&raw);
+                let shown = if secret {
+                    "<SASL response, secret not shown>".to_string()
+                } else {
+                    format!("<SASL response, {} bytes>", encoded.len())
+                };
                 Line {
-                    shown: format!("<SASL response, {} bytes>", encoded.len()),
+                    shown,
                     wire: encoded.into_bytes(),
                 }
             }

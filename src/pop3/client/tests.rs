@@ -998,6 +998,80 @@ mod sasl {
         assert!(matches!(&done[0].2, Outcome::AuthFailed { .. }));
     }
 
+    fn sent_traces(c: &mut Client) -> Vec<String> {
+        drain(c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) if t.direction == Direction::Sent => Some(t.text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Issue 11 item 9: the size of a line that carries the password or
+    /// token would give away its length; such lines show no size.
+    #[test]
+    fn a_line_carrying_the_secret_shows_no_size() {
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::Plain, "hunter2")), Priority::Normal)
+            .unwrap();
+        transcript(
+            &mut c,
+            "C: AUTH PLAIN AHVzZXIAaHVudGVyMg==
+             S: +OK",
+        );
+        assert_eq!(sent_traces(&mut c), ["AUTH PLAIN ********"]);
+
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::Login, "hunter2")), Priority::Normal)
+            .unwrap();
+        transcript(
+            &mut c,
+            "C: AUTH LOGIN
+             S: + VXNlcm5hbWU6
+             C: dXNlcg==
+             S: + UGFzc3dvcmQ6
+             C: aHVudGVyMg==
+             S: +OK",
+        );
+        assert_eq!(
+            sent_traces(&mut c),
+            [
+                "AUTH LOGIN",
+                "<SASL response, 8 bytes>",
+                "<SASL response, secret not shown>"
+            ]
+        );
+
+        let mut c = client(1);
+        c.submit(Command::Auth(exchange(Mechanism::XOAuth2, "tok")), Priority::Normal)
+            .unwrap();
+        c.take_output(now());
+        c.receive(now(), b"+ \r\n").unwrap();
+        c.take_output(now());
+        c.receive(now(), b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n").unwrap();
+        c.take_output(now());
+        assert_eq!(
+            sent_traces(&mut c),
+            [
+                "AUTH XOAUTH2",
+                "<SASL response, secret not shown>",
+                "<SASL response, 0 bytes>"
+            ]
+        );
+
+        // A PLAIN initial response too long for the command line waits for
+        // the first challenge, and still shows no size.
+        let mut c = client(1);
+        let long = "p".repeat(300);
+        c.submit(Command::Auth(exchange(Mechanism::Plain, &long)), Priority::Normal)
+            .unwrap();
+        c.take_output(now());
+        c.receive(now(), b"+ \r\n").unwrap();
+        c.take_output(now());
+        assert_eq!(sent_traces(&mut c), ["AUTH PLAIN", "<SASL response, secret not shown>"]);
+    }
+
     #[test]
     fn sasl_lines_are_redacted() {
         let mut c = client(1);
