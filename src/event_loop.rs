@@ -7,7 +7,8 @@
 //! Every way out except an answered, confirmed QUIT leaves by dropping the
 //! session, which closes the socket without QUIT: the server deletes
 //! nothing (RFC 1939 §6). The terminal is restored on every path,
-//! including a panic.
+//! including a panic that ends the program (and only then: see
+//! `panic_hook`).
 
 use crate::app::{App, ConnectionFacts, Effect, ExitReport};
 use crate::error::{Failure, FailureKind};
@@ -26,7 +27,9 @@ use futures_util::future::BoxFuture;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::Stdout;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::ThreadId;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -95,18 +98,38 @@ pub fn restore_terminal() {
     );
 }
 
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// The inspector's panic hook: a panic that will end the program (on the UI
+/// thread, outside `unwind::catching` and outside a spawned task) gets the
+/// terminal back before its message is printed, so the message can be read.
+/// Any other panic is caught and the inspector goes on (mail shown raw, the
+/// session ended): the terminal is left as it is, and nothing is printed over
+/// the screen.
+fn panic_hook(ui_thread: ThreadId, restore: fn(), previous: Arc<PanicHook>) -> PanicHook {
+    Box::new(move |info| {
+        if std::thread::current().id() == ui_thread && crate::unwind::will_end_the_program() {
+            restore();
+            previous(info);
+        }
+    })
+}
+
 struct TerminalGuard {
     terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// The hook before ours, put back when the inspector ends.
+    previous_hook: Arc<PanicHook>,
 }
 
 impl TerminalGuard {
     fn enter() -> Result<TerminalGuard, Failure> {
         let local = |e: std::io::Error| Failure::new(FailureKind::Local, format!("cannot set up the terminal: {e}"));
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
-            previous(info);
-        }));
+        let previous_hook: Arc<PanicHook> = Arc::new(std::panic::take_hook());
+        std::panic::set_hook(panic_hook(
+            std::thread::current().id(),
+            restore_terminal,
+            Arc::clone(&previous_hook),
+        ));
         enable_raw_mode().map_err(local)?;
         SCREEN_UP.store(true, Ordering::SeqCst);
         let terminal = execute!(
@@ -116,9 +139,13 @@ impl TerminalGuard {
         )
         .and_then(|()| Terminal::new(CrosstermBackend::new(std::io::stdout())));
         match terminal {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => Ok(TerminalGuard {
+                terminal,
+                previous_hook,
+            }),
             Err(e) => {
                 restore_terminal();
+                std::panic::set_hook(Box::new(move |info| previous_hook(info)));
                 Err(local(e))
             }
         }
@@ -128,6 +155,8 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
+        let previous = Arc::clone(&self.previous_hook);
+        std::panic::set_hook(Box::new(move |info| previous(info)));
     }
 }
 
@@ -428,6 +457,7 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn a_keepalive_is_due_once_per_silence_and_traffic_resets_it() {
@@ -440,5 +470,40 @@ mod tests {
         keepalive.traffic(start + Duration::from_secs(150));
         assert!(!keepalive.due(start + Duration::from_secs(209)));
         assert!(keepalive.due(start + Duration::from_secs(210)));
+    }
+
+    static RESTORED: AtomicUsize = AtomicUsize::new(0);
+    static PRINTED: AtomicUsize = AtomicUsize::new(0);
+
+    fn count_restore() {
+        RESTORED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn counts() -> (usize, usize) {
+        (RESTORED.load(Ordering::SeqCst), PRINTED.load(Ordering::SeqCst))
+    }
+
+    /// Issue 11 item 10: panics that are caught (mail parsing, a spawned
+    /// task, another thread) leave the terminal alone; only a panic that
+    /// ends the program restores it.
+    #[test]
+    fn the_terminal_is_restored_only_for_a_panic_that_ends_the_program() {
+        let original = std::panic::take_hook();
+        let previous: Arc<PanicHook> = Arc::new(Box::new(|_| {
+            PRINTED.fetch_add(1, Ordering::SeqCst);
+        }));
+        std::panic::set_hook(panic_hook(std::thread::current().id(), count_restore, previous));
+        let parsed = crate::unwind::catching(|| -> u8 { panic!("a mail parser bug") });
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let task = runtime.block_on(async { tokio::spawn(async { panic!("a driver bug") }).await });
+        let thread = std::thread::spawn(|| panic!("elsewhere")).join();
+        let caught = counts();
+        // What the end of `main` would see: a panic nobody catches.
+        let ending = std::panic::catch_unwind(|| -> u8 { panic!("the end") });
+        let ended = counts();
+        std::panic::set_hook(original);
+        assert!(parsed.is_err() && task.is_err() && thread.is_err() && ending.is_err());
+        assert_eq!(caught, (0, 0), "restored or printed for a caught panic");
+        assert_eq!(ended, (1, 1));
     }
 }

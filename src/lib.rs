@@ -17,3 +17,4 @@ pub mod testmail;
 pub mod text;
 pub mod transfer;
 pub mod ui;
+pub mod unwind;

@@ -66,7 +66,7 @@ impl HeaderSummary {
     /// empty (and named in `broken`), and a parser panic (hostile input)
     /// yields an empty summary marked [`Broken::Unparsable`].
     pub fn parse(raw: &[u8]) -> HeaderSummary {
-        std::panic::catch_unwind(|| parse_inner(raw)).unwrap_or_else(|_| HeaderSummary {
+        crate::unwind::catching(|| parse_inner(raw)).unwrap_or_else(|_| HeaderSummary {
             broken: BrokenSet::of(Broken::Unparsable),
             ..HeaderSummary::default()
         })

@@ -58,7 +58,7 @@ impl ParsedMessage {
     /// LIST (may exceed `raw.len()` when truncated). Never panics.
     pub fn parse(raw: &[u8], truncated: bool, total_size: u64) -> ParsedMessage {
         let mut notes = Vec::new();
-        let parsed = std::panic::catch_unwind(|| parse_mime(raw)).ok().flatten();
+        let parsed = crate::unwind::catching(|| parse_mime(raw)).ok().flatten();
         let mut message = match parsed {
             Some((message, body_cut)) => {
                 if body_cut {

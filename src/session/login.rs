@@ -549,7 +549,7 @@ async fn authenticate(
                 sasl,
                 &config.user,
                 secret.expose(),
-                &client_nonce(),
+                &client_nonce()?,
                 &config.host,
                 config.port,
             )
@@ -591,11 +591,42 @@ fn login_refused(mechanism: Mechanism, status: &StatusLine) -> Failure {
 }
 
 /// A fresh SCRAM client nonce: 18 random bytes, base64 (never a comma).
-fn client_nonce() -> String {
+fn client_nonce() -> Result<String, Failure> {
+    nonce_from(getrandom::getrandom)
+}
+
+fn nonce_from(fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>) -> Result<String, Failure> {
     use base64::Engine;
     let mut bytes = [0u8; 18];
-    // A failing system RNG leaves zeros; SCRAM still works, it is only less
-    // unpredictable, and there is nothing better to do without one.
-    let _ = getrandom::getrandom(&mut bytes);
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    // Without randomness the nonce is predictable and SCRAM's replay
+    // protection is gone: refuse rather than log in weaker than promised.
+    fill(&mut bytes).map_err(|e| {
+        Failure::new(
+            FailureKind::Local,
+            format!("cannot get random bytes for the SCRAM nonce ({e}); not logging in"),
+        )
+        .with_hint("the system's random source failed; choose another mechanism with --auth, or fix the system")
+    })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11 item 10: a nonce of zeros is predictable; without a working
+    /// random source the login fails instead.
+    #[test]
+    fn no_random_source_no_scram_nonce() {
+        let failure = nonce_from(|_| Err(getrandom::Error::UNSUPPORTED)).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Local);
+        assert!(failure.message.contains("random"), "{failure}");
+        let nonce = nonce_from(|b| {
+            b.fill(7);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(nonce, "BwcHBwcHBwcHBwcHBwcHBwcH");
+        assert_ne!(client_nonce().unwrap(), client_nonce().unwrap());
+    }
 }

@@ -32,7 +32,7 @@ pub struct DecodedAttachment {
 /// a message that cannot be parsed or has no such attachment is an error
 /// that says so.
 pub fn decode_attachment(raw: &[u8], index: usize) -> Result<DecodedAttachment, StoreError> {
-    match std::panic::catch_unwind(|| extract(raw, index)) {
+    match crate::unwind::catching(|| extract(raw, index)) {
         Ok(Some(attachment)) => Ok(attachment),
         Ok(None) => Err(StoreError::other(
             None,

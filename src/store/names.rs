@@ -141,7 +141,7 @@ fn parse_day(date: &str) -> Option<String> {
         true => DateTime::parse_rfc3339(date),
         false => DateTime::parse_rfc822(date),
     };
-    let parsed = std::panic::catch_unwind(parse).ok().flatten()?;
+    let parsed = crate::unwind::catching(parse).ok().flatten()?;
     let plausible =
         (1..=9999).contains(&parsed.year) && (1..=12).contains(&parsed.month) && (1..=31).contains(&parsed.day);
     plausible.then(|| format!("{:04}-{:02}-{:02}", parsed.year, parsed.month, parsed.day))
