@@ -867,3 +867,25 @@ fn check_prints_the_user_and_host_sanitized() {
     let all = run.all();
     assert!(!all.contains('\u{202e}') && !all.contains('\u{2066}'), "{run:#?}");
 }
+
+// ---------------------------------------------------------------------------
+// 11. Choosing the login mechanism (issue 11 items 15 and 18)
+// ---------------------------------------------------------------------------
+
+/// `--auth MECH` the server did not list: said, with what it offers,
+/// before anything of the login is sent.
+#[test]
+fn forced_mechanism_not_offered_is_refused_before_sending_anything() {
+    let mut script = vec![greeting()];
+    script.extend(capa(&["USER", "SASL PLAIN LOGIN"]));
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("check", &server, &["--auth", "CRAM-MD5", "--timeout", "2"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(5)
+        .stderr_has("does not offer CRAM-MD5")
+        .stderr_has("it offers LOGIN, PLAIN, USER");
+    done(&server);
+    assert_eq!(server.received(), ["CAPA"], "nothing of the login may be sent");
+}

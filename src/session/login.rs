@@ -514,12 +514,34 @@ fn pick_mechanism(
             MechanismRefusal::NoApopTimestamp => {
                 failure(FailureKind::Auth).with_hint("choose another mechanism with --auth")
             }
+            MechanismRefusal::NotOffered(_) => Failure::new(
+                FailureKind::Auth,
+                format!("{refusal}; it offers {}", offered_mechanisms(caps, greeting)),
+            )
+            .with_hint("choose one of those with --auth, or leave --auth out to let popscope choose"),
             MechanismRefusal::NeedsPassword(_) | MechanismRefusal::NeedsToken(_) => failure(FailureKind::Usage),
             MechanismRefusal::SecretInClear(_) => failure(FailureKind::Policy).with_hint(
                 "use pop3s:// or STLS; or, if you accept that anyone on the path can read it, pass --allow-plaintext",
             ),
         }
     })
+}
+
+/// What the server offers to log in with, in words: CAPA's SASL list, USER
+/// if listed, APOP if the greeting has a timestamp.
+fn offered_mechanisms(caps: Option<&Capabilities>, greeting: &StatusLine) -> String {
+    let mut names: Vec<String> = caps.map(|c| c.sasl_list()).unwrap_or_default();
+    if caps.is_some_and(|c| c.user) {
+        names.push("USER".into());
+    }
+    if apop_timestamp(&greeting.text).is_some() {
+        names.push("APOP".into());
+    }
+    if names.is_empty() {
+        "no login mechanism".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 async fn authenticate(

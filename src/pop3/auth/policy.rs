@@ -34,6 +34,8 @@ pub enum MechanismRefusal {
     NoneUsable,
     #[error("APOP was requested but the server's greeting has no APOP timestamp")]
     NoApopTimestamp,
+    #[error("the server does not offer {}", .0.name())]
+    NotOffered(Mechanism),
     #[error("{} needs a password, but an OAuth token was given", .0.name())]
     NeedsPassword(Mechanism),
     #[error("{} needs an OAuth token (--oauth-token-command)", .0.name())]
@@ -45,7 +47,11 @@ pub enum MechanismRefusal {
 /// The mechanism to log in with. Without `forced`, the strongest offered;
 /// over an unencrypted link without `allow_plaintext`, the strongest that
 /// keeps the secret off the wire, and a refusal rather than a fallback to
-/// one that does not.
+/// one that does not. A forced mechanism the server's CAPA did not list is
+/// refused before anything is sent, except XOAUTH2, which servers accept
+/// unlisted (Microsoft 365; Thunderbird tries it blind, and so does the
+/// automatic choice for a token). Without a CAPA answer nothing is known,
+/// and the person's choice stands.
 pub fn choose_login(facts: &LoginFacts) -> Result<Mechanism, MechanismRefusal> {
     let (sasl, user_offered): (&[String], bool) = match facts.offered {
         Offered::Unknown => (&[], true),
@@ -74,6 +80,9 @@ pub fn choose_login(facts: &LoginFacts) -> Result<Mechanism, MechanismRefusal> {
     if chosen == Mechanism::Apop && !facts.apop_timestamp {
         return Err(MechanismRefusal::NoApopTimestamp);
     }
+    if facts.forced.is_some() && !listed_or_unknown(chosen, facts.offered) {
+        return Err(MechanismRefusal::NotOffered(chosen));
+    }
     if facts.credential == CredentialKind::OAuthToken && !chosen.uses_oauth_token() {
         return Err(MechanismRefusal::NeedsPassword(chosen));
     }
@@ -84,6 +93,17 @@ pub fn choose_login(facts: &LoginFacts) -> Result<Mechanism, MechanismRefusal> {
         return Err(MechanismRefusal::SecretInClear(chosen));
     }
     Ok(chosen)
+}
+
+/// Whether CAPA listed `mechanism`, or there was no CAPA to tell. APOP is
+/// offered by the greeting's timestamp (checked apart); XOAUTH2 is taken
+/// as offered (see `choose_login`).
+fn listed_or_unknown(mechanism: Mechanism, offered: Offered) -> bool {
+    match (offered, mechanism) {
+        (Offered::Unknown, _) | (_, Mechanism::Apop | Mechanism::XOAuth2) => true,
+        (Offered::Listed { user, .. }, Mechanism::User) => user,
+        (Offered::Listed { sasl, .. }, m) => sasl.iter().any(|name| name.eq_ignore_ascii_case(m.name())),
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +189,14 @@ mod tests {
         row(Pw, Some(TOKENS), true, false, Link::Tls, Some(XOAuth2), Err(NeedsToken(XOAuth2))),
         row(Pw, Some(ALL), true, false, Link::Plain, Some(User), Err(SecretInClear(User))),
         row(Pw, Some(ALL), true, false, Link::PlainAllowed, Some(User), Ok(User)),
+        // Forced but not listed: refused before anything is sent...
+        row(Pw, Some(PLAIN_ONLY), true, false, Link::Tls, Some(CramMd5), Err(NotOffered(CramMd5))),
+        row(Pw, Some(CRAM), false, false, Link::Tls, Some(User), Err(NotOffered(User))),
+        row(Token, Some(NONE), false, false, Link::Tls, Some(OAuthBearer), Err(NotOffered(OAuthBearer))),
+        row(Pw, Some(&["plain"]), true, false, Link::Tls, Some(Plain), Ok(Plain)),
+        // ... except XOAUTH2, and when there was no CAPA to go by.
+        row(Token, Some(NONE), false, false, Link::Tls, Some(XOAuth2), Ok(XOAuth2)),
+        row(Pw, None, false, false, Link::Tls, Some(CramMd5), Ok(CramMd5)),
     ];
 
     #[test]
