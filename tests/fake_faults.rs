@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use fake_server::{FakeServer, Step, capa, expect, greeting, multiline, quit, send_line, user_pass_login};
+use fake_server::{
+    FakeServer, Step, capa, expect, expect_prefix, greeting, multiline, quit, send_line, user_pass_login,
+};
 use popscope::pop3::codec::ResponseCode;
 
 const USER: &str = "alice";
@@ -888,4 +890,86 @@ fn forced_mechanism_not_offered_is_refused_before_sending_anything() {
         .stderr_has("it offers LOGIN, PLAIN, USER");
     done(&server);
     assert_eq!(server.received(), ["CAPA"], "nothing of the login may be sent");
+}
+
+const APOP_GREETING: &str = "+OK fake POP3 ready <1896.697170952@fake.example>";
+
+fn plain_initial_response() -> String {
+    format!("AUTH PLAIN {}", B64.encode(format!("\0{USER}\0{PASSWORD}")))
+}
+
+/// A greeting with a timestamp makes APOP the automatic choice; a server
+/// that refuses it gets the next permitted mechanism, once, and the person
+/// is told.
+#[test]
+fn a_refused_automatic_apop_falls_back_to_the_next_mechanism_once() {
+    let mut script = vec![send_line(APOP_GREETING)];
+    script.extend(capa(&["USER", "SASL PLAIN"]));
+    script.push(expect_prefix(&format!("APOP {USER} ")));
+    script.push(send_line("-ERR [AUTH] APOP is not enabled here"));
+    script.push(Step::Expect(plain_initial_response()));
+    script.push(send_line("+OK logged in"));
+    script.extend(capa(&["USER", "SASL PLAIN"]));
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 0 0"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &[]), Some(PASSWORD));
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("the server refused APOP")
+            && run.stdout.contains("-ERR [AUTH] APOP is not enabled here")
+            && run.stdout.contains("PLAIN"),
+        "the fallback is told: {run:#?}"
+    );
+    assert!(run.stdout.contains("PLAIN as alice"), "{run:#?}");
+    done(&server);
+}
+
+/// One fallback only (servers lock or slow down after failed logins), and
+/// a forced `--auth` never falls back.
+#[test]
+fn the_fallback_happens_once_and_never_for_a_forced_mechanism() {
+    let mut script = vec![send_line(APOP_GREETING)];
+    script.extend(capa(&["USER", "SASL CRAM-MD5 PLAIN"]));
+    script.push(expect("AUTH CRAM-MD5"));
+    script.push(send_line(&format!("+ {}", B64.encode("<1.2@fake.example>"))));
+    script.push(Step::ExpectAny);
+    script.push(send_line("-ERR [AUTH] no"));
+    script.push(expect_prefix(&format!("APOP {USER} ")));
+    script.push(send_line("-ERR [AUTH] no again"));
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &["--timeout", "2"]), Some(PASSWORD));
+    run.expect_code(5).stderr_has("APOP").stderr_has("no again");
+    done(&server);
+    assert_eq!(
+        server.received().len(),
+        4,
+        "CAPA, AUTH, its answer, APOP: {:?}",
+        server.received()
+    );
+
+    let mut script = vec![send_line(APOP_GREETING)];
+    script.extend(capa(&["USER", "SASL PLAIN"]));
+    script.push(expect_prefix(&format!("APOP {USER} ")));
+    script.push(send_line("-ERR [AUTH] no"));
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("check", &server, &["--auth", "APOP", "--timeout", "2"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(5);
+    done(&server);
+    assert_eq!(server.received().len(), 2, "{:?}", server.received());
+
+    // A locked maildrop is not about the mechanism: no second try.
+    let mut script = vec![send_line(APOP_GREETING)];
+    script.extend(capa(&["USER", "SASL PLAIN"]));
+    script.push(expect_prefix(&format!("APOP {USER} ")));
+    script.push(send_line("-ERR [IN-USE] locked"));
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &["--timeout", "2"]), Some(PASSWORD));
+    run.expect_code(6);
+    done(&server);
+    assert_eq!(server.received().len(), 2, "{:?}", server.received());
 }

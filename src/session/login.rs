@@ -15,7 +15,7 @@ use crate::pop3::auth::{
     LoginFacts, Mechanism, MechanismRefusal, Offered, SaslExchange, apop_digest, apop_timestamp, choose_login,
 };
 use crate::pop3::client::{Client, ClientConfig, Command, Outcome};
-use crate::pop3::codec::StatusLine;
+use crate::pop3::codec::{ResponseCode, StatusLine};
 use crate::pop3::response::Capabilities;
 use std::fmt;
 use std::net::SocketAddr;
@@ -372,9 +372,29 @@ async fn login(
     watch: &mut Stopwatch<'_>,
 ) -> Result<(), Failure> {
     watch.begin(Step::Login);
-    let mechanism = pick_mechanism(config, report.capa_before.as_ref(), greeting, report.tls.is_some())?;
+    let caps = report.capa_before.clone();
+    let pick = |refused| pick_mechanism(config, caps.as_ref(), greeting, report.tls.is_some(), refused);
+    let mut mechanism = pick(None)?;
+    let mut outcome = send_login(session, config, mechanism, greeting).await?;
+    // APOP (chosen for any timestamp in the greeting) and CRAM-MD5 are
+    // refused by servers that print the one or list the other and do not
+    // mean it. One fallback, never for a forced mechanism, and never for a
+    // refusal that is not about the credentials (a locked maildrop): servers
+    // lock accounts or slow down after failed logins.
+    if let Outcome::Err(status) = &outcome
+        && config.mechanism.is_none()
+        && matches!(mechanism, Mechanism::Apop | Mechanism::CramMd5)
+        && matches!(status.code, None | Some(ResponseCode::Auth))
+        && let Ok(next) = pick(Some(mechanism))
+    {
+        report.warnings.push(format!(
+            "the server refused {mechanism} ({status}); logging in with {next} instead (one retry)"
+        ));
+        mechanism = next;
+        outcome = send_login(session, config, mechanism, greeting).await?;
+    }
     report.mechanism = Some(mechanism);
-    authenticate(session, config, mechanism, greeting).await?;
+    judge_login(session, mechanism, outcome).await?;
     let user = crate::sanitize::sanitize_text(&config.user, false);
     watch.record(report, Step::Login, format!("{} as {user}", mechanism.name()));
     Ok(())
@@ -490,6 +510,7 @@ fn pick_mechanism(
     caps: Option<&Capabilities>,
     greeting: &StatusLine,
     encrypted: bool,
+    refused: Option<Mechanism>,
 ) -> Result<Mechanism, Failure> {
     let sasl = caps.map(|c| c.sasl_list()).unwrap_or_default();
     let facts = LoginFacts {
@@ -505,6 +526,7 @@ fn pick_mechanism(
         encrypted,
         allow_plaintext: config.allow_plaintext,
         forced: config.mechanism,
+        refused,
     };
     choose_login(&facts).map_err(|refusal| {
         let failure = |kind| Failure::new(kind, refusal.to_string());
@@ -544,14 +566,15 @@ fn offered_mechanisms(caps: Option<&Capabilities>, greeting: &StatusLine) -> Str
     }
 }
 
-async fn authenticate(
+/// Sends the login for `mechanism`; the outcome is judged by `judge_login`.
+async fn send_login(
     session: &Session,
     config: &SessionConfig,
     mechanism: Mechanism,
     greeting: &StatusLine,
-) -> Result<(), Failure> {
+) -> Result<Outcome, Failure> {
     let secret = config.credential.secret();
-    let outcome = match mechanism {
+    Ok(match mechanism {
         Mechanism::User => match session.call(Command::User(config.user.clone())).await? {
             Outcome::Ok(_) => session.call(Command::Pass(secret.clone())).await?,
             other => other,
@@ -578,7 +601,11 @@ async fn authenticate(
             .map_err(|e| Failure::new(FailureKind::Auth, e.to_string()))?;
             session.call(Command::Auth(Box::new(exchange))).await?
         }
-    };
+    })
+}
+
+/// Whether the login worked, and if not, why, in words a person can act on.
+async fn judge_login(session: &Session, mechanism: Mechanism, outcome: Outcome) -> Result<(), Failure> {
     match outcome {
         Outcome::Ok(_) => Ok(()),
         Outcome::Err(status) => Err(login_refused(mechanism, &status)),

@@ -25,6 +25,9 @@ pub struct LoginFacts<'a> {
     pub allow_plaintext: bool,
     /// `--auth`: this mechanism and no other.
     pub forced: Option<Mechanism>,
+    /// A mechanism the server already refused in this session: the
+    /// automatic choice passes it over.
+    pub refused: Option<Mechanism>,
 }
 
 /// Why no mechanism can be used. The session layer words these for people.
@@ -57,6 +60,14 @@ pub fn choose_login(facts: &LoginFacts) -> Result<Mechanism, MechanismRefusal> {
         Offered::Unknown => (&[], true),
         Offered::Listed { sasl, user } => (sasl, user),
     };
+    let not_refused = |m: Mechanism| facts.refused != Some(m);
+    let sasl: Vec<String> = sasl
+        .iter()
+        .filter(|name| Mechanism::parse(name).is_none_or(not_refused))
+        .cloned()
+        .collect();
+    let user_offered = user_offered && not_refused(Mechanism::User);
+    let apop_offered = facts.apop_timestamp && not_refused(Mechanism::Apop);
     let protect_secret = !facts.encrypted && !facts.allow_plaintext;
     let chosen = match facts.forced {
         Some(m) => m,
@@ -67,14 +78,13 @@ pub fn choose_login(facts: &LoginFacts) -> Result<Mechanism, MechanismRefusal> {
                     .filter(|name| Mechanism::parse(name).is_some_and(|m| !m.sends_secret_in_clear()))
                     .cloned()
                     .collect();
-                let safe = choose_mechanism(facts.credential, &candidates, facts.apop_timestamp, false)
+                let safe = choose_mechanism(facts.credential, &candidates, apop_offered, false)
                     .filter(|m| !m.sends_secret_in_clear());
                 if let Some(m) = safe {
                     return Ok(m);
                 }
             }
-            choose_mechanism(facts.credential, sasl, facts.apop_timestamp, user_offered)
-                .ok_or(MechanismRefusal::NoneUsable)?
+            choose_mechanism(facts.credential, &sasl, apop_offered, user_offered).ok_or(MechanismRefusal::NoneUsable)?
         }
     };
     if chosen == Mechanism::Apop && !facts.apop_timestamp {
@@ -216,8 +226,38 @@ mod tests {
                 encrypted: matches!(r.link, Link::Tls),
                 allow_plaintext: matches!(r.link, Link::PlainAllowed),
                 forced: r.forced,
+                refused: None,
             };
             assert_eq!(choose_login(&facts), r.expect, "row {i}: {facts:?}");
         }
+    }
+
+    /// After a refusal (issue 11 item 18) the automatic choice takes the
+    /// next permitted mechanism, or none.
+    #[test]
+    fn a_refused_mechanism_is_passed_over() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let all = names(ALL);
+        let plain_only = names(PLAIN_ONLY);
+        let facts = |sasl: &'static [String], encrypted, refused| LoginFacts {
+            credential: Pw,
+            offered: Offered::Listed { sasl, user: true },
+            apop_timestamp: true,
+            encrypted,
+            allow_plaintext: false,
+            forced: None,
+            refused,
+        };
+        let all: &'static [String] = Vec::leak(all);
+        let plain_only: &'static [String] = Vec::leak(plain_only);
+        assert_eq!(choose_login(&facts(all, true, None)), Ok(ScramSha256));
+        assert_eq!(choose_login(&facts(all, true, Some(ScramSha256))), Ok(ScramSha1));
+        assert_eq!(choose_login(&facts(plain_only, true, Some(Apop))), Ok(Plain));
+        assert_eq!(choose_login(&facts(plain_only, false, None)), Ok(Apop));
+        assert_eq!(
+            choose_login(&facts(plain_only, false, Some(Apop))),
+            Err(SecretInClear(Plain)),
+            "no permitted mechanism remains on a plain link"
+        );
     }
 }
