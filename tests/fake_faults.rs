@@ -973,3 +973,49 @@ fn the_fallback_happens_once_and_never_for_a_forced_mechanism() {
     done(&server);
     assert_eq!(server.received().len(), 2, "{:?}", server.received());
 }
+
+// ---------------------------------------------------------------------------
+// 12. UTF8 (RFC 6856; issue 11 item 17)
+// ---------------------------------------------------------------------------
+
+/// A server that lists UTF8 (Courier does) gets `UTF8` after login, and
+/// then sends headers in raw UTF-8, which are shown as they are.
+#[test]
+fn utf8_is_enabled_after_login_when_offered() {
+    let caps = ["USER", "UIDL", "TOP", "UTF8 USER"];
+    let mut script = plain_login(&caps);
+    script.push(expect("UTF8"));
+    script.push(send_line("+OK UTF8 enabled"));
+    script.push(expect("LIST"));
+    script.push(multiline("+OK", &["1 120"]));
+    script.push(expect("UIDL"));
+    script.push(multiline("+OK", &["1 uid-one-AAA"]));
+    script.push(expect("TOP 1 0"));
+    script.push(top_reply("Grüße aus Köln — 日本語"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--json"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(0);
+    let row: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON row");
+    assert_eq!(row["subject"], "Grüße aus Köln — 日本語", "{run:#?}");
+    done(&server);
+
+    // Refused: said, and the session goes on.
+    let mut script = plain_login(&caps);
+    script.push(expect("UTF8"));
+    script.push(send_line("-ERR not now"));
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 0 0"));
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let run = popscope(&plain_args("check", &server, &["--auth", "USER"]), Some(PASSWORD));
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("UTF8") && run.stdout.contains("-ERR not now"),
+        "{run:#?}"
+    );
+    done(&server);
+}

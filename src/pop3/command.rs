@@ -43,6 +43,8 @@ pub enum Command {
     Dele(u32),
     Rset,
     Noop,
+    /// RFC 6856: the server may send UTF-8 (raw UTF-8 headers) from now on.
+    Utf8,
     /// `commit: true` only for a QUIT the person confirmed: it may delete.
     Quit {
         commit: bool,
@@ -67,6 +69,7 @@ pub enum CommandKind {
     Dele(u32),
     Rset,
     Noop,
+    Utf8,
     Quit { commit: bool },
 }
 
@@ -104,7 +107,8 @@ pub struct CommandSpec {
     /// sent behind it until it is answered. RFC 2449 §6.6 names the commands
     /// that change the session's state; RSET is one too, because the
     /// deletion guard forgets the DELEs it has seen when RSET is accepted,
-    /// and a DELE sent behind it must not be among them.
+    /// and a DELE sent behind it must not be among them; and UTF8, which
+    /// changes what the server may send (RFC 6856).
     pub barrier: bool,
     pub body: BodyMode,
     pub redaction: Redaction,
@@ -133,6 +137,7 @@ impl CommandKind {
             CommandKind::Dele(_) => ("DELE", false, NONE, Plain),
             CommandKind::Rset => ("RSET", true, NONE, Plain),
             CommandKind::Noop => ("NOOP", false, NONE, Plain),
+            CommandKind::Utf8 => ("UTF8", true, NONE, Plain),
             CommandKind::Quit { .. } => ("QUIT", true, NONE, Plain),
         };
         CommandSpec {
@@ -187,6 +192,7 @@ impl Command {
             Command::Dele(n) => CommandKind::Dele(*n),
             Command::Rset => CommandKind::Rset,
             Command::Noop => CommandKind::Noop,
+            Command::Utf8 => CommandKind::Utf8,
             Command::Quit { commit } => CommandKind::Quit { commit: *commit },
         }
     }
@@ -273,6 +279,7 @@ impl Command {
             | Command::Uidl(None)
             | Command::Rset
             | Command::Noop
+            | Command::Utf8
             | Command::Quit { .. } => Vec::new(),
         }
     }
@@ -305,6 +312,7 @@ mod tests {
             CommandKind::Dele(1),
             CommandKind::Rset,
             CommandKind::Noop,
+            CommandKind::Utf8,
             CommandKind::Quit { commit: false },
             CommandKind::Quit { commit: true },
         ];
@@ -334,18 +342,22 @@ mod tests {
             CommandKind::Rset => 12,
             CommandKind::Noop => 13,
             CommandKind::Quit { .. } => 14,
+            CommandKind::Utf8 => 15,
         }
     }
 
     #[test]
     fn every_command_kind_has_a_spec() {
         let kinds = every_kind();
-        let mut seen = [false; 15];
+        let mut seen = [false; 16];
         for kind in &kinds {
             seen[ordinal(*kind)] = true;
             let spec = kind.spec();
             assert!(!spec.verb.is_empty(), "{kind:?}");
-            assert!(spec.verb.bytes().all(|b| b.is_ascii_uppercase()), "{kind:?}");
+            assert!(
+                spec.verb.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                "{kind:?}"
+            );
             assert!(kind.to_string().starts_with(spec.verb), "{kind:?} shows as {kind}");
             assert_ne!(spec.body, BodyMode::Collect(0), "{kind:?}");
         }
@@ -354,8 +366,9 @@ mod tests {
 
     #[test]
     fn the_barriers_are_exactly_the_state_changing_commands() {
-        // RFC 2449 §6.6, plus RSET (the deletion guard, see `barrier`).
-        let state_changing = ["CAPA", "STLS", "USER", "PASS", "APOP", "AUTH", "QUIT", "RSET"];
+        // RFC 2449 §6.6, plus RSET (the deletion guard, see `barrier`) and
+        // UTF8 (RFC 6856: it changes what the server may send).
+        let state_changing = ["CAPA", "STLS", "USER", "PASS", "APOP", "AUTH", "QUIT", "RSET", "UTF8"];
         for kind in every_kind() {
             let spec = kind.spec();
             assert_eq!(

@@ -36,6 +36,8 @@ pub enum Step {
     Login,
     /// CAPA after login.
     CapaAgain,
+    /// UTF8 after login, when CAPA listed it (RFC 6856).
+    Utf8,
     Stat,
     Quit,
     /// The whole sequence, connect to logged in.
@@ -52,6 +54,7 @@ impl fmt::Display for Step {
             Step::Stls => "stls",
             Step::Login => "login",
             Step::CapaAgain => "capa again",
+            Step::Utf8 => "utf8",
             Step::Stat => "stat",
             Step::Quit => "quit",
             Step::Total => "total",
@@ -418,6 +421,9 @@ async fn settle_in(
         watch.record(report, Step::CapaAgain, describe_capa(&caps_after));
         report.capa_after = caps_after;
     }
+    if report.capabilities().utf8 {
+        enable_utf8(session, report, watch).await?;
+    }
     report.window = if report.capabilities().pipelining && config.pipelining {
         config.window.max(1)
     } else {
@@ -439,6 +445,23 @@ async fn settle_in(
         report
             .warnings
             .push("the server does not list TOP: header previews may be unavailable".into());
+    }
+    Ok(())
+}
+
+/// RFC 6856: a server that lists UTF8 sends raw UTF-8 headers only once
+/// asked (Courier substitutes a stand-in message otherwise). Sent after
+/// login, which Courier accepts; a refusal is a warning, not a failure.
+async fn enable_utf8(session: &Session, report: &mut ConnectReport, watch: &mut Stopwatch) -> Result<(), Failure> {
+    match session.call(Command::Utf8).await? {
+        Outcome::Ok(reply) => watch.record(report, Step::Utf8, reply.status.to_string()),
+        Outcome::Err(status) => {
+            watch.record(report, Step::Utf8, status.to_string());
+            report.warnings.push(format!(
+                "the server lists UTF8 but refused it ({status}); messages with UTF-8 headers may be shown as the server rewrites them"
+            ));
+        }
+        other => return Err(session.outcome_failure("UTF8", other).await),
     }
     Ok(())
 }
