@@ -1019,3 +1019,29 @@ fn utf8_is_enabled_after_login_when_offered() {
     );
     done(&server);
 }
+
+// ---------------------------------------------------------------------------
+// 13. A hostile server's floods and endless answers (issue 11 items 1, 3, 4)
+// ---------------------------------------------------------------------------
+
+/// Lines nobody asked for: a handful is tolerated, a flood ends the session
+/// with a protocol error instead of a growing queue.
+#[test]
+fn a_flood_of_unsolicited_lines_is_a_protocol_error() {
+    let caps = ["USER", "UIDL", "TOP"];
+    let mut script = vec![greeting()];
+    script.extend(capa(&caps));
+    script.extend(user_pass_login(USER, PASSWORD));
+    script.push(expect("CAPA"));
+    // The CAPA answer and the flood in one write.
+    let mut answer = b"+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n".to_vec();
+    answer.extend("+OK flood\r\n".repeat(200).as_bytes());
+    script.push(Step::Send(answer));
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("check", &server, &["--auth", "USER", "--timeout", "3"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(7).stderr_has("4 lines nobody asked for");
+    done(&server);
+}

@@ -195,6 +195,10 @@ pub enum ProtocolError {
     DataAfterStls(usize),
     #[error("the server sent data nobody asked for: {0:?}")]
     Unexpected(String),
+    #[error(
+        "the server sent {count} lines nobody asked for (RFC 1939 allows none but a closing -ERR); the last: {last:?}"
+    )]
+    Unsolicited { count: u32, last: String },
     #[error("the connection closed while waiting for the reply to {0}")]
     ClosedMidReply(String),
     #[error("the session already ended: {0}")]

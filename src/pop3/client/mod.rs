@@ -181,6 +181,8 @@ pub struct Client {
     /// DELEs sent since the last successful RSET: while non-zero, the server
     /// may hold marks, and only a confirmed QUIT may go out without RSET.
     possibly_marked: u32,
+    /// Status lines that arrived while nothing was awaited.
+    unsolicited: u32,
     failed: Option<String>,
 }
 
@@ -207,6 +209,7 @@ impl Client {
             output: Vec::new(),
             events: VecDeque::new(),
             possibly_marked: 0,
+            unsolicited: 0,
             failed: None,
         }
     }

@@ -14,6 +14,11 @@ const TRACE_SAMPLE: usize = 2 * 1024;
 /// The same with `trace_bodies`.
 const MAX_TRACED_BODY: usize = 64 * 1024;
 
+/// Status lines nobody asked for that a session tolerates. RFC 1939 has
+/// none but the `-ERR` a server may send before it closes (an autologout);
+/// more than a handful is a server flooding us.
+const MAX_UNSOLICITED: u32 = 3;
+
 impl Client {
     /// Handles as much of `input` as makes one step of progress; returns the
     /// bytes used (0: need more).
@@ -87,6 +92,13 @@ impl Client {
         };
         match parse_status_line(line) {
             Ok(status) => {
+                self.unsolicited = self.unsolicited.saturating_add(1);
+                if self.unsolicited > MAX_UNSOLICITED {
+                    return Err(ProtocolError::Unsolicited {
+                        count: self.unsolicited,
+                        last: status.to_string(),
+                    });
+                }
                 if self.config.trace {
                     let at = self.line_arrived;
                     self.events.push_back(Event::Trace(TraceRecord {

@@ -554,6 +554,28 @@ fn unsolicited_status_lines_are_reported() {
     );
 }
 
+/// Issue 11 item 1: RFC 1939 has no unsolicited responses but a closing
+/// -ERR; a server that floods lines nobody asked for is a protocol error,
+/// not a growing queue.
+#[test]
+fn more_than_a_handful_of_unsolicited_lines_is_a_protocol_error() {
+    let mut c = logged_in(1);
+    c.receive(now(), b"+OK one\r\n+OK two\r\n-ERR three\r\n").unwrap();
+    let err = c.receive(now(), b"+OK four\r\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server sent 4 lines nobody asked for (RFC 1939 allows none but a closing -ERR); the last: \"+OK four\""
+    );
+    let mut c = logged_in(1);
+    let flood = "+OK flood\r\n".repeat(100_000);
+    assert!(c.receive(now(), flood.as_bytes()).is_err());
+    let unsolicited = drain(&mut c)
+        .iter()
+        .filter(|e| matches!(e, Event::Unsolicited(_)))
+        .count();
+    assert_eq!(unsolicited, 3, "the flood stops at the bound");
+}
+
 #[test]
 fn retr_can_be_collected_up_to_a_limit() {
     let mut c = logged_in(10);
