@@ -167,7 +167,7 @@ pub type Reopen = Box<dyn Fn() -> BoxFuture<'static, Result<Reopened, Failure>> 
 /// A session opened again.
 pub struct Reopened {
     pub session: Session,
-    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub events: mpsc::Receiver<SessionEvent>,
     pub facts: ConnectionFacts,
 }
 
@@ -222,7 +222,7 @@ impl Keepalive {
 struct Live {
     /// None while a reconnect opens the next one.
     session: Option<Session>,
-    events: mpsc::UnboundedReceiver<SessionEvent>,
+    events: mpsc::Receiver<SessionEvent>,
     /// Once the driver has gone, its channel answers None at once, forever:
     /// stop asking, or the read-only UI would spin.
     events_open: bool,
@@ -329,11 +329,11 @@ async fn reopen_done(
 }
 
 /// Runs the inspector until the person leaves. `events` must be the
-/// receiving end of the session's event channel, `trace` the store the
+/// receiving end of the session's (bounded) event channel, `trace` the store the
 /// session's trace goes to; `colour`: whether the screen may use colour.
 pub async fn run(
     session: Session,
-    events: mpsc::UnboundedReceiver<SessionEvent>,
+    events: mpsc::Receiver<SessionEvent>,
     facts: ConnectionFacts,
     trace: SharedTrace,
     colour: bool,

@@ -16,7 +16,7 @@ use popscope::pop3::auth::Mechanism;
 use popscope::pop3::client::{Body, Command, Outcome, Priority, Reply};
 use popscope::pop3::codec::{Status, StatusLine};
 use popscope::secret::Secret;
-use popscope::session::driver::Route;
+use popscope::session::driver::{Route, SessionEvent};
 use popscope::session::{Credential, Observers, QuitResult, Session, SessionConfig, StartTlsPolicy, TlsMode, open};
 use tokio::sync::oneshot;
 
@@ -545,4 +545,52 @@ async fn quit_without_an_answer_is_unknown() {
     })
     .await;
     server.wait_done_async(WAIT).await.expect("script");
+}
+
+// ---------------------------------------------------------------------------
+// A slow event subscriber (issue 11 item 1)
+// ---------------------------------------------------------------------------
+
+/// The subscriber's channel is bounded: while it is full the session holds
+/// answers (and stops reading) but never loses one.
+#[tokio::test]
+async fn a_slow_event_subscriber_loses_no_answer() {
+    const N: u64 = 300;
+    let mut script = login(PIPELINED);
+    for _ in 0..N {
+        script.push(expect("NOOP"));
+    }
+    script.push(Step::Send("+OK\r\n".repeat(N as usize).into_bytes()));
+    let server = FakeServer::start(script);
+    limited("slow subscriber", async {
+        let (events, mut received) = tokio::sync::mpsc::channel(8);
+        let observers = Observers {
+            trace: Vec::new(),
+            events: Some(events),
+        };
+        let session = open(&config(server.port(), 1000), observers)
+            .await
+            .unwrap_or_else(|f| panic!("open failed: {f}"));
+        for ticket in 0..N {
+            session
+                .submit(Command::Noop, Priority::Normal, Route::Event { ticket })
+                .unwrap();
+        }
+        // Nobody reads until the server has answered everything.
+        server.wait_done_async(WAIT).await.expect("script");
+        let mut completed = Vec::new();
+        while (completed.len() as u64) < N {
+            match received.recv().await.expect("the session is alive") {
+                SessionEvent::Completed { ticket, outcome, .. } => {
+                    assert!(matches!(outcome, Outcome::Ok(_)), "{outcome:?}");
+                    completed.push(ticket);
+                }
+                SessionEvent::Data { .. } => {}
+                SessionEvent::Closed(why) => panic!("closed early: {why:?}"),
+            }
+        }
+        assert_eq!(completed, (0..N).collect::<Vec<_>>(), "every answer, in order");
+        session.abandon().await;
+    })
+    .await;
 }

@@ -4,6 +4,7 @@ use super::{ConnectArgs, TraceFile};
 use crate::error::Failure;
 use crate::error::FailureKind;
 use crate::event_loop::{Options, Reopen, Reopened, connection_facts, run};
+use crate::session::driver::EVENT_CHANNEL_CAPACITY;
 use crate::session::trace::{SharedTrace, TraceObserver};
 use crate::session::{self, Observers, SessionConfig};
 use std::io::IsTerminal;
@@ -37,7 +38,7 @@ pub fn require_terminal() -> Result<(), Failure> {
 /// `demo`: the server is the embedded demo, and the screen says so.
 pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> Result<(), Failure> {
     let mut trace = TraceFile::open(args)?;
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let store = SharedTrace::default();
     let mut options = Options::new(Some(reopener(config, &trace, &store, demo)));
     if let Some(keepalive) = keepalive_from_env()? {
@@ -66,7 +67,7 @@ fn reopener(config: &SessionConfig, trace: &TraceFile, store: &SharedTrace, demo
     Box::new(move || {
         let (config, store, file) = (config.clone(), store.clone(), file.clone());
         Box::pin(async move {
-            let (tx, events) = mpsc::unbounded_channel();
+            let (tx, events) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
             let mut trace: Vec<Box<dyn TraceObserver>> = Vec::new();
             if let Some(file) = file {
                 trace.push(Box::new(file));

@@ -666,10 +666,7 @@ impl TraceFile {
     /// What the session reports to: this file and, optionally, an event
     /// channel. The session holds the file's only queue, so the file is
     /// complete once the session has ended.
-    pub fn observers(
-        &mut self,
-        events: Option<mpsc::UnboundedSender<crate::session::driver::SessionEvent>>,
-    ) -> Observers {
+    pub fn observers(&mut self, events: Option<mpsc::Sender<crate::session::driver::SessionEvent>>) -> Observers {
         Observers {
             trace: self.0.observer().into_iter().collect(),
             events,
@@ -679,7 +676,7 @@ impl TraceFile {
     /// `observers`, and `store` too (the inspector's trace pane).
     pub fn observers_with_store(
         &mut self,
-        events: Option<mpsc::UnboundedSender<crate::session::driver::SessionEvent>>,
+        events: Option<mpsc::Sender<crate::session::driver::SessionEvent>>,
         store: &SharedTrace,
     ) -> Observers {
         let mut observers = self.observers(events);

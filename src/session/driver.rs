@@ -7,10 +7,14 @@
 //! commands goes out while answers stream in. Neither side can deadlock the
 //! other (RFC 2449 §6.6).
 //!
+//! The subscriber's event channel (the UI's) is bounded (`subscriber`): a
+//! slow UI holds the reading up and never loses an answer.
+//!
 //! When the handle is dropped, the task ends and the socket is closed
 //! without QUIT: POP3 then deletes nothing (RFC 1939 §6).
 
 use super::connect::{Connection, handshake};
+use super::subscriber::Subscriber;
 use super::tls::{TlsInfo, TlsSetup};
 use super::trace::{TraceClock, TraceEntry, TraceObserver, dispatch};
 use crate::error::{Failure, FailureKind};
@@ -32,6 +36,9 @@ use tokio::time::Instant;
 const READ_CHUNK: usize = 256 * 1024;
 /// Requests taken from the channel per loop turn, at most.
 const REQUEST_BURST: usize = 4096;
+/// A good bound for a subscriber's event channel: twice what the UI takes
+/// between two frames.
+pub const EVENT_CHANNEL_CAPACITY: usize = 4096;
 
 /// The result of one command as the caller sees it.
 pub type CommandResult = Result<Outcome, Failure>;
@@ -101,7 +108,8 @@ pub struct DriverConfig {
     pub handshake_timeout: Duration,
     /// Each gets every trace line; none: no trace is made at all.
     pub trace: Vec<Box<dyn TraceObserver>>,
-    pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
+    /// The subscriber (see `subscriber`), taken by the driver.
+    pub events: Option<mpsc::Sender<SessionEvent>>,
     pub clock: TraceClock,
 }
 
@@ -127,6 +135,7 @@ pub struct Driver {
     held_stls: Option<(RequestId, CommandKind, Outcome)>,
     /// Streamed items not yet accepted by their (bounded) channel.
     stream_backlog: Vec<Backlogged>,
+    subscriber: Subscriber,
 }
 
 /// An item waiting for room in a bounded channel.
@@ -159,10 +168,11 @@ impl Driver {
     pub fn new(
         client: Client,
         conn: Connection,
-        config: DriverConfig,
+        mut config: DriverConfig,
         requests: mpsc::UnboundedReceiver<Request>,
         status: watch::Sender<DriverStatus>,
     ) -> Driver {
+        let events = config.events.take();
         Driver {
             client,
             conn,
@@ -172,6 +182,7 @@ impl Driver {
             routes: HashMap::new(),
             held_stls: None,
             stream_backlog: Vec::new(),
+            subscriber: Subscriber::new(events),
         }
     }
 
@@ -189,9 +200,7 @@ impl Driver {
         }
         self.dispatch_events();
         self.flush_streams().await;
-        if let Some(events) = &self.config.events {
-            let _ = events.send(SessionEvent::Closed(failure));
-        }
+        self.subscriber.close(SessionEvent::Closed(failure)).await;
         self.status.send_modify(|s| s.closed = true);
         // Dropping `self.conn` closes the socket. No QUIT is ever sent here.
     }
@@ -209,6 +218,9 @@ impl Driver {
             // Waiting here while a slow consumer catches up means not
             // reading: TCP then pushes back on the server.
             self.flush_streams().await;
+            if self.subscriber.flush().await {
+                self.client.reading_resumed(now());
+            }
             let idle = self.client.in_flight() == 0 && wire.drained();
             if idle && self.client.state() == SessionState::Closed {
                 return Ok(());
@@ -339,7 +351,7 @@ impl Driver {
                     Route::Reply { tx, .. } | Route::Stream { done: tx, .. } => {
                         let _ = tx.send(Err(failure));
                     }
-                    Route::Event { ticket } => self.send_event(SessionEvent::Completed {
+                    Route::Event { ticket } => self.subscriber.send(SessionEvent::Completed {
                         ticket,
                         command: kind,
                         outcome: Outcome::NotSent(failure.message),
@@ -391,12 +403,6 @@ impl Driver {
         dispatch(&mut self.config.trace, entry);
     }
 
-    fn send_event(&self, event: SessionEvent) {
-        if let Some(events) = &self.config.events {
-            let _ = events.send(event);
-        }
-    }
-
     fn dispatch_events(&mut self) {
         while let Some(event) = self.client.poll_event() {
             match event {
@@ -425,7 +431,7 @@ impl Driver {
     fn deliver_data(&mut self, id: RequestId, chunk: Vec<u8>) {
         match self.routes.get(&id) {
             Some(Route::Stream { data, .. }) => self.stream_backlog.push(Backlogged::Chunk(data.clone(), chunk)),
-            Some(Route::Event { ticket }) => self.send_event(SessionEvent::Data { ticket: *ticket, chunk }),
+            Some(Route::Event { ticket }) => self.subscriber.send(SessionEvent::Data { ticket: *ticket, chunk }),
             Some(Route::Tagged { tag, tx }) => self
                 .stream_backlog
                 .push(Backlogged::Tagged(tx.clone(), Tagged::Data { tag: *tag, chunk })),
@@ -442,7 +448,7 @@ impl Driver {
             Some(Route::Stream { done, .. }) => {
                 let _ = done.send(Ok(outcome));
             }
-            Some(Route::Event { ticket }) => self.send_event(SessionEvent::Completed {
+            Some(Route::Event { ticket }) => self.subscriber.send(SessionEvent::Completed {
                 ticket,
                 command,
                 outcome,

@@ -127,7 +127,9 @@ impl ConnectReport {
 pub struct Observers {
     /// Each gets every trace line (a store, a file, a test's collector).
     pub trace: Vec<Box<dyn TraceObserver>>,
-    pub events: Option<mpsc::UnboundedSender<SessionEvent>>,
+    /// Bounded (see `driver::EVENT_CHANNEL_CAPACITY`): a subscriber that
+    /// falls behind slows the session down, and never loses an answer.
+    pub events: Option<mpsc::Sender<SessionEvent>>,
 }
 
 /// Connects, secures, logs in. See the module docs.

@@ -10,7 +10,8 @@
 //!   through channels; dropping it closes the connection without QUIT,
 //!   which deletes nothing;
 //! - `driver`: the task that moves bytes between the socket and the
-//!   sans-IO client and routes what comes back;
+//!   sans-IO client and routes what comes back; `subscriber`: its bounded
+//!   channel to the UI;
 //! - `trace`: the trace as people read it.
 
 mod config;
@@ -19,6 +20,7 @@ pub mod driver;
 mod handle;
 mod login;
 mod progress;
+mod subscriber;
 pub mod tls;
 pub mod trace;
 
