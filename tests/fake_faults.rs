@@ -1045,3 +1045,118 @@ fn a_flood_of_unsolicited_lines_is_a_protocol_error() {
     run.expect_code(7).stderr_has("4 lines nobody asked for");
     done(&server);
 }
+
+/// The listing so far: login, LIST of `list`, UIDL of as many.
+fn listing_script(list: &[&str]) -> Vec<Step> {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST"));
+    script.push(multiline("+OK", list));
+    script.push(expect("UIDL"));
+    let uids: Vec<String> = (1..=list.len()).map(|n| format!("{n} uid-{n}")).collect();
+    let uids: Vec<&str> = uids.iter().map(String::as_str).collect();
+    script.push(multiline("+OK", &uids));
+    script
+}
+
+/// A TOP that never ends, at full speed: stopped at its bound (16 MiB),
+/// long before any timeout.
+#[test]
+fn an_endless_top_is_stopped_at_its_bound() {
+    let mut script = listing_script(&["1 120"]);
+    script.push(expect("TOP 1 0"));
+    let mut flood = b"+OK\r\n".to_vec();
+    flood.extend(
+        "X-Flood: 0123456789012345678901234567890123456789\r\n"
+            .repeat(400_000)
+            .as_bytes(),
+    );
+    script.push(Step::Send(flood));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--timeout", "20"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(7)
+        .stderr_has("TOP 1 0")
+        .stderr_has("longer than 16777216 bytes");
+    assert!(run.elapsed < Duration::from_secs(15), "took {:?}", run.elapsed);
+}
+
+/// One header line a fifth of a second keeps the silence rule quiet
+/// forever; the whole-answer rule (1 KiB/s after the limit) does not.
+#[test]
+fn a_trickling_top_times_out_soon_after_the_limit() {
+    let mut script = listing_script(&["1 120"]);
+    script.push(expect("TOP 1 0"));
+    script.push(send_line("+OK"));
+    for _ in 0..50 {
+        script.push(send_line("X-Trickle: slow"));
+        script.push(Step::Pause(Duration::from_millis(200)));
+    }
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--timeout", "1"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(8).stderr_has("TOP 1 0").stderr_has("too slowly");
+    assert!(run.elapsed < Duration::from_secs(6), "took {:?}", run.elapsed);
+}
+
+/// A LIST answer over 64 MiB is an error that says so, not a listing cut
+/// off in the middle of a number.
+#[test]
+fn a_listing_over_64_mib_is_an_error_not_a_cut() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST"));
+    let mut answer = b"+OK\r\n".to_vec();
+    let mut n = 0u32;
+    while answer.len() <= 64 * 1024 * 1024 + 64 {
+        n += 1;
+        answer.extend(format!("{n} 123456789\r\n").as_bytes());
+    }
+    answer.extend(b".\r\n");
+    script.push(Step::Send(answer));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let run = popscope(
+        &plain_args("list", &server, &["--auth", "USER", "--json", "--timeout", "20"]),
+        Some(PASSWORD),
+    );
+    run.expect_code(7)
+        .stderr_has("LIST")
+        .stderr_has("longer than 67108864 bytes");
+    assert!(run.stdout.is_empty(), "no partial listing: {} bytes", run.stdout.len());
+}
+
+/// `retr` asks LIST for the size and stops a RETR that runs far past it
+/// (twice the size plus 1 MiB).
+#[test]
+fn a_retr_running_far_past_its_list_size_is_stopped() {
+    let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("LIST 1"));
+    script.push(send_line("+OK 1 188"));
+    script.push(expect("RETR 1"));
+    let mut flood = b"+OK 188 octets\r\n".to_vec();
+    flood.extend("Subject: more and more and more\r\n".repeat(100_000).as_bytes());
+    script.push(Step::Send(flood));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let (_dir, out) = temp_file("m.eml");
+    let out_arg = out.display().to_string();
+    let run = popscope(
+        &plain_args(
+            "retr",
+            &server,
+            &["--auth", "USER", "--msg", "1", "-o", &out_arg, "--timeout", "20"],
+        ),
+        Some(PASSWORD),
+    );
+    run.expect_code(7)
+        .stderr_has("RETR 1")
+        .stderr_has("LIST gave as 188 bytes");
+    assert!(run.elapsed < Duration::from_secs(15), "took {:?}", run.elapsed);
+    let written = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    assert!(written <= 2 * 188 + 1024 * 1024, "{written} bytes written");
+}

@@ -308,7 +308,14 @@ async fn urgent_retr_goes_ahead_of_queued_tops() {
         until_received(&server, "TOP 2 0").await;
         let (tx, retr) = oneshot::channel();
         session
-            .submit(Command::Retr(9), Priority::Urgent, Route::Reply { tx, limit: 1 << 20 })
+            .submit(
+                Command::Retr {
+                    msg: 9,
+                    listed_size: None,
+                },
+                Priority::Urgent,
+                Route::Reply { tx, limit: 1 << 20 },
+            )
             .expect("submit RETR");
         let retr = match retr.await {
             Ok(Ok(Outcome::Ok(reply))) => reply,
@@ -383,7 +390,7 @@ async fn retr_stream_delivers_5mb_exactly_in_chunks() {
 
     limited("retr_stream", async {
         let session = start(&server, 1).await;
-        let (mut data, done) = session.retr_stream(1, 4, Priority::Urgent).expect("retr_stream");
+        let (mut data, done) = session.retr_stream(1, None, 4, Priority::Urgent).expect("retr_stream");
         let mut received = Vec::with_capacity(content.len());
         let mut chunks = 0usize;
         while let Some(chunk) = data.recv().await {
@@ -430,7 +437,7 @@ async fn stall_in_the_middle_of_retr_times_out_naming_retr() {
         cfg.response_timeout = Duration::from_secs(1);
         let session = open(&cfg, Observers::default()).await.expect("open");
         let started = Instant::now();
-        let (mut data, done) = session.retr_stream(1, 4, Priority::Urgent).expect("retr_stream");
+        let (mut data, done) = session.retr_stream(1, None, 4, Priority::Urgent).expect("retr_stream");
         let mut got = Vec::new();
         while let Some(chunk) = data.recv().await {
             got.extend(chunk);

@@ -536,7 +536,11 @@ impl App {
             self.activity = "the connection is gone: messages can no longer be retrieved".into();
             return vec![];
         }
-        let (ticket, effect) = self.tickets.issue(Purpose::Retr(number), Priority::Urgent);
+        let purpose = Purpose::Retr {
+            msg: number,
+            listed_size: total,
+        };
+        let (ticket, effect) = self.tickets.issue(purpose, Priority::Urgent);
         self.viewer = Some(Viewer::new(number, ticket, total));
         self.activity = format!("retrieving message {number}…");
         vec![effect]
@@ -629,7 +633,7 @@ impl App {
                 vec![]
             }
             Purpose::Top(n) => self.top_answered(n, outcome),
-            Purpose::Retr(_) => {
+            Purpose::Retr { .. } => {
                 let width = self.message_text_width();
                 if let Some(v) = self.viewer.as_mut()
                     && v.ticket == ticket

@@ -428,3 +428,24 @@ fn no_reconnect_while_committing_or_after_a_committing_quit() {
     );
     assert!(app.handle_action(Action::Reconnect).is_empty());
 }
+
+/// Issue 11 item 3: the RETR for the viewer carries the size LIST gave, so
+/// the session stops a server that sends far more.
+#[test]
+fn a_retr_carries_the_size_list_gave() {
+    let (mut app, _) = listed(3, 10);
+    app.list.move_selection(keymap::Action::Down, 10, 1);
+    let effects = app.handle_action(keymap::Action::Open);
+    let retr: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Submit {
+                command: Command::Retr { msg, listed_size },
+                priority,
+                ..
+            } => Some((*msg, *listed_size, *priority)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retr, [(2, Some(102), Priority::Urgent)]);
+}

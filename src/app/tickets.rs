@@ -13,7 +13,12 @@ pub enum Purpose {
     List,
     Uidl,
     Top(u32),
-    Retr(u32),
+    /// The message, and its size from LIST (a RETR running far past it is
+    /// stopped).
+    Retr {
+        msg: u32,
+        listed_size: u64,
+    },
     Dele(u32),
     /// Undoes the DELEs of a commit that was cancelled half-way.
     Rset,
@@ -31,7 +36,10 @@ impl Purpose {
             Purpose::List => Command::List(None),
             Purpose::Uidl => Command::Uidl(None),
             Purpose::Top(msg) => Command::Top { msg, lines: 0 },
-            Purpose::Retr(n) => Command::Retr(n),
+            Purpose::Retr { msg, listed_size } => Command::Retr {
+                msg,
+                listed_size: Some(listed_size),
+            },
             Purpose::Dele(n) => Command::Dele(n),
             Purpose::Rset => Command::Rset,
             Purpose::Noop => Command::Noop,

@@ -21,7 +21,7 @@ use crate::error::{Failure, FailureKind};
 use crate::mail::ParsedMessage;
 use crate::mailbox::outcome_failure;
 use crate::pop3::client::{Body, Command, Outcome, Priority, Reply};
-use crate::pop3::response::parse_stat;
+use crate::pop3::response::{parse_list_entry, parse_stat};
 use crate::session::driver::Route;
 use crate::session::{self, Session};
 use crate::store::Replacement;
@@ -160,9 +160,11 @@ async fn to_file(
 
 /// Streams message `msg` into `out`. A failed write ends it at once (the
 /// caller closes the session): a closed pipe as [`Streamed::ReaderGone`],
-/// anything else as an error.
+/// anything else as an error. Asks `LIST msg` first: a RETR that runs far
+/// past that size is stopped.
 pub async fn retr_to(session: &Session, msg: u32, mut out: impl AsyncWrite + Unpin) -> Result<Streamed, Failure> {
-    let (mut data, done) = session.retr_stream(msg, STREAM_DEPTH, Priority::Urgent)?;
+    let listed_size = listed_size(session, msg).await?;
+    let (mut data, done) = session.retr_stream(msg, listed_size, STREAM_DEPTH, Priority::Urgent)?;
     let mut written = 0u64;
     while let Some(chunk) = data.recv().await {
         if let Err(e) = out.write_all(&chunk).await {
@@ -202,9 +204,10 @@ fn write_failed(e: std::io::Error) -> Result<Streamed, Failure> {
 /// Retrieves the message (up to the viewer's cap) and prints it as the
 /// viewer shows it. Returns the message's size.
 async fn show(session: &Session, msg: u32) -> Result<u64, Failure> {
+    let listed_size = listed_size(session, msg).await?;
     let (tx, rx) = oneshot::channel();
     let route = Route::Reply { tx, limit: PREVIEW_CAP };
-    session.submit(Command::Retr(msg), Priority::Urgent, route)?;
+    session.submit(Command::Retr { msg, listed_size }, Priority::Urgent, route)?;
     let outcome = match rx.await {
         Ok(result) => result?,
         Err(_) => Outcome::Lost("the session ended".into()),
@@ -267,6 +270,18 @@ fn render(view: &ParsedMessage) -> String {
         text.push_str(&format!("\n[{note}]\n"));
     }
     text
+}
+
+/// The size `LIST msg` gives. A refusal is no answer (the RETR that follows
+/// says why the message cannot be had); a session that ends is a failure.
+async fn listed_size(session: &Session, msg: u32) -> Result<Option<u64>, Failure> {
+    match session.call(Command::List(Some(msg))).await? {
+        Outcome::Ok(reply) => Ok(parse_list_entry(reply.status.text.as_bytes())
+            .ok()
+            .map(|(_, size)| size)),
+        Outcome::Err(_) => Ok(None),
+        other => Err(outcome_failure(&format!("LIST {msg}"), &other)),
+    }
 }
 
 #[cfg(test)]

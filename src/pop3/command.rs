@@ -12,10 +12,19 @@ use std::fmt;
 /// Largest header block kept from a TOP reply; the rest is counted and
 /// dropped (a 200 KB header line fits; a hostile 50 MB one does not).
 pub const MAX_TOP_BYTES: usize = 512 * 1024;
-/// Largest LIST/UIDL payload kept: ~100 bytes a line for 500,000 messages.
+/// Largest TOP answer accepted at all (popscope asks `TOP n 0`, a header
+/// block): longer is a server that does not stop, and a protocol error.
+pub const MAX_TOP_ANSWER: u64 = 16 * 1024 * 1024;
+/// Largest LIST/UIDL answer: ~100 bytes a line for 500,000 messages. A
+/// longer one is a protocol error, not a listing cut off somewhere (a cut
+/// could fall in the middle of a number).
 pub const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
-/// Largest CAPA payload kept.
+/// Largest CAPA answer; longer is a protocol error.
 pub const MAX_CAPA_BYTES: usize = 64 * 1024;
+/// How far a RETR may run past the size LIST gave for the message before it
+/// is stopped: twice that size plus this (LIST sizes are approximate, and a
+/// server may count line ends differently).
+pub const RETR_OVERRUN_SLACK: u64 = 1024 * 1024;
 /// Longest command line (RFC 2449 §4: 255 octets including CRLF).
 pub const MAX_COMMAND_LINE: usize = 255;
 
@@ -39,7 +48,12 @@ pub enum Command {
         msg: u32,
         lines: u32,
     },
-    Retr(u32),
+    /// `listed_size`: the size LIST gave, if known; the answer may run to
+    /// twice that plus `RETR_OVERRUN_SLACK` and is stopped beyond.
+    Retr {
+        msg: u32,
+        listed_size: Option<u64>,
+    },
     Dele(u32),
     Rset,
     Noop,
@@ -78,9 +92,9 @@ pub enum CommandKind {
 pub enum BodyMode {
     /// A status line only.
     None,
-    /// A multi-line answer kept in memory up to this many bytes (the rest is
-    /// counted, not kept).
-    Collect(usize),
+    /// A multi-line answer kept in memory up to `keep` bytes (the rest is
+    /// counted, not kept); one longer than `largest` is a protocol error.
+    Collect { keep: usize, largest: u64 },
     /// A multi-line answer handed out in chunks as it arrives.
     Stream,
 }
@@ -118,21 +132,36 @@ impl CommandKind {
     /// The command table.
     pub fn spec(self) -> CommandSpec {
         use BodyMode::{Collect, Stream};
+        // Kept whole, and an error beyond.
+        const fn whole(bound: usize) -> BodyMode {
+            Collect {
+                keep: bound,
+                largest: bound as u64,
+            }
+        }
         const NONE: BodyMode = BodyMode::None;
         use Redaction::{Plain, Sasl, SecretArgument};
         let (verb, barrier, body, redaction) = match self {
-            CommandKind::Capa => ("CAPA", true, Collect(MAX_CAPA_BYTES), Plain),
+            CommandKind::Capa => ("CAPA", true, whole(MAX_CAPA_BYTES), Plain),
             CommandKind::Stls => ("STLS", true, NONE, Plain),
             CommandKind::User => ("USER", true, NONE, Plain),
             CommandKind::Pass => ("PASS", true, NONE, SecretArgument),
             CommandKind::Apop => ("APOP", true, NONE, SecretArgument),
             CommandKind::Auth(_) => ("AUTH", true, NONE, Sasl),
             CommandKind::Stat => ("STAT", false, NONE, Plain),
-            CommandKind::List(None) => ("LIST", false, Collect(MAX_LISTING_BYTES), Plain),
+            CommandKind::List(None) => ("LIST", false, whole(MAX_LISTING_BYTES), Plain),
             CommandKind::List(Some(_)) => ("LIST", false, NONE, Plain),
-            CommandKind::Uidl(None) => ("UIDL", false, Collect(MAX_LISTING_BYTES), Plain),
+            CommandKind::Uidl(None) => ("UIDL", false, whole(MAX_LISTING_BYTES), Plain),
             CommandKind::Uidl(Some(_)) => ("UIDL", false, NONE, Plain),
-            CommandKind::Top { .. } => ("TOP", false, Collect(MAX_TOP_BYTES), Plain),
+            CommandKind::Top { .. } => (
+                "TOP",
+                false,
+                Collect {
+                    keep: MAX_TOP_BYTES,
+                    largest: MAX_TOP_ANSWER,
+                },
+                Plain,
+            ),
             CommandKind::Retr(_) => ("RETR", false, Stream, Plain),
             CommandKind::Dele(_) => ("DELE", false, NONE, Plain),
             CommandKind::Rset => ("RSET", true, NONE, Plain),
@@ -188,7 +217,7 @@ impl Command {
                 msg: *msg,
                 lines: *lines,
             },
-            Command::Retr(n) => CommandKind::Retr(*n),
+            Command::Retr { msg, .. } => CommandKind::Retr(*msg),
             Command::Dele(n) => CommandKind::Dele(*n),
             Command::Rset => CommandKind::Rset,
             Command::Noop => CommandKind::Noop,
@@ -199,6 +228,23 @@ impl Command {
 
     pub fn spec(&self) -> CommandSpec {
         self.kind().spec()
+    }
+
+    /// The longest answer accepted (content bytes, after unstuffing): the
+    /// table's bound, or for a RETR whose LIST size is known, twice that
+    /// plus `RETR_OVERRUN_SLACK`.
+    pub fn largest_answer(&self) -> u64 {
+        match (self, self.spec().body) {
+            (
+                Command::Retr {
+                    listed_size: Some(size),
+                    ..
+                },
+                _,
+            ) => size.saturating_mul(2).saturating_add(RETR_OVERRUN_SLACK),
+            (_, BodyMode::Collect { largest, .. }) => largest,
+            _ => u64::MAX,
+        }
     }
 
     /// Arguments that would let a caller smuggle a second command onto the
@@ -236,8 +282,8 @@ impl Command {
                 )?;
                 clean("the APOP digest is malformed", digest.as_bytes(), false)
             }
-            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => number(*n),
-            Command::Top { msg, .. } => number(*msg),
+            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Dele(n) => number(*n),
+            Command::Top { msg, .. } | Command::Retr { msg, .. } => number(*msg),
             _ => Ok(()),
         }
     }
@@ -270,7 +316,9 @@ impl Command {
             Command::Pass(p) => vec![p.expose().to_vec()],
             Command::Apop { user, digest } => vec![user.as_bytes().to_vec(), digest.as_bytes().to_vec()],
             Command::Auth(x) => vec![x.mechanism().name().as_bytes().to_vec()],
-            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => vec![number(n)],
+            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr { msg: n, .. } | Command::Dele(n) => {
+                vec![number(n)]
+            }
             Command::Top { msg, lines } => vec![number(msg), number(lines)],
             Command::Capa
             | Command::Stls
@@ -359,7 +407,9 @@ mod tests {
                 "{kind:?}"
             );
             assert!(kind.to_string().starts_with(spec.verb), "{kind:?} shows as {kind}");
-            assert_ne!(spec.body, BodyMode::Collect(0), "{kind:?}");
+            if let BodyMode::Collect { keep, largest } = spec.body {
+                assert!(keep > 0 && keep as u64 <= largest, "{kind:?}");
+            }
         }
         assert!(seen.iter().all(|&s| s), "a kind is missing from every_kind: {seen:?}");
     }

@@ -218,8 +218,9 @@ impl Driver {
             // Waiting here while a slow consumer catches up means not
             // reading: TCP then pushes back on the server.
             self.flush_streams().await;
+            let paused = now();
             if self.subscriber.flush().await {
-                self.client.reading_resumed(now());
+                self.client.reading_resumed(paused, now());
             }
             let idle = self.client.in_flight() == 0 && wire.drained();
             if idle && self.client.state() == SessionState::Closed {
@@ -312,6 +313,7 @@ impl Driver {
         if self.stream_backlog.is_empty() {
             return;
         }
+        let paused = now();
         for item in std::mem::take(&mut self.stream_backlog) {
             // A consumer that went away just stops receiving; the reply is
             // still read to its end so the session stays in step.
@@ -324,7 +326,7 @@ impl Driver {
                 }
             }
         }
-        self.client.reading_resumed(now());
+        self.client.reading_resumed(paused, now());
     }
 
     fn accept(&mut self, request: Request) {
@@ -508,8 +510,13 @@ fn protocol_failure(error: ProtocolError, closed_kind: FailureKind) -> Failure {
             .with_hint("the server dropped the connection; nothing was committed. Check the server's log"),
         ProtocolError::TlsRecordForGreeting => Failure::new(FailureKind::Tls, error.to_string())
             .with_hint("use pop3s:// (implicit TLS) for this port, or pop3:// with the server's plain POP3 port"),
-        ProtocolError::Timeout { .. } => Failure::new(FailureKind::Timeout, error.to_string())
+        ProtocolError::Timeout { .. } | ProtocolError::TooSlow { .. } => Failure::new(FailureKind::Timeout, error.to_string())
             .with_hint("the server or the network is stalled; raise --timeout if it is just slow"),
+        ProtocolError::AnswerTooLong { .. } | ProtocolError::Unsolicited { .. } => {
+            Failure::new(FailureKind::Protocol, error.to_string()).with_hint(
+                "the server is broken or hostile; the connection was closed without QUIT, so nothing was deleted",
+            )
+        }
         ProtocolError::GreetingRejected(status) => {
             let failure = Failure::new(FailureKind::refusal(status, FailureKind::Connect), error.to_string());
             match &status.code {

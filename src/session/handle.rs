@@ -79,17 +79,19 @@ impl Session {
     }
 
     /// RETR streamed in chunks; `capacity` chunks may wait in the channel
-    /// before the driver stops reading (backpressure).
+    /// before the driver stops reading (backpressure). `listed_size`, the
+    /// size LIST gave, bounds the answer (see `Command::Retr`).
     pub fn retr_stream(
         &self,
         msg: u32,
+        listed_size: Option<u64>,
         capacity: usize,
         priority: Priority,
     ) -> Result<(mpsc::Receiver<Vec<u8>>, oneshot::Receiver<CommandResult>), Failure> {
         let (data, data_rx) = mpsc::channel(capacity.max(1));
         let (done, done_rx) = oneshot::channel();
         self.send(Request::Submit {
-            command: Command::Retr(msg),
+            command: Command::Retr { msg, listed_size },
             priority,
             route: Route::Stream { data, done },
         })?;

@@ -454,7 +454,8 @@ async fn settle_in(
 /// RFC 6856: a server that lists UTF8 sends raw UTF-8 headers only once
 /// asked (Courier substitutes a stand-in message otherwise). Sent after
 /// login, which Courier accepts; a refusal is a warning, not a failure.
-async fn enable_utf8(session: &Session, report: &mut ConnectReport, watch: &mut Stopwatch) -> Result<(), Failure> {
+async fn enable_utf8(session: &Session, report: &mut ConnectReport, watch: &mut Stopwatch<'_>) -> Result<(), Failure> {
+    watch.begin(Step::Utf8);
     match session.call(Command::Utf8).await? {
         Outcome::Ok(reply) => watch.record(report, Step::Utf8, reply.status.to_string()),
         Outcome::Err(status) => {

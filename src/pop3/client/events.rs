@@ -203,8 +203,35 @@ pub enum ProtocolError {
     ClosedMidReply(String),
     #[error("the session already ended: {0}")]
     AlreadyFailed(String),
+    #[error("{}", too_long(.command, *.largest, *.listed_size))]
+    AnswerTooLong {
+        command: String,
+        largest: u64,
+        listed_size: Option<u64>,
+    },
     #[error("no answer to {waiting_for} within {} s", .limit.as_secs_f32())]
     Timeout { waiting_for: String, limit: Duration },
     #[error("the server's first bytes are a TLS record, not a POP3 greeting: this looks like a TLS port")]
     TlsRecordForGreeting,
+    #[error(
+        "the answer to {waiting_for} comes too slowly: {bytes} bytes in {} s (after the first {} s, at least 1 KiB/s is needed)",
+        .elapsed.as_secs(), .limit.as_secs_f32()
+    )]
+    TooSlow {
+        waiting_for: String,
+        bytes: u64,
+        elapsed: Duration,
+        limit: Duration,
+    },
+}
+
+fn too_long(command: &str, largest: u64, listed_size: Option<u64>) -> String {
+    match listed_size {
+        Some(size) => format!(
+            "the server sent more than {largest} bytes for {command}, whose size LIST gave as {size} bytes (twice that plus 1 MiB is the most accepted); stopped"
+        ),
+        None => format!(
+            "the answer to {command} is longer than {largest} bytes, the most popscope accepts for it; stopped rather than use it cut off"
+        ),
+    }
 }

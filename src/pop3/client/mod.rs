@@ -45,7 +45,7 @@ use super::command::BodyMode;
 pub use super::command::{
     Command, CommandKind, InvalidCommand, MAX_CAPA_BYTES, MAX_COMMAND_LINE, MAX_LISTING_BYTES, MAX_TOP_BYTES,
 };
-use deadline::AnswerTimer;
+use deadline::{AnswerTimer, Expiry};
 pub use events::{BatchSize, Body, Direction, Event, Outcome, Payload, ProtocolError, Reply, TraceRecord};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -132,6 +132,9 @@ struct InFlight {
     id: RequestId,
     kind: CommandKind,
     body: BodyMode,
+    /// The longest answer accepted, and the LIST size it comes from (RETR).
+    largest: u64,
+    listed_size: Option<u64>,
     phase: Phase,
     sasl: Option<Box<SaslExchange>>,
     /// A SASL initial response too long for the command line, sent at the
@@ -263,7 +266,12 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         let body = match (command.spec().body, delivery) {
-            (BodyMode::Stream, Delivery::Collect(limit)) => BodyMode::Collect(limit),
+            // How much is kept is the caller's choice; how long the answer
+            // may be is the command's (`Command::largest_answer`).
+            (BodyMode::Stream, Delivery::Collect(limit)) => BodyMode::Collect {
+                keep: limit,
+                largest: u64::MAX,
+            },
             (body, _) => body,
         };
         let queued = Queued { id, command, body };
@@ -338,27 +346,37 @@ impl Client {
         self.timer.deadline()
     }
 
-    /// The caller had stopped reading (its own consumer was slow) and reads
-    /// again from `now`: silence until then is not the server's.
-    pub fn reading_resumed(&mut self, now: Instant) {
+    /// The caller stopped reading at `paused_since` (its own consumer was
+    /// slow) and reads again from `now`: that time is not the server's.
+    pub fn reading_resumed(&mut self, paused_since: Instant, now: Instant) {
         self.now = now;
-        self.timer.heard(now);
+        self.timer.resumed(paused_since, now);
     }
 
-    /// Fails the session if the server has been silent too long while an
-    /// answer (or the greeting) is awaited; the error names what.
+    /// Fails the session if the server has been silent too long, or sends
+    /// an answer too slowly, while it (or the greeting) is awaited; the
+    /// error names what (see `deadline`).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
         self.now = now;
-        if self.failed.is_some() || !self.timer.expired(now) {
+        if self.failed.is_some() {
             return Ok(());
         }
+        let Some(expiry) = self.timer.expired(now) else {
+            return Ok(());
+        };
         let waiting_for = match self.waiting_for() {
             Some(kind) => kind.to_string(),
             None => "the server's greeting".to_string(),
         };
-        self.fail(ProtocolError::Timeout {
-            waiting_for,
-            limit: self.timer.limit(),
+        let limit = self.timer.limit();
+        self.fail(match expiry {
+            Expiry::Silent => ProtocolError::Timeout { waiting_for, limit },
+            Expiry::TooSlow { bytes, elapsed } => ProtocolError::TooSlow {
+                waiting_for,
+                bytes,
+                elapsed,
+                limit,
+            },
         })
     }
 
@@ -593,6 +611,8 @@ impl InFlight {
             id,
             kind,
             body,
+            largest: u64::MAX,
+            listed_size: None,
             phase: Phase::Status,
             sasl: None,
             deferred_initial: None,

@@ -52,18 +52,21 @@ impl Client {
             return self.unsolicited(input);
         };
         if let Phase::Body { .. } = head.phase {
-            return Ok(self.body_step(input));
+            return self.body_step(input);
         }
         let during = head.kind.to_string();
         let Some((line, used)) = split_line(input, MAX_STATUS_LINE).map_err(|e| codec(&during, e))? else {
             return Ok(0);
         };
+        self.timer.progress(used as u64);
         if head.sasl.is_some()
             && let Some(challenge) = parse_continuation(line)
         {
             let record = self.trace_received(head, "+ <SASL challenge>".to_string(), true, Some(used as u64));
             self.push_trace(record);
             self.sasl_challenge(challenge);
+            // The challenge was an answer; the next is to our response.
+            self.timer.next_answer(self.now);
             return Ok(used);
         }
         let status = parse_status_line(line).map_err(|e| codec(&during, e))?;
@@ -81,7 +84,15 @@ impl Client {
         }
         let flight = self.in_flight.pop_front().expect("head exists");
         self.finish_status(flight, status);
+        self.answer_finished();
         Ok(used)
+    }
+
+    /// The answer at the head ended: the next one's clock starts now.
+    fn answer_finished(&mut self) {
+        if self.awaiting() {
+            self.timer.next_answer(self.now);
+        }
     }
 
     fn unsolicited(&mut self, input: &[u8]) -> Result<usize, ProtocolError> {
@@ -114,11 +125,11 @@ impl Client {
         }
     }
 
-    fn body_step(&mut self, input: &[u8]) -> usize {
+    fn body_step(&mut self, input: &[u8]) -> Result<usize, ProtocolError> {
         let sample_limit = self.sample_limit();
         let head = self.in_flight.front_mut().expect("head exists");
         let id = head.id;
-        let mode = head.body;
+        let (mode, largest) = (head.body, head.largest);
         let Phase::Body {
             decoder, kept, sample, ..
         } = &mut head.phase
@@ -127,11 +138,18 @@ impl Client {
         };
         let mut chunk = Vec::new();
         let (used, done) = decoder.decode(input, &mut chunk);
+        if decoder.bytes() > largest {
+            return Err(ProtocolError::AnswerTooLong {
+                command: head.kind.to_string(),
+                largest,
+                listed_size: head.listed_size,
+            });
+        }
         let room = sample_limit(head.kind).saturating_sub(sample.len());
         sample.extend_from_slice(&chunk[..chunk.len().min(room)]);
         match mode {
-            BodyMode::Collect(limit) => {
-                let room = limit.saturating_sub(kept.len());
+            BodyMode::Collect { keep, .. } => {
+                let room = keep.saturating_sub(kept.len());
                 kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             BodyMode::Stream if !chunk.is_empty() => {
@@ -139,11 +157,13 @@ impl Client {
             }
             _ => {}
         }
+        self.timer.progress(used as u64);
         if done {
             let flight = self.in_flight.pop_front().expect("head exists");
             self.finish_body(flight);
+            self.answer_finished();
         }
-        used
+        Ok(used)
     }
 
     /// How much of a payload the trace keeps, by command (none without a

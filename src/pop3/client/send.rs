@@ -15,6 +15,10 @@ impl Client {
         let Queued { id, command, body } = queued;
         let kind = command.kind();
         let mut flight = InFlight::new(id, kind, body);
+        flight.largest = command.largest_answer();
+        if let Command::Retr { listed_size, .. } = command {
+            flight.listed_size = listed_size;
+        }
         let line = match command {
             Command::Auth(exchange) => flight.start_sasl(exchange),
             other => other.line(),

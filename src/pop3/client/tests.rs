@@ -117,7 +117,14 @@ fn every_split_of_a_reply_stream_gives_the_same_events() {
         let mut c = logged_in(10);
         c.submit(Command::List(None), Priority::Normal).unwrap();
         c.submit(Command::Stat, Priority::Normal).unwrap();
-        c.submit(Command::Retr(9), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 9,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.receive(now(), wire).unwrap();
         completions(&drain(&mut c))
     };
@@ -126,7 +133,14 @@ fn every_split_of_a_reply_stream_gives_the_same_events() {
         let mut c = logged_in(10);
         c.submit(Command::List(None), Priority::Normal).unwrap();
         c.submit(Command::Stat, Priority::Normal).unwrap();
-        c.submit(Command::Retr(9), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 9,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.receive(now(), &wire[..cut]).unwrap();
         c.receive(now(), &wire[cut..]).unwrap();
         assert_eq!(completions(&drain(&mut c)), reference, "cut at {cut}");
@@ -343,7 +357,15 @@ fn rset_never_shares_the_wire() {
 #[test]
 fn retr_streams_in_chunks() {
     let mut c = logged_in(10);
-    let id = c.submit(Command::Retr(1), Priority::Normal).unwrap();
+    let id = c
+        .submit(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
     c.receive(now(), b"+OK 30 octets\r\nSubject: x\r\n\r\n..dot\r\n")
         .unwrap();
     c.receive(now(), b"body\r\n.\r\n").unwrap();
@@ -425,7 +447,14 @@ fn a_status_line_that_is_neither_is_fatal_and_fails_everything() {
 #[test]
 fn closed_mid_reply_is_reported_with_the_command() {
     let mut c = logged_in(10);
-    c.submit(Command::Retr(4), Priority::Normal).unwrap();
+    c.submit(
+        Command::Retr {
+            msg: 4,
+            listed_size: None,
+        },
+        Priority::Normal,
+    )
+    .unwrap();
     c.receive(now(), b"+OK\r\npartial li").unwrap();
     let err = c.connection_closed().unwrap_err();
     assert_eq!(err, ProtocolError::ClosedMidReply("RETR 4".into()));
@@ -510,7 +539,16 @@ fn command_injection_is_refused() {
     );
     assert!(c.submit(Command::User("bob smith".into()), Priority::Normal).is_err());
     assert!(c.submit(Command::Pass(Secret::from("x\ny")), Priority::Normal).is_err());
-    assert!(c.submit(Command::Retr(0), Priority::Normal).is_err());
+    assert!(
+        c.submit(
+            Command::Retr {
+                msg: 0,
+                listed_size: None
+            },
+            Priority::Normal
+        )
+        .is_err()
+    );
     assert_eq!(out(&mut c), "");
 }
 
@@ -521,7 +559,14 @@ fn urgent_commands_jump_the_queue_but_not_the_wire() {
         c.submit(Command::Top { msg: n, lines: 0 }, Priority::Normal).unwrap();
     }
     transcript(&mut c, "C: TOP 1 0\nC: TOP 2 0");
-    c.submit(Command::Retr(5), Priority::Urgent).unwrap();
+    c.submit(
+        Command::Retr {
+            msg: 5,
+            listed_size: None,
+        },
+        Priority::Urgent,
+    )
+    .unwrap();
     transcript(
         &mut c,
         "S: +OK
@@ -554,6 +599,61 @@ fn unsolicited_status_lines_are_reported() {
     );
 }
 
+/// Issue 11 items 3 and 4: an answer longer than its bound is a protocol
+/// error naming the command (never a listing silently cut off, possibly in
+/// the middle of a number). The bounds are written as literal sizes here so
+/// that the constants' values are pinned.
+#[test]
+fn answers_longer_than_their_bound_are_protocol_errors() {
+    type Case = (fn() -> Command, u64, &'static str);
+    let cases: [Case; 5] = [
+        (|| Command::Capa, 64 * 1024, "CAPA"),
+        (|| Command::List(None), 64 * 1024 * 1024, "LIST"),
+        (|| Command::Uidl(None), 64 * 1024 * 1024, "UIDL"),
+        (|| Command::Top { msg: 1, lines: 0 }, 16 * 1024 * 1024, "TOP 1 0"),
+        (
+            || Command::Retr {
+                msg: 1,
+                listed_size: Some(100),
+            },
+            2 * 100 + 1024 * 1024,
+            "RETR 1",
+        ),
+    ];
+    // `n` content bytes (after unstuffing), as lines of at most 1 MiB.
+    fn feed(c: &mut Client, mut n: u64) -> Result<(), ProtocolError> {
+        while n > 0 {
+            let line = n.min(1024 * 1024);
+            let mut chunk = vec![b'x'; line as usize - 2];
+            chunk.extend_from_slice(b"\r\n");
+            c.receive(now(), &chunk)?;
+            drain(c);
+            n -= line;
+        }
+        Ok(())
+    }
+    for (command, bound, name) in cases {
+        let mut c = logged_in(1);
+        c.submit(command(), Priority::Normal).unwrap();
+        assert_eq!(out(&mut c).trim_end(), name);
+        c.receive(now(), b"+OK\r\n").unwrap();
+        feed(&mut c, bound).unwrap_or_else(|e| panic!("{name}: exactly {bound} bytes are fine: {e}"));
+        c.receive(now(), b".\r\n").unwrap();
+        let done = completions(&drain(&mut c));
+        assert!(matches!(&done[..], [(_, _, Outcome::Ok(_))]), "{name}: {done:?}");
+
+        c.submit(command(), Priority::Normal).unwrap();
+        out(&mut c);
+        c.receive(now(), b"+OK\r\n").unwrap();
+        let err = feed(&mut c, bound + 2).expect_err(name);
+        let message = err.to_string();
+        assert!(
+            message.contains(name) && message.contains(&format!("{bound} bytes")),
+            "{name}: {message}"
+        );
+    }
+}
+
 /// Issue 11 item 1: RFC 1939 has no unsolicited responses but a closing
 /// -ERR; a server that floods lines nobody asked for is a protocol error,
 /// not a growing queue.
@@ -580,7 +680,14 @@ fn more_than_a_handful_of_unsolicited_lines_is_a_protocol_error() {
 fn retr_can_be_collected_up_to_a_limit() {
     let mut c = logged_in(10);
     let id = c
-        .submit_with(Command::Retr(1), Priority::Normal, Delivery::Collect(8))
+        .submit_with(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+            Delivery::Collect(8),
+        )
         .unwrap();
     transcript(
         &mut c,
@@ -784,37 +891,110 @@ mod time {
     }
 
     #[test]
-    fn every_byte_restarts_the_clock_and_an_answer_stops_it() {
-        // Documented in `deadline`: a trickle keeps the answer alive; a
-        // whole-answer limit is not part of this rule.
+    fn every_byte_restarts_the_silence_clock_and_an_answer_stops_it() {
+        // Documented in `deadline`: bytes keep the silence rule at bay; the
+        // whole-answer rule (at least 1 KiB/s after the limit) is met here
+        // with 40 KiB in each read.
         let t0 = Instant::now();
         let mut c = logged_in_at(t0, 1);
-        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.take_output(t0);
-        c.receive(at(t0, 20_000), b"+OK\r\nSubject: slow").unwrap();
+        let part = format!("+OK\r\n{}", "x".repeat(40 * 1024 - 5));
+        c.receive(at(t0, 20_000), part.as_bytes()).unwrap();
+        // Silent until 50 s; slow until 30 + 40 s.
         assert_eq!(c.poll_timeout(), Some(at(t0, 50_000)));
-        c.receive(at(t0, 45_000), b" answer").unwrap();
+        c.receive(at(t0, 45_000), "y".repeat(40 * 1024).as_bytes()).unwrap();
+        assert_eq!(c.poll_timeout(), Some(at(t0, 75_000)));
         assert_eq!(timeout_error(&mut c, at(t0, 70_000)), None);
         c.receive(at(t0, 70_000), b"\r\n.\r\n").unwrap();
         assert_eq!(c.poll_timeout(), None, "answered: nothing is awaited");
         assert_eq!(timeout_error(&mut c, at(t0, 500_000)), None);
 
-        c.submit(Command::Retr(2), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 2,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.take_output(at(t0, 600_000));
         c.receive(at(t0, 610_000), b"+OK\r\npart").unwrap();
         let err = timeout_error(&mut c, at(t0, 640_000)).expect("timed out");
         assert_eq!(err.to_string(), "no answer to RETR 2 within 30 s");
     }
 
+    /// Issue 11 item 3: a trickle (one line a second) resets the silence
+    /// clock forever; the whole-answer rule ends it soon after the limit.
+    #[test]
+    fn a_trickling_answer_fails_soon_after_the_limit_naming_the_command() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 1);
+        c.submit(Command::Top { msg: 1, lines: 0 }, Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(t0, b"+OK\r\n").unwrap();
+        let mut failed_at = None;
+        for second in 1..=600u64 {
+            let now = at(t0, second * 1000);
+            if let Some(err) = timeout_error(&mut c, now) {
+                failed_at = Some((second, err.to_string()));
+                break;
+            }
+            c.receive(now, b"X-Trickle: 0123456789\r\n").unwrap();
+        }
+        // 5 + 23 bytes a second: 24 bytes of allowance per 1 KiB/s.
+        let (second, message) = failed_at.expect("a trickle must not go on forever");
+        assert_eq!(second, 31, "{message}");
+        assert_eq!(
+            message,
+            "the answer to TOP 1 0 comes too slowly: 695 bytes in 31 s (after the first 30 s, at least 1 KiB/s is needed)"
+        );
+        let done = completions(&drain(&mut c));
+        assert!(matches!(&done[..], [(_, _, Outcome::Lost(_))]), "{done:?}");
+    }
+
+    /// The whole-answer clock of a pipelined answer starts when the one
+    /// before it ends, and a slow consumer's time is not counted.
+    #[test]
+    fn each_answer_has_its_own_clock_and_pauses_are_credited() {
+        let t0 = Instant::now();
+        let mut c = logged_in_at(t0, 10);
+        c.submit(Command::Stat, Priority::Normal).unwrap();
+        c.submit(Command::Top { msg: 1, lines: 0 }, Priority::Normal).unwrap();
+        c.take_output(t0);
+        c.receive(at(t0, 20_000), b"+OK 1 5\r\n+OK\r\n").unwrap();
+        // TOP's answer began at 20 s with 5 bytes: slow from 50.004 s.
+        assert_eq!(c.poll_timeout(), Some(at(t0, 50_000)));
+        c.receive(at(t0, 49_000), b"X: y\r\n").unwrap();
+        assert_eq!(c.poll_timeout(), Some(at(t0, 50_010)), "11 bytes: 10 ms");
+        // The consumer held reading up from 49 s to 149 s.
+        c.reading_resumed(at(t0, 49_000), at(t0, 149_000));
+        assert_eq!(c.poll_timeout(), Some(at(t0, 150_010)));
+    }
+
     #[test]
     fn time_spent_not_reading_is_not_the_servers_silence() {
         let t0 = Instant::now();
         let mut c = logged_in_at(t0, 1);
-        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.take_output(t0);
         c.receive(at(t0, 10), b"+OK\r\nSubject: a lot").unwrap();
         // The caller's consumer held it up for 100 s.
-        c.reading_resumed(at(t0, 100_000));
+        c.reading_resumed(at(t0, 10), at(t0, 100_000));
         assert_eq!(c.poll_timeout(), Some(at(t0, 130_000)));
         assert_eq!(timeout_error(&mut c, at(t0, 129_000)), None);
     }
@@ -884,7 +1064,14 @@ mod time {
     fn an_answer_keeps_its_batch_while_later_batches_go_out() {
         let t0 = Instant::now();
         let mut c = logged_in_at(t0, 10);
-        c.submit(Command::Retr(1), Priority::Normal).unwrap();
+        c.submit(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
         c.take_output(t0);
         c.receive(at(t0, 5), b"+OK\r\nSubject: still coming\r\n").unwrap();
         c.submit(Command::Noop, Priority::Normal).unwrap();
