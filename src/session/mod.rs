@@ -5,7 +5,8 @@
 //! - `connect`: TCP and the TLS handshake;
 //! - `login`: `open` runs the login sequence step by step and records each
 //!   step for `check` (`progress`: timing them, and telling `check` each
-//!   step the moment it ends);
+//!   step the moment it ends); `authenticate`: its login step (mechanism,
+//!   exchange, one fallback);
 //! - `handle`: the returned `Session`, which talks to the `driver` task
 //!   through channels; dropping it closes the connection without QUIT,
 //!   which deletes nothing;
@@ -14,6 +15,7 @@
 //!   channel to the UI;
 //! - `trace`: the trace as people read it.
 
+mod authenticate;
 mod config;
 mod connect;
 pub mod driver;
