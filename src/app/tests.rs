@@ -1,5 +1,7 @@
 use super::*;
 use crate::mailbox::MIN_HEADER_REQUESTS;
+
+use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{Body, CommandKind, Reply};
 use crate::pop3::codec::parse_status_line;
 
@@ -448,4 +450,76 @@ fn a_retr_carries_the_size_list_gave() {
         })
         .collect();
     assert_eq!(retr, [(2, Some(102), Priority::Urgent)]);
+}
+
+/// Marks one message, confirms, has its DELE accepted: the QUIT is out.
+fn committing(app: &mut App) -> u64 {
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Quit);
+    let deles = submitted(&app.handle_action(Action::ConfirmCommit));
+    let quit = submitted(&answer(app, deles[0].0, ok(b"")));
+    assert_eq!(
+        quit.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+        [CommandKind::Quit { commit: true }]
+    );
+    quit[0].0
+}
+
+/// Issue 11 item 6b: the connection dropping while QUIT is in flight ends
+/// the inspector (it must never wait for an answer that cannot come), and
+/// the report says the outcome is unknown.
+#[test]
+fn the_connection_dropping_during_quit_ends_the_inspector() {
+    let (mut app, _) = listed(3, 10);
+    committing(&mut app);
+    let effects = app.handle_session_event(SessionEvent::Closed(Some(Failure::new(
+        FailureKind::Connect,
+        "reset by peer",
+    ))));
+    assert!(matches!(effects[..], [Effect::Exit]), "{effects:?}");
+    let report = app.commit.report.clone().expect("a report");
+    assert!(
+        matches!(&report, ExitReport::Unknown { count: 1, reason } if reason.contains("reset by peer")),
+        "{report:?}"
+    );
+
+    // An unconfirmed QUIT: nothing was marked on the server.
+    let (mut app, _) = listed(3, 10);
+    let quit = submitted(&app.handle_action(Action::Quit));
+    assert_eq!(quit[0].1, CommandKind::Quit { commit: false });
+    let effects = app.handle_session_event(SessionEvent::Closed(None));
+    assert!(matches!(effects[..], [Effect::Exit]), "{effects:?}");
+    assert!(matches!(app.commit.report, Some(ExitReport::NothingDeleted(_))));
+}
+
+/// The exact reports of a QUIT's answers.
+#[test]
+fn quit_answers_become_exact_reports() {
+    let (mut app, _) = listed(3, 10);
+    let quit = committing(&mut app);
+    let effects = answer(&mut app, quit, ok(b""));
+    assert!(matches!(effects[..], [Effect::Exit]), "{effects:?}");
+    assert_eq!(
+        app.commit.report.as_ref().unwrap().to_string(),
+        "deleted 1 message (101 B); server said: +OK"
+    );
+
+    let (mut app, _) = listed(3, 10);
+    let quit = committing(&mut app);
+    answer(&mut app, quit, err("-ERR [SYS/TEMP] not now"));
+    assert_eq!(
+        app.commit.report,
+        Some(ExitReport::QuitRefused {
+            count: 1,
+            server: parse_status_line(b"-ERR [SYS/TEMP] not now").unwrap()
+        })
+    );
+
+    let (mut app, _) = listed(3, 10);
+    let quit = submitted(&app.handle_action(Action::Quit));
+    answer(&mut app, quit[0].0, ok(b""));
+    assert_eq!(
+        app.commit.report.as_ref().unwrap().to_string(),
+        "nothing was deleted (no message was marked on the server; it said: +OK)"
+    );
 }

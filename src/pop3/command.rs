@@ -441,6 +441,79 @@ mod tests {
         assert_eq!(CommandKind::Retr(1).spec().body, BodyMode::Stream);
     }
 
+    /// Issue 11 item 6b: every argument that could smuggle a second
+    /// command, and every message number 0, is refused with its reason.
+    #[test]
+    fn validation_refuses_injection_and_message_zero() {
+        let apop = |user: &str, digest: &str| Command::Apop {
+            user: user.into(),
+            digest: digest.into(),
+        };
+        let user = "the user name contains a line break, NUL or space";
+        let digest = "the APOP digest is malformed";
+        let zero = "message numbers start at 1";
+        let table: Vec<(Command, Option<&str>)> = vec![
+            (apop("bob", "c4c9334bac560ecc979e58001b3e22fb"), None),
+            (apop("bob\r\nDELE 1", "c4c9"), Some(user)),
+            (apop("bob smith", "c4c9"), Some(user)),
+            (apop("", "c4c9"), Some(user)),
+            (apop("bob", "c4c9\r\nDELE 1"), Some(digest)),
+            (apop("bob", "c4 c9"), Some(digest)),
+            (apop("bob", "c4\0c9"), Some(digest)),
+            (apop("bob", ""), Some(digest)),
+            (Command::User("bob\0".into()), Some(user)),
+            (Command::User("bob\n".into()), Some(user)),
+            (Command::Pass(Secret::from("pass word")), None),
+            (
+                Command::Pass(Secret::from("")),
+                Some("the password is empty or contains a line break or NUL"),
+            ),
+            (
+                Command::Pass(Secret::from("pw\r")),
+                Some("the password is empty or contains a line break or NUL"),
+            ),
+            (Command::Top { msg: 0, lines: 0 }, Some(zero)),
+            (Command::Top { msg: 1, lines: 0 }, None),
+            (
+                Command::Retr {
+                    msg: 0,
+                    listed_size: None,
+                },
+                Some(zero),
+            ),
+            (Command::Dele(0), Some(zero)),
+            (Command::Dele(1), None),
+            (Command::List(Some(0)), Some(zero)),
+            (Command::List(None), None),
+            (Command::Uidl(Some(0)), Some(zero)),
+            (Command::Uidl(Some(7)), None),
+        ];
+        for (command, refusal) in table {
+            let got = command.validate().err().map(|InvalidCommand(why)| why);
+            assert_eq!(got, refusal, "{command:?}");
+        }
+    }
+
+    #[test]
+    fn largest_answers_are_the_tables_or_the_listed_size_twice_plus_1_mib() {
+        let retr = |listed_size| Command::Retr { msg: 1, listed_size };
+        assert_eq!(retr(Some(0)).largest_answer(), 1_048_576);
+        assert_eq!(retr(Some(188)).largest_answer(), 1_048_952);
+        assert_eq!(retr(Some(u64::MAX)).largest_answer(), u64::MAX, "saturates");
+        assert_eq!(retr(None).largest_answer(), u64::MAX);
+        assert_eq!(Command::Capa.largest_answer(), 65_536);
+        assert_eq!(Command::List(None).largest_answer(), 67_108_864);
+        assert_eq!(Command::Top { msg: 1, lines: 0 }.largest_answer(), 16_777_216);
+        assert_eq!(Command::Stat.largest_answer(), u64::MAX);
+        assert_eq!(
+            CommandKind::Top { msg: 1, lines: 0 }.spec().body,
+            BodyMode::Collect {
+                keep: 524_288,
+                largest: 16_777_216
+            }
+        );
+    }
+
     #[test]
     fn lines_are_redacted_as_the_table_says() {
         let line = |c: Command| {

@@ -1309,3 +1309,310 @@ mod sasl {
         assert_eq!(sent, 3, "every line written is traced");
     }
 }
+
+mod guard {
+    //! Issue 11 item 6b: the deletion guard, RSET, DELE and QUIT handling
+    //! pinned byte for byte, each test killing mutants that survived the
+    //! earlier tests (which checked `has_output()` or `is_ok()` and let a
+    //! constant pass).
+
+    use super::*;
+
+    #[test]
+    fn a_refused_rset_keeps_the_guard_armed() {
+        let mut c = logged_in(10);
+        assert_eq!(c.possibly_marked(), 0);
+        c.submit(Command::Dele(1), Priority::Normal).unwrap();
+        c.submit(Command::Dele(2), Priority::Normal).unwrap();
+        transcript(&mut c, "C: DELE 1\nC: DELE 2");
+        assert_eq!(c.possibly_marked(), 2, "counted when sent, before any answer");
+        c.submit(Command::Rset, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "S: +OK
+             S: -ERR no such message
+             C: RSET
+             S: -ERR cannot reset",
+        );
+        assert_eq!(c.possibly_marked(), 2, "a refused RSET unmarks nothing");
+        c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "C: RSET
+             S: +OK
+             C: QUIT
+             S: +OK bye",
+        );
+        assert_eq!(c.possibly_marked(), 0);
+        assert_eq!(c.state(), SessionState::Closed);
+    }
+
+    #[test]
+    fn an_accepted_rset_disarms_the_guard() {
+        let mut c = logged_in(1);
+        c.submit(Command::Dele(4), Priority::Normal).unwrap();
+        c.submit(Command::Rset, Priority::Normal).unwrap();
+        c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "C: DELE 4
+             S: +OK
+             C: RSET
+             S: +OK
+             C: QUIT
+             S: +OK",
+        );
+        assert_eq!(c.possibly_marked(), 0);
+    }
+
+    #[test]
+    fn a_refused_quit_leaves_the_session_open() {
+        let mut c = logged_in(1);
+        let quit = c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "C: QUIT
+             S: -ERR [SYS/TEMP] could not remove messages",
+        );
+        assert_eq!(c.state(), SessionState::Transaction);
+        let events = drain(&mut c);
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::StateChanged(_))),
+            "{events:?}"
+        );
+        let done = completions(&events);
+        assert!(
+            matches!(&done[..], [(id, CommandKind::Quit { commit: true }, Outcome::Err(s))] if *id == quit && s.code == Some(ResponseCode::SysTemp)),
+            "{done:?}"
+        );
+        // An accepted one closes it, and nothing more is written.
+        c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "C: QUIT
+             S: +OK bye",
+        );
+        assert_eq!(c.state(), SessionState::Closed);
+        assert_eq!(out(&mut c), "");
+    }
+
+    #[test]
+    fn the_rset_before_an_unconfirmed_quit_has_an_id_of_its_own() {
+        let mut c = logged_in(10);
+        let dele = c.submit(Command::Dele(1), Priority::Normal).unwrap();
+        let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+        transcript(
+            &mut c,
+            "C: DELE 1
+             S: +OK
+             C: RSET
+             S: +OK
+             C: QUIT
+             S: +OK",
+        );
+        let later = c.submit(Command::Noop, Priority::Normal).unwrap();
+        let done = completions(&drain(&mut c));
+        let ids: Vec<(RequestId, CommandKind)> = done.iter().map(|(id, kind, _)| (*id, *kind)).collect();
+        let rset = ids
+            .iter()
+            .find(|(_, kind)| *kind == CommandKind::Rset)
+            .map(|(id, _)| *id)
+            .expect("the RSET completes");
+        let mut all = vec![dele, quit, rset, later];
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 4, "ids {dele} {quit} {rset} {later}: {ids:?}");
+        assert_eq!(
+            ids,
+            [
+                (dele, CommandKind::Dele(1)),
+                (rset, CommandKind::Rset),
+                (quit, CommandKind::Quit { commit: false }),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_connection_dropping_while_quit_is_awaited() {
+        // QUIT in flight: its outcome is unknown, and the error says so.
+        let mut c = logged_in(1);
+        let quit = c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        assert_eq!(out(&mut c), "QUIT\r\n");
+        assert_eq!(c.connection_closed(), Err(ProtocolError::ClosedMidReply("QUIT".into())));
+        let done = completions(&drain(&mut c));
+        assert!(
+            matches!(&done[..], [(id, _, Outcome::Lost(_))] if *id == quit),
+            "{done:?}"
+        );
+        // After QUIT was answered, a close is the normal end.
+        let mut c = logged_in(1);
+        c.submit(Command::Quit { commit: true }, Priority::Normal).unwrap();
+        transcript(&mut c, "C: QUIT\nS: +OK bye");
+        assert_eq!(c.connection_closed(), Ok(()));
+        // The RSET before an unconfirmed QUIT lost: QUIT was never sent.
+        let mut c = logged_in(1);
+        c.submit(Command::Dele(1), Priority::Normal).unwrap();
+        let quit = c.submit(Command::Quit { commit: false }, Priority::Normal).unwrap();
+        transcript(&mut c, "C: DELE 1\nS: +OK\nC: RSET");
+        assert_eq!(c.connection_closed(), Err(ProtocolError::ClosedMidReply("RSET".into())));
+        let done = completions(&drain(&mut c));
+        assert!(
+            matches!(&done[..], [(_, CommandKind::Dele(1), Outcome::Ok(_)), (_, CommandKind::Rset, Outcome::Lost(_)), (id, _, Outcome::NotSent(_))] if *id == quit),
+            "{done:?}"
+        );
+        // Nothing awaited: a close says nothing was lost.
+        let mut c = logged_in(1);
+        assert_eq!(c.connection_closed(), Ok(()));
+        assert_eq!(
+            c.submit(Command::Noop, Priority::Normal).map(|_| out(&mut c)),
+            Ok(String::new())
+        );
+    }
+
+    #[test]
+    fn is_ok_and_has_output_say_what_they_mean() {
+        let status = |s: &str| crate::pop3::codec::parse_status_line(s.as_bytes()).unwrap();
+        let reply = Outcome::Ok(Reply {
+            status: status("+OK"),
+            body: None,
+        });
+        assert!(reply.is_ok());
+        for not_ok in [
+            Outcome::Err(status("-ERR")),
+            Outcome::NotSent("x".into()),
+            Outcome::Lost("x".into()),
+        ] {
+            assert!(!not_ok.is_ok(), "{not_ok:?}");
+        }
+        let mut c = logged_in(1);
+        assert!(!c.has_output());
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        assert!(c.has_output());
+        assert_eq!(out(&mut c), "NOOP\r\n");
+        assert!(!c.has_output());
+    }
+}
+
+mod bounds {
+    //! Issue 11 item 6b: the bounds written as literal sizes, so that the
+    //! constants' values are pinned (a test that uses a constant's name
+    //! passes whatever the value).
+
+    use super::*;
+
+    fn with(trace: bool, trace_bodies: bool) -> Client {
+        let t0 = now();
+        let mut c = Client::new(
+            ClientConfig {
+                window: 1,
+                trace,
+                trace_bodies,
+                answer_timeout: Duration::from_secs(30),
+            },
+            t0,
+        );
+        c.receive(t0, b"+OK\r\n").unwrap();
+        drain(&mut c);
+        c
+    }
+
+    fn traced(c: &mut Client) -> Vec<String> {
+        drain(c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) if t.direction == Direction::Received => Some(t.text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_status_line_may_be_8_kib_with_its_line_end() {
+        let mut c = logged_in(1);
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        out(&mut c);
+        let mut line = b"+OK ".to_vec();
+        line.resize(8190, b'x');
+        line.extend_from_slice(b"\r\n");
+        c.receive(now(), &line).unwrap();
+        assert!(completions(&drain(&mut c))[0].2.is_ok());
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        out(&mut c);
+        line.insert(5, b'y');
+        let err = c.receive(now(), &line).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server sent a status line longer than 8192 bytes without a line end (while waiting for the reply to NOOP)"
+        );
+    }
+
+    #[test]
+    fn trace_bodies_copies_up_to_64_kib_sanitized() {
+        let mut c = with(true, true);
+        c.submit(Command::Capa, Priority::Normal).unwrap();
+        out(&mut c);
+        c.receive(now(), b"+OK\r\nX-Evil: \x1b]0;t\x07\r\n..dot\r\n.\r\n")
+            .unwrap();
+        assert_eq!(
+            traced(&mut c),
+            ["+OK", "X-Evil: \u{241b}]0;t\u{2407}\n.dot\n", "<2 lines, 22 bytes>"]
+        );
+
+        let mut c = with(true, true);
+        c.submit(
+            Command::Retr {
+                msg: 1,
+                listed_size: None,
+            },
+            Priority::Normal,
+        )
+        .unwrap();
+        out(&mut c);
+        c.receive(now(), b"+OK\r\n").unwrap();
+        let line = format!("{}\r\n", "z".repeat(99_998));
+        c.receive(now(), line.as_bytes()).unwrap();
+        c.receive(now(), line.as_bytes()).unwrap();
+        c.receive(now(), b".\r\n").unwrap();
+        let texts = traced(&mut c);
+        let copied: usize = texts[1..texts.len() - 1].iter().map(|t| t.chars().count()).sum();
+        assert_eq!(copied, 65_536, "{} pieces", texts.len());
+        assert_eq!(texts.last().unwrap(), "<2 lines, 200000 bytes>");
+
+        // Off: only the summary; no trace at all: nothing.
+        for (trace, expected) in [(true, vec!["+OK", "<1 lines, 3 bytes>"]), (false, vec![])] {
+            let mut c = with(trace, false);
+            c.submit(Command::Capa, Priority::Normal).unwrap();
+            out(&mut c);
+            c.receive(now(), b"+OK\r\nA\r\n.\r\n").unwrap();
+            assert_eq!(traced(&mut c), expected);
+        }
+        let mut c = with(false, true);
+        c.submit(Command::Capa, Priority::Normal).unwrap();
+        out(&mut c);
+        c.receive(now(), b"+OK\r\nA\r\n.\r\n").unwrap();
+        assert_eq!(traced(&mut c), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_initial_response_goes_on_the_line_up_to_255_octets() {
+        use crate::pop3::auth::{Mechanism, SaslExchange};
+        // "AUTH SCRAM-SHA-1 " + 236 base64 + CRLF = 255: on the line.
+        // "n,,n=u,r=" is 9 bytes; 177 bytes encode to 236.
+        let scram = |nonce_len: usize| {
+            let nonce = "N".repeat(nonce_len);
+            Box::new(SaslExchange::new(Mechanism::ScramSha1, "u", b"pw", &nonce, "h", 1).unwrap())
+        };
+        let mut c = client(1);
+        c.submit(Command::Auth(scram(168)), Priority::Normal).unwrap();
+        let line = out(&mut c);
+        assert_eq!(line.len(), 255, "{line}");
+        assert!(line.starts_with("AUTH SCRAM-SHA-1 "), "{line}");
+        // One byte more (240 base64, 259 octets): sent at the first challenge.
+        let mut c = client(1);
+        c.submit(Command::Auth(scram(169)), Priority::Normal).unwrap();
+        assert_eq!(out(&mut c), "AUTH SCRAM-SHA-1\r\n");
+        c.receive(now(), b"+ \r\n").unwrap();
+        assert_eq!(out(&mut c).len(), 242);
+    }
+}
