@@ -303,3 +303,6 @@ fn submit(command: CommitCommand, tickets: &mut Tickets) -> Effect {
     };
     tickets.submit(purpose, Priority::Urgent)
 }
+
+#[cfg(test)]
+mod tests;
