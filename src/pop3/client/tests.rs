@@ -1517,16 +1517,6 @@ mod bounds {
         c
     }
 
-    fn traced(c: &mut Client) -> Vec<String> {
-        drain(c)
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Trace(t) if t.direction == Direction::Received => Some(t.text),
-                _ => None,
-            })
-            .collect()
-    }
-
     #[test]
     fn a_status_line_may_be_8_kib_with_its_line_end() {
         let mut c = logged_in(1);
@@ -1547,51 +1537,41 @@ mod bounds {
         );
     }
 
-    #[test]
-    fn trace_bodies_copies_up_to_64_kib_sanitized() {
-        let mut c = with(true, true);
-        c.submit(Command::Capa, Priority::Normal).unwrap();
+    /// The payload sample a RETR's summary line carries, by trace settings.
+    fn retr_sample(trace: bool, trace_bodies: bool) -> Option<(usize, Vec<String>)> {
+        let mut c = with(trace, trace_bodies);
+        let retr = Command::Retr {
+            msg: 1,
+            listed_size: None,
+        };
+        c.submit(retr, Priority::Normal).unwrap();
         out(&mut c);
-        c.receive(now(), b"+OK\r\nX-Evil: \x1b]0;t\x07\r\n..dot\r\n.\r\n")
-            .unwrap();
-        assert_eq!(
-            traced(&mut c),
-            ["+OK", "X-Evil: \u{241b}]0;t\u{2407}\n.dot\n", "<2 lines, 22 bytes>"]
-        );
-
-        let mut c = with(true, true);
-        c.submit(
-            Command::Retr {
-                msg: 1,
-                listed_size: None,
-            },
-            Priority::Normal,
-        )
-        .unwrap();
-        out(&mut c);
-        c.receive(now(), b"+OK\r\n").unwrap();
+        c.receive(now(), b"+OK\r\nX-Evil: \x1b]0;t\x07\r\n..dot\r\n").unwrap();
         let line = format!("{}\r\n", "z".repeat(99_998));
         c.receive(now(), line.as_bytes()).unwrap();
         c.receive(now(), line.as_bytes()).unwrap();
         c.receive(now(), b".\r\n").unwrap();
-        let texts = traced(&mut c);
-        let copied: usize = texts[1..texts.len() - 1].iter().map(|t| t.chars().count()).sum();
-        assert_eq!(copied, 65_536, "{} pieces", texts.len());
-        assert_eq!(texts.last().unwrap(), "<2 lines, 200000 bytes>");
+        let mut payloads: Vec<_> = drain(&mut c)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Trace(t) => t.payload,
+                _ => None,
+            })
+            .collect();
+        assert!(payloads.len() <= 1, "one summary line: {payloads:?}");
+        payloads.pop().map(|p| {
+            assert_eq!((p.lines, p.total_bytes), (4, 200_022), "{p:?}");
+            (p.sample_len(), p.text_lines(2))
+        })
+    }
 
-        // Off: only the summary; no trace at all: nothing.
-        for (trace, expected) in [(true, vec!["+OK", "<1 lines, 3 bytes>"]), (false, vec![])] {
-            let mut c = with(trace, false);
-            c.submit(Command::Capa, Priority::Normal).unwrap();
-            out(&mut c);
-            c.receive(now(), b"+OK\r\nA\r\n.\r\n").unwrap();
-            assert_eq!(traced(&mut c), expected);
-        }
-        let mut c = with(false, true);
-        c.submit(Command::Capa, Priority::Normal).unwrap();
-        out(&mut c);
-        c.receive(now(), b"+OK\r\nA\r\n.\r\n").unwrap();
-        assert_eq!(traced(&mut c), Vec::<String>::new());
+    #[test]
+    fn trace_bodies_samples_up_to_64_kib_sanitized() {
+        let sanitized = vec!["X-Evil: \u{241b}]0;t\u{2407}".to_string(), ".dot".to_string()];
+        assert_eq!(retr_sample(true, true), Some((65_536, sanitized.clone())));
+        assert_eq!(retr_sample(true, false), Some((2_048, sanitized)));
+        assert_eq!(retr_sample(false, true), None, "no trace: no payload");
+        assert_eq!(retr_sample(false, false), None);
     }
 
     #[test]
