@@ -73,7 +73,7 @@ impl Client {
             Ok((raw, secret)) => {
                 let encoded = encode_sasl(&raw);
                 let shown = if secret {
-                    "<SASL response, secret not shown>".to_string()
+                    "<SASL response>".to_string()
                 } else {
                     format!("<SASL response, {} bytes>", encoded.len())
                 };

@@ -1245,11 +1245,7 @@ mod sasl {
         );
         assert_eq!(
             sent_traces(&mut c),
-            [
-                "AUTH LOGIN",
-                "<SASL response, 8 bytes>",
-                "<SASL response, secret not shown>"
-            ]
+            ["AUTH LOGIN", "<SASL response, 8 bytes>", "<SASL response>"]
         );
 
         let mut c = client(1);
@@ -1262,11 +1258,7 @@ mod sasl {
         c.take_output(now());
         assert_eq!(
             sent_traces(&mut c),
-            [
-                "AUTH XOAUTH2",
-                "<SASL response, secret not shown>",
-                "<SASL response, 0 bytes>"
-            ]
+            ["AUTH XOAUTH2", "<SASL response>", "<SASL response, 0 bytes>"]
         );
 
         // A PLAIN initial response too long for the command line waits for
@@ -1278,7 +1270,7 @@ mod sasl {
         c.take_output(now());
         c.receive(now(), b"+ \r\n").unwrap();
         c.take_output(now());
-        assert_eq!(sent_traces(&mut c), ["AUTH PLAIN", "<SASL response, secret not shown>"]);
+        assert_eq!(sent_traces(&mut c), ["AUTH PLAIN", "<SASL response>"]);
     }
 
     #[test]

@@ -191,3 +191,93 @@ fn a_saved_trace_is_in_the_order_things_happened() {
     let expected: Vec<String> = entries.iter().map(|e| format!("{}{}", e.text, suffix(e))).collect();
     assert_eq!(written, expected);
 }
+
+/// Issue 11 item 9: a line that carries the password or token (PLAIN's
+/// initial response, LOGIN's second answer, the OAuth message) has no size
+/// anywhere a trace goes: its text, the store, the text and JSON-lines
+/// files (`bytes` null) and the pane's detail. A size would tell the
+/// secret's length to within a few characters.
+#[test]
+fn a_line_that_carries_a_secret_has_no_size_anywhere() {
+    use crate::pop3::auth::{Mechanism, SaslExchange};
+    use crate::pop3::client::{Client, ClientConfig, Command, Event, Priority};
+    use crate::session::trace::TraceClock;
+    use crate::session::trace::detail::{Context, lines};
+    use crate::session::trace::store::TraceStore;
+
+    let clock = TraceClock::default();
+    let t0 = std::time::Instant::now();
+    let mut store = TraceStore::default();
+    store.set_header(header());
+    for (mechanism, challenges) in [
+        (Mechanism::Plain, &[][..]),
+        (Mechanism::Login, &["+ VXNlcm5hbWU6\r\n", "+ UGFzc3dvcmQ6\r\n"][..]),
+        (Mechanism::XOAuth2, &["+ \r\n"][..]),
+    ] {
+        let mut c = Client::new(ClientConfig::default(), t0);
+        c.receive(t0, b"+OK ready\r\n").unwrap();
+        let exchange = SaslExchange::new(mechanism, "alice", b"correct horse", "nonce", "host", 110).unwrap();
+        c.submit(Command::Auth(Box::new(exchange)), Priority::Normal).unwrap();
+        c.take_output(t0);
+        for challenge in challenges {
+            c.receive(t0, challenge.as_bytes()).unwrap();
+            c.take_output(t0);
+        }
+        c.receive(t0, b"+OK in\r\n").unwrap();
+        while let Some(event) = c.poll_event() {
+            if let Event::Trace(record) = event {
+                store.push(clock.entry(record));
+            }
+        }
+    }
+    let secret_lines = ["AUTH PLAIN ********", "<SASL response>"];
+    let kept: Vec<_> = store.lines().map(|k| k.entry.clone()).collect();
+    let sent: Vec<&str> = kept
+        .iter()
+        .filter(|e| e.direction == Direction::Sent)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "AUTH PLAIN ********",
+            "AUTH LOGIN",
+            "<SASL response, 8 bytes>",
+            "<SASL response>",
+            "AUTH XOAUTH2",
+            "<SASL response>"
+        ]
+    );
+    for entry in kept.iter().filter(|e| secret_lines.contains(&e.text.as_str())) {
+        assert_eq!(entry.bytes, None, "{entry:?}");
+        assert_eq!(entry.opens_batch.and_then(|b| b.bytes), None, "{entry:?}");
+        let detail = lines(entry, Context { sasl_step: Some(1) });
+        assert!(
+            detail
+                .iter()
+                .any(|l| l.ends_with("size not shown: it would tell the length of a secret")),
+            "{detail:?}"
+        );
+        assert!(!detail.iter().any(|l| l.contains("bytes")), "{detail:?}");
+    }
+
+    let mut text = Vec::new();
+    write_store(&store, &mut TraceWriter::new(TraceFormat::Text, false), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    for shown in secret_lines {
+        let line = text.lines().find(|l| l.contains(&format!("C: {shown}"))).unwrap();
+        assert!(line.ends_with(&format!("C: {shown}")), "{line}");
+    }
+
+    let mut jsonl = Vec::new();
+    write_store(&store, &mut TraceWriter::new(TraceFormat::Jsonl, false), &mut jsonl).unwrap();
+    let mut seen = 0;
+    for line in String::from_utf8(jsonl).unwrap().lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        if event["text"].as_str().is_some_and(|t| secret_lines.contains(&t)) {
+            assert_eq!(event["bytes"], serde_json::Value::Null, "{line}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3, "PLAIN's, LOGIN's password and the OAuth message");
+}
