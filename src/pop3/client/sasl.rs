@@ -1,7 +1,7 @@
 //! AUTH (RFC 5034): the command line with its initial response, the
 //! challenge/response turns, and what the final status means. The trace
 //! shows SASL lines only as sizes (the `Sasl` redaction of the command
-//! table).
+//! table), and a line that carries the password or token without one.
 
 use super::{Client, InFlight, Outcome, SessionState, outcome_of};
 use crate::pop3::auth::{AuthError, SaslExchange};
