@@ -292,3 +292,35 @@ fn a_tls_record_instead_of_a_greeting_fails_at_once() {
         assert!(e.to_string().contains("TLS port"), "{e}");
     }
 }
+
+/// A line that arrives in pieces is stamped with its first byte, the
+/// greeting and a line nobody asked for too; an answer names the request
+/// it answers (issue 11 item 6b: mutants that dropped these survived).
+#[test]
+fn lines_in_pieces_are_stamped_with_their_first_byte_and_answers_name_their_request() {
+    let t0 = Instant::now();
+    let mut c = Client::new(ClientConfig::default(), t0);
+    c.receive(t0, b"+OK rea").unwrap();
+    c.receive(at(t0, 40), b"dy\r\n").unwrap();
+    let greeting = records(&mut c);
+    assert_eq!(greeting.len(), 1, "{greeting:?}");
+    assert_eq!((greeting[0].text.as_str(), greeting[0].at), ("+OK ready", t0));
+
+    let mut c = logged_in(t0, 4);
+    c.receive(at(t0, 50), b"-ERR auto").unwrap();
+    c.receive(at(t0, 90), b"logout soon\r\n").unwrap();
+    let unsolicited = records(&mut c);
+    assert_eq!(unsolicited.len(), 1, "{unsolicited:?}");
+    assert_eq!(unsolicited[0].at, at(t0, 50));
+    assert_eq!(unsolicited[0].request, None);
+
+    let id = c.submit(Command::Noop, Priority::Normal).unwrap();
+    c.take_output(at(t0, 100));
+    c.receive(at(t0, 110), b"+OK\r\n").unwrap();
+    let answer: Vec<TraceRecord> = records(&mut c)
+        .into_iter()
+        .filter(|r| r.direction == Direction::Received)
+        .collect();
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert_eq!((answer[0].request, answer[0].at), (Some(id), at(t0, 110)));
+}
