@@ -312,6 +312,7 @@ fn lines_in_pieces_are_stamped_with_their_first_byte_and_answers_name_their_requ
     let unsolicited = records(&mut c);
     assert_eq!(unsolicited.len(), 1, "{unsolicited:?}");
     assert_eq!(unsolicited[0].at, at(t0, 50));
+    assert_eq!(unsolicited[0].bytes, Some(22), "its size on the wire");
     assert_eq!(unsolicited[0].request, None);
 
     let id = c.submit(Command::Noop, Priority::Normal).unwrap();
