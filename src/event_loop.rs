@@ -329,8 +329,9 @@ async fn reopen_done(
 }
 
 /// Runs the inspector until the person leaves. `events` must be the
-/// receiving end of the session's (bounded) event channel, `trace` the store the
-/// session's trace goes to; `colour`: whether the screen may use colour.
+/// receiving end of the session's (bounded) event channel, `trace` the
+/// store the session's trace goes to; `colour`: whether the screen may use
+/// colour.
 pub async fn run(
     session: Session,
     events: mpsc::Receiver<SessionEvent>,

@@ -1135,6 +1135,8 @@ fn a_listing_over_64_mib_is_an_error_not_a_cut() {
 #[test]
 fn a_retr_running_far_past_its_list_size_is_stopped() {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.push(expect("STAT"));
+    script.push(send_line("+OK 1 188"));
     script.push(expect("LIST 1"));
     script.push(send_line("+OK 1 188"));
     script.push(expect("RETR 1"));

@@ -401,6 +401,8 @@ fn retr_script(message: &str) -> Vec<Step> {
     let mut s = login(&["USER", "UIDL", "TOP"]);
     s.push(expect("STAT"));
     s.push(send_line(&format!("+OK 1 {}", message.len())));
+    s.push(expect("LIST 1"));
+    s.push(send_line(&format!("+OK 1 {}", message.len())));
     s.push(expect("RETR 1"));
     s.push(Step::Send(format!("+OK\r\n{message}.\r\n").into_bytes()));
     s

@@ -42,7 +42,8 @@ const WRITE_DEPTH: usize = 16;
 pub struct Wanted {
     pub number: u32,
     pub uid: Option<String>,
-    /// The size LIST gave (used for progress only).
+    /// The size LIST gave: for progress, and the RETR is stopped far past
+    /// it (twice plus 1 MiB).
     pub size: u64,
 }
 
@@ -285,7 +286,11 @@ async fn pump(
                 tag: next as u64,
                 tx: tx.clone(),
             };
-            if let Err(failure) = session.submit(Command::Retr(wanted[next].number), Priority::Normal, route) {
+            let retr = Command::Retr {
+                msg: wanted[next].number,
+                listed_size: Some(wanted[next].size),
+            };
+            if let Err(failure) = session.submit(retr, Priority::Normal, route) {
                 break 'pump Some(Pause::Session(failure));
             }
             next += 1;
