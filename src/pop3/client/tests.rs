@@ -1588,3 +1588,28 @@ mod bounds {
         assert_eq!(out(&mut c).len(), 242);
     }
 }
+
+/// A refused STLS, PASS or APOP leaves the session where it was (issue 11
+/// item 6b: mutants that moved it on anyway survived).
+#[test]
+fn a_refused_stls_pass_or_apop_changes_no_state() {
+    for command in [
+        Command::Stls,
+        Command::Pass(crate::secret::Secret::from("pw")),
+        Command::Apop {
+            user: "alice".into(),
+            digest: "0123456789abcdef0123456789abcdef".into(),
+        },
+    ] {
+        let mut c = Client::new(ClientConfig::default(), now());
+        c.receive(now(), b"+OK ready <1.2@host>\r\n").unwrap();
+        let kind = command.kind();
+        c.submit(command, Priority::Normal).unwrap();
+        out(&mut c);
+        c.receive(now(), b"-ERR no\r\n").unwrap();
+        assert_eq!(c.state(), SessionState::Authorization, "{kind}");
+        // Still a session that takes commands in the clear.
+        c.submit(Command::Noop, Priority::Normal).unwrap();
+        assert_eq!(out(&mut c), "NOOP\r\n", "{kind}");
+    }
+}
