@@ -830,7 +830,9 @@ fn a_huge_claimed_count_keeps_lists_memory_bounded() {
         peak / 1024,
         &received[..received.len().min(12)]
     );
+}
 
+// ---------------------------------------------------------------------------
 // 10. Text that reaches the terminal (issue 11 item 7)
 // ---------------------------------------------------------------------------
 
@@ -986,6 +988,7 @@ fn utf8_is_enabled_after_login_when_offered() {
     let mut script = plain_login(&caps);
     script.push(expect("UTF8"));
     script.push(send_line("+OK UTF8 enabled"));
+    script.extend([expect("STAT"), send_line("+OK 1 120")]);
     script.push(expect("LIST"));
     script.push(multiline("+OK", &["1 120"]));
     script.push(expect("UIDL"));
@@ -1049,6 +1052,7 @@ fn a_flood_of_unsolicited_lines_is_a_protocol_error() {
 /// The listing so far: login, LIST of `list`, UIDL of as many.
 fn listing_script(list: &[&str]) -> Vec<Step> {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.extend([expect("STAT"), send_line(&format!("+OK {} 0", list.len()))]);
     script.push(expect("LIST"));
     script.push(multiline("+OK", list));
     script.push(expect("UIDL"));
@@ -1109,6 +1113,7 @@ fn a_trickling_top_times_out_soon_after_the_limit() {
 #[test]
 fn a_listing_over_64_mib_is_an_error_not_a_cut() {
     let mut script = plain_login(&["USER", "UIDL", "TOP"]);
+    script.extend([expect("STAT"), send_line("+OK 5000000 0")]);
     script.push(expect("LIST"));
     let mut answer = b"+OK\r\n".to_vec();
     let mut n = 0u32;

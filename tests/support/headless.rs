@@ -5,7 +5,7 @@
 
 use popscope::app::{App, Effect};
 use popscope::event_loop::connection_facts;
-use popscope::session::driver::{Route, SessionEvent};
+use popscope::session::driver::{EVENT_CHANNEL_CAPACITY, Route, SessionEvent};
 use popscope::session::{Observers, Session, SessionConfig, open};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 pub struct Headless {
     pub app: App,
     pub session: Session,
-    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub events: mpsc::Receiver<SessionEvent>,
     /// Where a reconnect goes (a fake server accepts one connection, so
     /// the next one is another server).
     pub reconnect_to: Option<SessionConfig>,
@@ -24,7 +24,7 @@ pub struct Headless {
 impl Headless {
     /// Opens the session and starts the app on it (LIST, UIDL…).
     pub async fn open(config: &SessionConfig) -> Headless {
-        let (tx, events) = mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
         let observers = Observers {
             trace: Vec::new(),
             events: Some(tx),
@@ -76,7 +76,7 @@ impl Headless {
             .reconnect_to
             .take()
             .expect("a reconnect was asked; set reconnect_to");
-        let (tx, events) = mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
         let observers = Observers {
             trace: Vec::new(),
             events: Some(tx),

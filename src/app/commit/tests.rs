@@ -27,6 +27,7 @@ fn commands(effects: &[Effect]) -> Vec<String> {
             Effect::Submit { command, .. } => command.kind().to_string(),
             Effect::Exit => "exit".into(),
             Effect::SaveTrace => "save".into(),
+            Effect::Reconnect => "reconnect".into(),
         })
         .collect()
 }
