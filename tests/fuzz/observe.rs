@@ -38,7 +38,7 @@ pub struct Observer {
 /// The most of an answer to `command` kept in memory, when it is kept.
 pub fn kept_bound(command: &Command, collect: Option<usize>) -> Option<usize> {
     match (command.spec().body, collect) {
-        (BodyMode::Collect(bound), _) => Some(bound),
+        (BodyMode::Collect { keep, .. }, _) => Some(keep),
         (BodyMode::Stream, Some(bound)) => Some(bound),
         _ => None,
     }

@@ -85,6 +85,7 @@ fn policy(tape: &mut Tape, probe: &mut Probe) -> Result<(), Violation> {
         encrypted: tape.chance(50),
         allow_plaintext: tape.chance(30),
         forced: tape.chance(30).then(|| *tape.pick(&Mechanism::ALL)),
+        refused: None,
     };
     let chosen = choose_login(&facts);
     probe.hit(("policy", chosen.ok(), facts.forced.is_some()));

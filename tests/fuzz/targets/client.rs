@@ -138,7 +138,7 @@ fn play(script: &Script, cut_seed: Option<&[u8]>, probe: &mut Probe) -> Result<T
                 player.outcome("a timeout", result)?;
             }
             Action::Tls => player.client.tls_established(now),
-            Action::Resume => player.client.reading_resumed(now),
+            Action::Resume => player.client.reading_resumed(now, now),
             Action::Cancel(id) => {
                 if player.client.cancel(*id) {
                     player.observer.cancelled(*id);
@@ -302,8 +302,19 @@ fn command_for(submit: &Submit, timestamp: &str) -> Result<(Command, Delivery), 
             msg: *msg,
             lines: *lines,
         },
-        Submit::Retr(msg, Some(bound)) => return Ok((Command::Retr(*msg), Delivery::Collect((*bound).min(1 << 20)))),
-        Submit::Retr(msg, None) => Command::Retr(*msg),
+        Submit::Retr(msg, Some(bound)) => {
+            return Ok((
+                Command::Retr {
+                    msg: *msg,
+                    listed_size: None,
+                },
+                Delivery::Collect((*bound).min(1 << 20)),
+            ));
+        }
+        Submit::Retr(msg, None) => Command::Retr {
+            msg: *msg,
+            listed_size: None,
+        },
         Submit::Dele(msg) => Command::Dele(*msg),
         Submit::Rset => Command::Rset,
         Submit::Noop => Command::Noop,
