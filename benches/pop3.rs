@@ -1180,6 +1180,22 @@ fn ui_model_child(count: usize) {
         let Effect::Submit { ticket, command, .. } = effect else {
             continue;
         };
+        if let Command::Stat = command {
+            let event = SessionEvent::Completed {
+                ticket,
+                command: CommandKind::Stat,
+                outcome: Outcome::Ok(Reply {
+                    status: StatusLine {
+                        status: Status::Ok,
+                        code: None,
+                        text: format!("{count} {}", count * 4096),
+                    },
+                    body: None,
+                }),
+            };
+            queue.extend(app.handle_session_event(event));
+            continue;
+        }
         let (kind, payload) = match command {
             Command::List(None) => {
                 let mut p = String::with_capacity(count * 14);

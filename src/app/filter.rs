@@ -5,6 +5,7 @@
 
 use super::dups::Dup;
 use super::row::{Headers, MessageRow};
+use crate::mail::HeaderSummary;
 use crate::query::{MatchContext, Query, Verdict};
 use crate::sanitize::sanitize_text;
 use crate::text::{human_size, thousands};
@@ -60,7 +61,11 @@ impl Filter {
         self.classes.clear();
         self.classes.reserve(rows.len());
         self.counts = Counts::default();
-        for row in rows {
+        let reads_headers = self.query.needs_headers();
+        for (i, row) in rows.iter().enumerate() {
+            if reads_headers {
+                prefetch_ahead(rows, i);
+            }
             let class = classify(&self.query, &self.context, row);
             count(&mut self.counts, class, row.size, true);
             self.classes.push(class);
@@ -147,6 +152,44 @@ pub fn unknown_note(c: Counts, total: Option<usize>, coming: bool) -> String {
     }
     text
 }
+
+/// A pass over 100,000 rows is bound by memory latency, not by the query:
+/// each row's headers live in allocations scattered over the heap as the
+/// answers were parsed, and a row costs two or three dependent cache
+/// misses (bench section 5). Asking early for the summary 16 rows ahead,
+/// and for the From and Subject text 8 rows ahead (by then its summary is
+/// in), lets those misses overlap instead of queueing.
+#[inline]
+fn prefetch_ahead(rows: &[MessageRow], i: usize) {
+    if let Some(MessageRow {
+        headers: Headers::Loaded(summary),
+        ..
+    }) = rows.get(i + 16)
+    {
+        prefetch(std::ptr::from_ref::<HeaderSummary>(summary).cast());
+    }
+    if let Some(MessageRow {
+        headers: Headers::Loaded(summary),
+        ..
+    }) = rows.get(i + 8)
+    {
+        prefetch(summary.from.as_ptr());
+        prefetch(summary.subject.as_ptr());
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch(address: *const u8) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    // SAFETY: a prefetch is a hint to the cache; it reads nothing and
+    // never faults, whatever the address.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(address.cast()) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn prefetch(_address: *const u8) {}
 
 fn classify(query: &Query, context: &MatchContext, row: &MessageRow) -> Class {
     match query.evaluate(row, context) {
