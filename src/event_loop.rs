@@ -10,27 +10,35 @@
 //! including a panic that ends the program (and only then: see
 //! `panic_hook`).
 
+use crate::app::commit::{BackupJob, Gauge};
+use crate::app::saving::{SaveJob, SaveManyJob, SavedMany};
 use crate::app::{App, ConnectionFacts, Effect, ExitReport};
 use crate::error::{Failure, FailureKind};
 use crate::mailbox::Offer;
 use crate::session::driver::{Route, SessionEvent};
 use crate::session::tls::Verification;
 use crate::session::trace::SharedTrace;
+use crate::session::trace::format::rfc3339;
 use crate::session::{Session, TlsMode};
+use crate::store::{SavedAt, open_sink, sanitize_attachment_name};
+use crate::transfer::backup::{self, BackedUp, BackupFailed};
+use crate::transfer::{Progress, TransferObserver, TransferOptions, Wanted, save_messages, single};
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
+use futures_util::stream::FuturesUnordered;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::Stdout;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -177,6 +185,9 @@ pub struct Options {
     pub keepalive: Duration,
     /// How to reconnect; without it the lost UI stays read-only.
     pub reopen: Option<Reopen>,
+    /// Where "back up, then delete" copies to (`--backup DIR`; `None`:
+    /// `popscope-backup-HOST-DATE` in the current directory).
+    pub backup: Option<PathBuf>,
 }
 
 impl Options {
@@ -184,6 +195,7 @@ impl Options {
         Options {
             keepalive: KEEPALIVE_AFTER,
             reopen,
+            backup: None,
         }
     }
 }
@@ -220,8 +232,11 @@ impl Keepalive {
 
 /// The session under the inspector, and the way to a new one.
 struct Live {
-    /// None while a reconnect opens the next one.
-    session: Option<Session>,
+    /// None while a reconnect opens the next one. Shared with the jobs.
+    session: Option<Arc<Session>>,
+    /// Backups and saves under way (`Effect::Backup`, `SaveMessage`,
+    /// `SaveMany`), each holding the session it runs on.
+    jobs: FuturesUnordered<LocalBoxFuture<'static, JobDone>>,
     events: mpsc::Receiver<SessionEvent>,
     /// Once the driver has gone, its channel answers None at once, forever:
     /// stop asking, or the read-only UI would spin.
@@ -252,9 +267,37 @@ impl Live {
                 Effect::Exit => exit = true,
                 Effect::SaveTrace => app.save_trace(std::path::Path::new("."), std::time::SystemTime::now()),
                 Effect::Reconnect => self.start_reconnect(app),
+                Effect::Backup(job) => {
+                    let lost = JobDone::Backup(Err(BackupFailed {
+                        dir: job.dir.clone(),
+                        message: None,
+                        why: NO_SESSION.into(),
+                        saved: 0,
+                        kind: FailureKind::Connect,
+                        retr_refused: false,
+                    }));
+                    self.start_job(|s| Box::pin(run_backup(s, job)), lost);
+                }
+                Effect::SaveMessage(job) => {
+                    let lost = JobDone::Saved(job.number, Err(NO_SESSION.into()));
+                    self.start_job(|s| Box::pin(save_message(s, job)), lost);
+                }
+                Effect::SaveMany(job) => {
+                    let lost = JobDone::SavedMany(Err(NO_SESSION.into()));
+                    self.start_job(|s| Box::pin(save_many(s, job)), lost);
+                }
             }
         }
         exit
+    }
+
+    /// Runs a job on the session; without one (a reconnect is under way)
+    /// it ends at once as `lost`.
+    fn start_job(&mut self, job: impl FnOnce(Arc<Session>) -> LocalBoxFuture<'static, JobDone>, lost: JobDone) {
+        match &self.session {
+            Some(session) => self.jobs.push(job(session.clone())),
+            None => self.jobs.push(Box::pin(async { lost })),
+        }
     }
 
     /// Drops the old session without QUIT (the server deletes nothing) and
@@ -265,7 +308,7 @@ impl Live {
             return;
         };
         if let Some(old) = self.session.take() {
-            tokio::spawn(old.abandon());
+            close(old);
         }
         self.events_open = false;
         self.reopening = Some(tokio::spawn(reopen()));
@@ -281,7 +324,7 @@ impl Live {
         match result {
             Ok(Ok(reopened)) => {
                 app.connection.report = Some(reopened.session.report.clone());
-                self.session = Some(reopened.session);
+                self.session = Some(Arc::new(reopened.session));
                 self.events = reopened.events;
                 self.events_open = true;
                 self.keepalive.traffic(Instant::now());
@@ -318,6 +361,17 @@ impl Live {
     }
 }
 
+/// Why a job asked for while a reconnect opens the next session fails.
+const NO_SESSION: &str = "the connection is lost; reconnect first";
+
+/// Closes a session without QUIT (the server deletes nothing): at once
+/// when nothing else holds it; otherwise the last job to end drops it.
+fn close(session: Arc<Session>) {
+    if let Ok(session) = Arc::try_unwrap(session) {
+        tokio::spawn(session.abandon());
+    }
+}
+
 /// Waits for a background reopen, or forever when there is none.
 async fn reopen_done(
     reopening: &mut Option<tokio::task::JoinHandle<Result<Reopened, Failure>>>,
@@ -328,24 +382,29 @@ async fn reopen_done(
     }
 }
 
-/// Runs the inspector until the person leaves. `events` must be the
-/// receiving end of the session's (bounded) event channel, `trace` the
-/// store the session's trace goes to; `colour`: whether the screen may use
-/// colour.
+/// Runs the inspector until the person leaves (how it ended, and the
+/// backup made before deleting, if any). `events` must be the receiving
+/// end of the session's (bounded) event channel, `trace` the store the
+/// session's trace goes to; `colour`: whether the screen may use colour.
 pub async fn run(
     session: Session,
     events: mpsc::Receiver<SessionEvent>,
     facts: ConnectionFacts,
     trace: SharedTrace,
     colour: bool,
-    options: Options,
-) -> Result<ExitReport, Failure> {
+    mut options: Options,
+) -> Result<(ExitReport, Option<BackedUp>), Failure> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard
         .terminal
         .size()
         .map_err(|e| Failure::new(FailureKind::Local, format!("cannot read the terminal size: {e}")))?;
+    let backup = options
+        .backup
+        .take()
+        .unwrap_or_else(|| default_backup_dir(&facts.server, SystemTime::now()));
     let mut app = App::new(facts, (size.width, size.height));
+    app.commit.backup_dir = backup;
     app.trace.store = trace;
     app.connection.report = Some(session.report.clone());
     app.colour = colour;
@@ -357,7 +416,8 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut signals = Signals::new()?;
     let mut live = Live {
-        session: Some(session),
+        session: Some(Arc::new(session)),
+        jobs: FuturesUnordered::new(),
         events,
         events_open: true,
         keepalive: Keepalive::new(options.keepalive, Instant::now()),
@@ -390,6 +450,14 @@ pub async fn run(
             },
             event = live.events.recv(), if live.events_open => pending = live.session_events(&mut app, event),
             result = reopen_done(&mut live.reopening) => pending = live.reopened(&mut app, result),
+            Some(done) = live.jobs.next(), if !live.jobs.is_empty() => {
+                live.keepalive.traffic(Instant::now());
+                pending = match done {
+                    JobDone::Backup(outcome) => app.backup_finished(outcome),
+                    JobDone::Saved(number, outcome) => app.message_saved(number, outcome),
+                    JobDone::SavedMany(outcome) => app.many_saved(outcome),
+                };
+            }
             why = signals.next() => pending = app.interrupt(why),
             _ = tick.tick() => {
                 if live.keepalive.due(Instant::now()) {
@@ -402,14 +470,101 @@ pub async fn run(
     if let Some(reopening) = live.reopening.take() {
         reopening.abort();
     }
+    // A backup or save still running stops here (its unsynced files are
+    // removed).
+    live.jobs.clear();
     // Without an answered QUIT this closes the socket: nothing is deleted.
-    if let Some(session) = live.session.take() {
+    if let Some(session) = live.session.take()
+        && let Ok(session) = Arc::try_unwrap(session)
+    {
         session.abandon().await;
     }
-    Ok(app
+    let report = app
         .commit
         .report
-        .unwrap_or_else(|| ExitReport::NothingDeleted("left without QUIT".into())))
+        .unwrap_or_else(|| ExitReport::NothingDeleted("left without QUIT".into()));
+    Ok((report, app.commit.backed_up))
+}
+
+type BackupOutcome = Result<BackedUp, BackupFailed>;
+
+/// How a job of the event loop ended.
+enum JobDone {
+    Backup(BackupOutcome),
+    /// `s`: the message number, and the file or why not.
+    Saved(u32, Result<SavedAt, String>),
+    SavedMany(Result<SavedMany, String>),
+}
+
+/// `W`: every chosen message into the Maildir or mbox, with the gauge.
+async fn save_many(session: Arc<Session>, job: SaveManyJob) -> JobDone {
+    let session = &*session;
+    let sink = match open_sink(job.format, &job.target) {
+        Ok(sink) => sink,
+        Err(err) => return JobDone::SavedMany(Err(err.to_string())),
+    };
+    let options = TransferOptions {
+        lookahead: session.report.window.max(1),
+        ..TransferOptions::default()
+    };
+    let wanted = backup::wanted(&job.messages);
+    let transfer = save_messages(session, &wanted, sink, &options, GaugeObserver(job.gauge), &job.cancel).await;
+    let stopped = match (&transfer.stopped, transfer.refused.first()) {
+        (Some(stopped), _) => Some(stopped.failure().to_string()),
+        (None, Some((n, status))) => Some(format!(
+            "the server refused {} message(s), the first RETR {n}: {status}",
+            transfer.refused.len()
+        )),
+        (None, None) => None,
+    };
+    JobDone::SavedMany(Ok(SavedMany {
+        messages: transfer.saved.len(),
+        bytes: transfer.bytes(),
+        stopped,
+    }))
+}
+
+/// `s`: RETRs one message into the file the person named.
+async fn save_message(session: Arc<Session>, job: SaveJob) -> JobDone {
+    let session = &*session;
+    let wanted = Wanted {
+        number: job.number,
+        uid: job.uid,
+        size: job.size,
+    };
+    let outcome = single::save_eml(session, wanted, &job.path, job.overwrite).await;
+    JobDone::Saved(job.number, outcome)
+}
+
+/// Copies a backup job's messages, updating its gauge.
+async fn run_backup(session: Arc<Session>, job: BackupJob) -> JobDone {
+    let session = &*session;
+    let options = TransferOptions {
+        lookahead: session.report.window.max(1),
+        ..TransferOptions::default()
+    };
+    let gauge = GaugeObserver(job.gauge);
+    let (outcome, _) = backup::copy_into(session, &job.marked, &job.dir, &options, gauge, &job.cancel).await;
+    JobDone::Backup(outcome)
+}
+
+/// Keeps the app's gauge up to date from the writer thread.
+struct GaugeObserver(Gauge);
+
+impl TransferObserver for GaugeObserver {
+    fn progress(&mut self, progress: &Progress) {
+        if let Ok(mut gauge) = self.0.lock() {
+            gauge.clone_from(progress);
+        }
+    }
+}
+
+/// `popscope-backup-HOST-DATE` (UTC), a plain name in the current
+/// directory whatever the host name holds.
+pub fn default_backup_dir(server: &str, now: SystemTime) -> PathBuf {
+    let host = server.rsplit_once(':').map_or(server, |(host, _)| host);
+    let date = &rfc3339(now)[..10];
+    PathBuf::from(sanitize_attachment_name(&format!("popscope-backup-{host}-{date}")))
 }
 
 /// SIGINT, SIGTERM and SIGHUP, each leading to the same safe exit.

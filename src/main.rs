@@ -41,7 +41,7 @@ fn main() -> ExitCode {
                 };
                 popscope::cli::demo::run(&defaults).await
             }
-            None => popscope::cli::inspect::run_url(&cli.connect).await,
+            None => popscope::cli::inspect::run_url(&cli.connect, cli.backup.as_deref()).await,
         }
     });
     // Sockets still open (a dropped session) close here, without QUIT.

@@ -404,3 +404,81 @@ fn match_and_uids_from_choose_what_is_fetched_and_deleted() {
         .collect();
     assert_same_messages("chosen", saved, vec![raw[0].1.clone(), raw[5].1.clone()]);
 }
+
+/// `clean URL [extra]` over the plain port.
+fn clean(dc: &Dovecot, extra: &[&str]) -> Run {
+    let url = url(dc);
+    let mut args = vec![
+        "clean",
+        url.as_str(),
+        "--tls",
+        "none",
+        "--allow-plaintext",
+        "--auth",
+        "USER",
+    ];
+    args.extend_from_slice(extra);
+    popscope(&args)
+}
+
+#[test]
+fn clean_and_fetch_back_up_byte_for_byte_then_delete_exactly_those() {
+    require_dovecot!();
+    let dc = dovecot_with(&hostile_drop());
+    let raw = raw_messages(&dc);
+    assert_eq!(raw.len(), 32);
+    let dir = tempfile::tempdir().unwrap();
+    // A dot-stuffed hostile message, an ordinary one, bare CR/LF and the
+    // 20 MB message.
+    let chosen = [0usize, 5, 30, 31];
+    let list = dir.path().join("uids.txt");
+    let lines: Vec<&str> = chosen.iter().map(|&i| raw[i].0.as_str()).collect();
+    fs::write(&list, lines.join("\n")).unwrap();
+    let backup = dir.path().join("backup");
+    let (list_arg, backup_arg) = (list.display().to_string(), backup.display().to_string());
+    let run = clean(
+        &dc,
+        &["--uids-from", &list_arg, "--yes", "--backup", &backup_arg, "--json"],
+    );
+    run.assert_exit(0);
+    let json = run.json();
+    assert_eq!(json["outcome"], "deleted", "{}", run.describe());
+    assert_eq!(json["deleted"], 4);
+    assert_eq!(json["backup"]["saved"], 4);
+    assert_eq!(json["backup"]["dir"], backup_arg.as_str());
+    assert!(run.stderr.contains("backed up 4 messages"), "{}", run.describe());
+    let saved: Vec<Vec<u8>> = files_in(&backup.join("new"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    let want: Vec<Vec<u8>> = chosen.iter().map(|&i| raw[i].1.clone()).collect();
+    assert_same_messages("backup", saved, want);
+    let left: Vec<String> = raw_messages(&dc).into_iter().map(|(uid, _)| uid).collect();
+    let expected: Vec<String> = raw
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !chosen.contains(i))
+        .map(|(_, (uid, _))| uid.clone())
+        .collect();
+    assert_eq!(left, expected, "exactly the backed-up messages are gone");
+
+    // fetch --delete --backup: the fetched copies and a second copy in
+    // the backup, then the deletion.
+    let to = dir.path().join("Mail");
+    let second = dir.path().join("second-backup");
+    let second_arg = second.display().to_string();
+    let run = fetch(
+        &dc,
+        &to,
+        &["--match", "size<100k", "--delete", "--yes", "--backup", &second_arg],
+    );
+    run.assert_exit(0);
+    assert!(run.stdout.contains("the backup copies are in"), "{}", run.describe());
+    let fetched: Vec<Vec<u8>> = files_in(&to.join("new")).iter().map(|p| fs::read(p).unwrap()).collect();
+    let copies: Vec<Vec<u8>> = files_in(&second.join("new"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert!(!copies.is_empty());
+    assert_same_messages("second backup", copies, fetched);
+}

@@ -1,6 +1,7 @@
 //! `fetch` and `retr` when things go wrong, against the scripted fake
 //! server (tests/support/fake_server.rs): a connection that drops in the
-//! middle of `fetch --delete`, an unwritable target, a full disk, a server
+//! middle of `fetch --delete` or of a backup before deleting (`--backup`),
+//! an unwritable target or backup, a full disk, a server
 //! without UIDL; `retr` into a closed pipe and onto a pseudo-terminal.
 //!
 //! The fake server lists no PIPELINING, so popscope sends one command at
@@ -581,4 +582,127 @@ fn open_pty() -> (fs::File, fs::File) {
     };
     assert_eq!(rc, 0, "openpty failed");
     unsafe { (fs::File::from_raw_fd(master), fs::File::from_raw_fd(slave)) }
+}
+
+#[test]
+fn a_connection_lost_during_the_backup_deletes_nothing_and_names_the_message() {
+    let mut script = listed(2, true);
+    // The fetch itself…
+    script.extend(retr(1));
+    script.extend(retr(2));
+    // …then the backup's copies: the connection drops in the second.
+    script.extend(retr(1));
+    script.push(expect("RETR 2"));
+    script.push(Step::Send(b"+OK\r\nSubject: cut\r\n\r\nhalf a mess".to_vec()));
+    script.push(Step::Close);
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Mail");
+    let backup = dir.path().join("Backup");
+    let run = popscope(&args(
+        "fetch",
+        &server,
+        &[
+            "--to",
+            &maildir.display().to_string(),
+            "--delete",
+            "--yes",
+            "--backup",
+            &backup.display().to_string(),
+            "--json",
+        ],
+    ));
+    run.expect_code(3);
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(json["outcome"], "backup_failed", "{run:#?}");
+    assert_eq!(json["deleted"], 0);
+    let error = json["backup"]["error"].as_str().unwrap();
+    assert!(error.contains("failed at message 2 (UID uid-2)"), "{error}");
+    server.wait_done(WAIT).expect("script");
+    let received = server.received();
+    assert!(
+        !received.iter().any(|l| l.starts_with("DELE") || l == "QUIT"),
+        "{received:?}"
+    );
+    assert_eq!(files(&backup.join("new")).len(), 1, "the first copy is kept");
+    assert!(files(&backup.join("tmp")).is_empty(), "the partial copy is gone");
+}
+
+/// `clean`'s listing without TOP in CAPA: LIST and UIDL only, so a
+/// selection by number needs no headers.
+fn listed_for_clean(count: u32) -> Vec<Step> {
+    let mut s = login(&["USER", "UIDL"]);
+    let sizes: Vec<String> = (1..=count).map(|n| format!("{n} {}", body(n).len())).collect();
+    s.push(expect("LIST"));
+    s.push(multiline("+OK", &sizes.iter().map(String::as_str).collect::<Vec<_>>()));
+    let uids: Vec<String> = (1..=count).map(|n| format!("{n} uid-{n}")).collect();
+    s.push(expect("UIDL"));
+    s.push(multiline("+OK", &uids.iter().map(String::as_str).collect::<Vec<_>>()));
+    s
+}
+
+#[test]
+fn a_refused_retr_during_a_clean_backup_deletes_nothing() {
+    let mut script = listed_for_clean(3);
+    script.extend(retr(2));
+    script.push(expect("RETR 3"));
+    script.push(send_line("-ERR [SYS/TEMP] cannot read that one now"));
+    // A refusal leaves the session sound: a plain QUIT keeps everything.
+    script.extend(quit());
+    let server = FakeServer::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("Backup");
+    let run = popscope(&args(
+        "clean",
+        &server,
+        &["--match", "num:2-3", "--yes", "--backup", &backup.display().to_string()],
+    ));
+    run.expect_code(6)
+        .says("nothing was deleted (the backup to")
+        .says("failed at message 3 (UID uid-3): the server refused RETR 3: -ERR [SYS/TEMP]");
+    server.wait_done(WAIT).expect("script");
+    let received = server.received();
+    assert!(!received.iter().any(|l| l.starts_with("DELE")), "{received:?}");
+    assert_eq!(files(&backup.join("new")).len(), 1);
+}
+
+#[test]
+fn a_read_only_backup_directory_stops_before_any_dele() {
+    let Some(ro) = Mounted::new("ro") else { return };
+    let server = FakeServer::start(listed_for_clean(1));
+    let backup = ro.path.join("Backup").display().to_string();
+    popscope(&args(
+        "clean",
+        &server,
+        &["--match", "num:1", "--yes", "--backup", &backup],
+    ))
+    .expect_code(1)
+    .says("read-only");
+    assert!(server.received().is_empty(), "no command was sent");
+}
+
+#[test]
+fn a_backup_that_fills_the_disk_stops_before_any_dele() {
+    let Some(small) = Mounted::new("size=256k") else { return };
+    let mut script = listed_for_clean(2);
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(600 * 1024));
+    script.push(expect("RETR 1"));
+    script.push(Step::Send(format!("+OK\r\n{big}.\r\n").into_bytes()));
+    script.extend(retr(2));
+    script.push(Step::Stall);
+    let server = FakeServer::start(script);
+    let backup = small.path.join("Backup").display().to_string();
+    let run = popscope(&args(
+        "clean",
+        &server,
+        &["--match", "num:1-2", "--yes", "--backup", &backup, "--json"],
+    ));
+    run.expect_code(1).says("no space left");
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(json["outcome"], "backup_failed", "{run:#?}");
+    assert!(
+        !server.received().iter().any(|l| l.starts_with("DELE")),
+        "{:?}",
+        server.received()
+    );
 }

@@ -5,7 +5,9 @@
 //! cell for characters that must never reach a terminal.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use popscope::app::commit::BackupJob;
 use popscope::app::keymap::{Action, BINDINGS};
+use popscope::app::saving::{SaveJob, SaveManyJob, SavedMany};
 use popscope::app::{App, ConnectionFacts, Effect, ExitReport, Headers, Link};
 use popscope::error::{Failure, FailureKind};
 use popscope::mailbox::Offer;
@@ -186,10 +188,19 @@ fn facts() -> ConnectionFacts {
 /// An effect, reduced to what tests compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Out {
-    Submit { ticket: u64, kind: CommandKind },
+    Submit {
+        ticket: u64,
+        kind: CommandKind,
+    },
     Exit,
     SaveTrace,
     Reconnect,
+    /// A backup job, kept in `Fake::backups`.
+    Backup,
+    /// A save job, kept in `Fake::saves`.
+    Save,
+    /// A `W` job, kept in `Fake::save_many`.
+    SaveMany,
 }
 
 /// The app plus what a session would be holding for it: unanswered
@@ -199,6 +210,9 @@ struct Fake {
     pending: Vec<(u64, CommandKind)>,
     log: Vec<CommandKind>,
     exits: usize,
+    backups: Vec<BackupJob>,
+    saves: Vec<SaveJob>,
+    save_many: Vec<SaveManyJob>,
 }
 
 impl Fake {
@@ -208,6 +222,9 @@ impl Fake {
             pending: Vec::new(),
             log: Vec::new(),
             exits: 0,
+            backups: Vec::new(),
+            saves: Vec::new(),
+            save_many: Vec::new(),
         }
     }
 
@@ -280,6 +297,18 @@ impl Fake {
                 }
                 Effect::SaveTrace => Out::SaveTrace,
                 Effect::Reconnect => Out::Reconnect,
+                Effect::Backup(job) => {
+                    self.backups.push(job);
+                    Out::Backup
+                }
+                Effect::SaveMessage(job) => {
+                    self.saves.push(job);
+                    Out::Save
+                }
+                Effect::SaveMany(job) => {
+                    self.save_many.push(job);
+                    Out::SaveMany
+                }
             })
             .collect()
     }
@@ -444,7 +473,7 @@ impl Out {
     fn kind(&self) -> Option<CommandKind> {
         match self {
             Out::Submit { kind, .. } => Some(*kind),
-            Out::Exit | Out::SaveTrace | Out::Reconnect => None,
+            Out::Exit | Out::SaveTrace | Out::Reconnect | Out::Backup | Out::Save | Out::SaveMany => None,
         }
     }
 }
@@ -1050,7 +1079,7 @@ fn trace_groups_details_and_the_connection_panel_render_cleanly() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut fake = Fake::session(CATALOG, (120, 132));
+    let mut fake = Fake::session(CATALOG, (120, 142));
     assert!(fake.act(Action::Help).is_empty());
     assert!(fake.app.help.open);
     let terminal = render(&fake.app);
@@ -1068,7 +1097,7 @@ fn help_lists_every_binding() {
         }
         assert!(text.contains(b.context.title()), "{}", b.context.title());
     }
-    insta::assert_snapshot!("help_120x130", terminal.backend());
+    insta::assert_snapshot!("help_120x142", terminal.backend());
     // While help is open, list keys do nothing; Esc/q closes it.
     let selected = fake.app.list.selected;
     fake.act(Action::Down);
@@ -1131,7 +1160,7 @@ fn confirmation_shows_what_will_go_and_cancel_closes_it() {
     assert!(text.contains(&format!("#2  {}", subject_text(2))), "{text}");
     assert!(text.contains(&format!("#5  {}", subject_text(5))), "{text}");
     assert!(text.contains("delete them") && text.contains("go back") && text.contains("quit keeping all"));
-    assert!(text.contains("y delete · n back · K keep all"));
+    assert!(text.contains("y delete · n back · K keep all · b back up first"));
     insta::assert_snapshot!("confirm_120x32", terminal.backend());
 
     // Small screens still show the question.
@@ -1148,6 +1177,153 @@ fn confirmation_shows_what_will_go_and_cancel_closes_it() {
     assert!(!text.contains("Commit deletions"), "{text}");
     assert_eq!(fake.app.marked(), (2, bytes), "cancel keeps the marks");
     assert!(!fake.ever_sent(is_dele) && !fake.ever_sent(is_quit));
+}
+
+#[test]
+fn back_up_then_delete_shows_the_choice_then_a_gauge_and_sends_no_dele() {
+    let (mut fake, bytes) = marked_pair();
+    fake.app.commit.backup_dir = "/home/me/popscope-backup-mail.example.org-2026-11-29".into();
+    fake.act(Action::Quit);
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("b  back up to a Maildir, then delete")
+            && text.contains("to /home/me/popscope-backup-mail.example.org-2026-11-29"),
+        "{text}"
+    );
+    insta::assert_snapshot!("confirm_backup_choice", terminal.backend());
+
+    let outs = fake.act(Action::ConfirmBackup);
+    assert_eq!(outs, [Out::Backup], "only the backup job");
+    let job = fake.backups[0].clone();
+    assert!(!fake.ever_sent(is_dele), "no DELE before the backup ends");
+    // The writer thread's progress, as the gauge reads it.
+    if let Ok(mut progress) = job.gauge.lock() {
+        progress.messages = 1;
+        progress.total_messages = 2;
+        progress.bytes = bytes / 2;
+        progress.total_bytes = bytes;
+        progress.elapsed = Duration::from_secs(1);
+    }
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Backing up before deleting"), "{text}");
+    assert!(text.contains("1 of 2 messages"), "{text}");
+    assert!(text.contains("Esc cancel"), "{text}");
+    insta::assert_snapshot!("backup_gauge", terminal.backend());
+
+    fake.app.handle_key(&KeyEvent::from(KeyCode::Esc));
+    assert!(job.cancel.is_cancelled(), "Esc cancels the copy");
+    assert!(screen_text(&render(&fake.app)).contains("cancelling"));
+    assert!(!fake.ever_sent(is_dele));
+}
+
+#[test]
+fn save_prompt_proposes_a_safe_name_and_asks_before_replacing() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    // Message 3's subject carries escape sequences.
+    fake.select(3);
+    assert!(fake.act(Action::SaveMessage).is_empty());
+    let prompt = fake.app.prompt.as_ref().expect("the save prompt");
+    let name = prompt.text.clone();
+    assert!(name.ends_with(".eml") && !name.starts_with('.'), "{name:?}");
+    assert!(
+        !name.contains(['/', '\\', '\u{1b}', '\u{7}', '\0']),
+        "no separator or control: {name:?}"
+    );
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(text.contains("Save as (.eml, byte for byte)"), "{text}");
+    assert!(text.contains("saves message 3 ("), "{text}");
+    insta::assert_snapshot!("save_prompt", terminal.backend());
+
+    // In a directory of the person's choice, where that name is taken:
+    // the first Enter asks, the second replaces.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(&name);
+    std::fs::write(&path, b"keep me").unwrap();
+    fake.app.prompt.as_mut().unwrap().text = path.display().to_string();
+    assert!(fake.act(Action::PromptAccept).is_empty(), "asks first");
+    assert!(
+        fake.app.activity.contains("exists: Enter again replaces it"),
+        "{}",
+        fake.app.activity
+    );
+    assert_eq!(fake.act(Action::PromptAccept), [Out::Save]);
+    let job = fake.saves.pop().unwrap();
+    assert_eq!(
+        (job.number, job.path.as_path(), job.overwrite),
+        (3, path.as_path(), true)
+    );
+    assert_eq!(fake.app.save_dir, dir.path(), "the next proposal starts there");
+
+    // A fresh name needs one Enter and replaces nothing.
+    fake.select(2);
+    fake.act(Action::SaveMessage);
+    let proposed = fake.app.prompt.as_ref().unwrap().text.clone();
+    assert!(proposed.starts_with(&dir.path().display().to_string()), "{proposed}");
+    assert_eq!(fake.act(Action::PromptAccept), [Out::Save]);
+    let job = fake.saves.pop().unwrap();
+    assert_eq!((job.number, job.overwrite), (2, false));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"keep me",
+        "nothing written by the app itself"
+    );
+}
+
+#[test]
+fn save_marked_into_a_maildir_or_mbox_with_a_gauge_and_esc_cancels() {
+    let mut fake = Fake::session(CATALOG, (120, 32));
+    // Nothing marked: every message the list shows.
+    assert!(fake.act(Action::SaveMarked).is_empty());
+    let text = screen_text(&render(&fake.app));
+    assert!(text.contains("Save into (a Maildir, or a .mbox file)"), "{text}");
+    assert!(text.contains("saves the 12 shown messages"), "{text}");
+    fake.app.prompt.as_mut().unwrap().text = "/tmp/saved.mbox".into();
+    assert_eq!(fake.act(Action::PromptAccept), [Out::SaveMany]);
+    let job = fake.save_many.pop().unwrap();
+    assert_eq!(job.messages.len(), 12);
+    assert_eq!(job.format, popscope::store::Format::Mbox);
+    if let Ok(mut progress) = job.gauge.lock() {
+        progress.messages = 3;
+        progress.total_messages = 12;
+        progress.bytes = 1200;
+        progress.total_bytes = 4800;
+    }
+    let terminal = render(&fake.app);
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("Saving messages") && text.contains("3 of 12 messages"),
+        "{text}"
+    );
+    insta::assert_snapshot!("save_many_gauge", terminal.backend());
+    fake.app.handle_key(&KeyEvent::from(KeyCode::Esc));
+    assert!(job.cancel.is_cancelled());
+    fake.app.many_saved(Ok(SavedMany {
+        messages: 3,
+        bytes: 1200,
+        stopped: Some("cancelled".into()),
+    }));
+    assert!(fake.app.saving.is_none());
+    assert!(
+        fake.app
+            .activity
+            .contains("saved 3 (1.2 KB) into the mbox /tmp/saved.mbox, then stopped"),
+        "{}",
+        fake.app.activity
+    );
+
+    // Marked messages only, into a Maildir.
+    fake.mark(2);
+    fake.mark(5);
+    fake.act(Action::SaveMarked);
+    fake.app.prompt.as_mut().unwrap().text = "/tmp/Saved".into();
+    assert_eq!(fake.act(Action::PromptAccept), [Out::SaveMany]);
+    let job = fake.save_many.pop().unwrap();
+    assert_eq!(job.messages.iter().map(|m| m.number).collect::<Vec<_>>(), [2, 5]);
+    assert_eq!(job.format, popscope::store::Format::Maildir);
+    assert!(!fake.ever_sent(is_dele));
 }
 
 #[test]
@@ -1173,7 +1349,7 @@ fn confirm_commit_deletes_exactly_the_marked_then_quits() {
         .iter()
         .map(|o| match o {
             Out::Submit { ticket, .. } => *ticket,
-            Out::Exit | Out::SaveTrace | Out::Reconnect => unreachable!(),
+            Out::Exit | Out::SaveTrace | Out::Reconnect | Out::Backup | Out::Save | Out::SaveMany => unreachable!(),
         })
         .collect();
     let first = fake.reply(tickets[0], ok("+OK message deleted"));

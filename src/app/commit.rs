@@ -5,6 +5,12 @@
 //! machine's commands to tickets and its end to the exit report. Anything
 //! else ends without a committing QUIT, and the server deletes nothing
 //! (RFC 1939 §6).
+//!
+//! "b: back up, then delete" puts the commit on hold in [`Stage::BackingUp`]
+//! while the event loop copies every mark into a Maildir
+//! ([`crate::transfer::backup`]); only a complete backup lets the commit
+//! send its DELEs, and Esc, a failure or a lost connection abandons it
+//! (nothing deleted, the marks kept).
 
 use super::keymap::{Action, Context, keys_for};
 use super::list::{MarkOrigin, MessageList};
@@ -12,6 +18,10 @@ use super::tickets::{Purpose, Tickets};
 use super::{Effect, Update};
 use crate::mailbox::commit::{self as guarded, CommitCommand, GuardedCommit, Marked};
 use crate::pop3::client::{Outcome, Priority};
+use crate::transfer::backup::{BackedUp, BackupFailed};
+use crate::transfer::{Cancel, Progress};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 pub use crate::mailbox::commit::ExitReport;
 
@@ -64,6 +74,8 @@ impl Confirmation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Idle,
+    /// The marked messages are being copied before any DELE.
+    BackingUp,
     /// The guarded commit's DELEs are in flight.
     Deleting,
     Quitting {
@@ -81,11 +93,49 @@ pub enum Closed {
     NotCommitting,
 }
 
+/// Where a backup stands, shared with the writer thread that copies.
+pub type Gauge = Arc<Mutex<Progress>>;
+
+/// What the event loop runs for "back up, then delete".
+#[derive(Debug, Clone)]
+pub struct BackupJob {
+    pub marked: Vec<Marked>,
+    pub dir: PathBuf,
+    pub cancel: Cancel,
+    pub gauge: Gauge,
+}
+
+/// A backup under way: the commit it holds back, and its gauge.
+#[derive(Debug, Clone)]
+pub struct RunningBackup {
+    commit: GuardedCommit,
+    pub dir: PathBuf,
+    cancel: Cancel,
+    pub gauge: Gauge,
+}
+
+impl RunningBackup {
+    pub fn progress(&self) -> Progress {
+        self.gauge.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    pub fn cancelling(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
 /// The dialog, the commit in progress and how it ended.
 #[derive(Debug, Clone, Default)]
 pub struct Commit {
     pub dialog: Option<Confirmation>,
     pub report: Option<ExitReport>,
+    /// Where "back up, then delete" copies to (`--backup DIR`, else a
+    /// default named by the server and the date).
+    pub backup_dir: PathBuf,
+    /// The backup before the commit, while it runs.
+    pub backup: Option<RunningBackup>,
+    /// The last complete backup, for the exit report.
+    pub backed_up: Option<BackedUp>,
     /// The confirmed commit, from its first DELE until it ends.
     running: Option<GuardedCommit>,
     /// A QUIT that keeps every message is on its way.
@@ -93,7 +143,17 @@ pub struct Commit {
 }
 
 impl Commit {
+    pub fn new(backup_dir: PathBuf) -> Commit {
+        Commit {
+            backup_dir,
+            ..Commit::default()
+        }
+    }
+
     pub fn stage(&self) -> Stage {
+        if self.backup.is_some() {
+            return Stage::BackingUp;
+        }
         match &self.running {
             Some(commit) if *commit.stage() == guarded::Stage::Quitting => Stage::Quitting { commit: true },
             Some(_) => Stage::Deleting,
@@ -172,6 +232,10 @@ impl Commit {
                 self.dialog = None;
                 self.begin(list, tickets)
             }
+            Action::ConfirmBackup => {
+                self.dialog = None;
+                self.begin_backup(list)
+            }
             _ => {
                 dialog.scroll(action, shown);
                 Update::default()
@@ -181,15 +245,69 @@ impl Commit {
 
     /// Starts the guarded commit of every mark.
     fn begin(&mut self, list: &MessageList, tickets: &mut Tickets) -> Update {
-        let marked = list
-            .marked_rows()
-            .map(|r| Marked {
-                number: r.number,
-                uid: r.uid.clone(),
-                size: r.size,
-            })
-            .collect();
-        let mut commit = GuardedCommit::new(marked);
+        self.delete(GuardedCommit::new(marked(list)), tickets)
+    }
+
+    /// Holds the commit of every mark back while the event loop copies
+    /// them into `backup_dir`.
+    fn begin_backup(&mut self, list: &MessageList) -> Update {
+        let commit = GuardedCommit::new(marked(list));
+        let job = BackupJob {
+            marked: commit.marked().to_vec(),
+            dir: self.backup_dir.clone(),
+            cancel: Cancel::default(),
+            gauge: Gauge::default(),
+        };
+        let said = format!(
+            "backing up {} messages to {} before deleting…",
+            commit.count(),
+            crate::store::show_path(&job.dir)
+        );
+        self.backup = Some(RunningBackup {
+            commit,
+            dir: job.dir.clone(),
+            cancel: job.cancel.clone(),
+            gauge: job.gauge.clone(),
+        });
+        Update::say(vec![Effect::Backup(job)], said)
+    }
+
+    /// Esc while backing up: the copy stops; the commit is abandoned when
+    /// the event loop reports the backup's end.
+    pub fn cancel_backup(&mut self) -> Update {
+        match &self.backup {
+            Some(backup) => {
+                backup.cancel.cancel();
+                Update::say(Vec::new(), "cancelling the backup; nothing will be deleted…".into())
+            }
+            None => Update::default(),
+        }
+    }
+
+    /// The backup ended: the DELEs go out only if it holds every mark.
+    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>, tickets: &mut Tickets) -> Update {
+        let Some(RunningBackup { mut commit, .. }) = self.backup.take() else {
+            return Update::default();
+        };
+        match outcome {
+            Ok(done) if self.report.is_none() => {
+                let said = format!("{done}; deleting…");
+                self.backed_up = Some(done);
+                let mut update = self.delete(commit, tickets);
+                update.say = Some(said);
+                update
+            }
+            Ok(_) => Update::default(),
+            Err(failed) => {
+                commit.abandon(failed.to_string());
+                let said = commit.report().map(ToString::to_string).unwrap_or_default();
+                Update::say(Vec::new(), format!("{said}; the marks are kept"))
+            }
+        }
+    }
+
+    /// Sends every DELE of `commit`.
+    fn delete(&mut self, mut commit: GuardedCommit, tickets: &mut Tickets) -> Update {
         let said = format!("deleting {} messages…", commit.count());
         let effects = commit
             .begin_delete()
@@ -281,6 +399,10 @@ impl Commit {
         if self.report.is_some() {
             return vec![Effect::Exit];
         }
+        if let Some(backup) = self.backup.take() {
+            // The copy stops; no DELE was sent.
+            backup.cancel.cancel();
+        }
         self.report = Some(match self.running.take() {
             Some(mut running) => {
                 running.interrupted(why);
@@ -292,6 +414,17 @@ impl Commit {
         });
         vec![Effect::Exit]
     }
+}
+
+/// Every marked row, as the guarded commit takes them.
+fn marked(list: &MessageList) -> Vec<Marked> {
+    list.marked_rows()
+        .map(|r| Marked {
+            number: r.number,
+            uid: r.uid.clone(),
+            size: r.size,
+        })
+        .collect()
 }
 
 /// The ticket that sends one of the guarded commit's commands.

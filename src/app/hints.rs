@@ -90,6 +90,7 @@ pub const CONFIRM: Hint = Hint {
         (Context::Confirm, Action::ConfirmCommit, "delete"),
         (Context::Confirm, Action::ConfirmCancel, "back"),
         (Context::Confirm, Action::ConfirmKeep, "keep all"),
+        (Context::Confirm, Action::ConfirmBackup, "back up first"),
     ],
 };
 
@@ -139,6 +140,19 @@ pub const CONNECTION_LOST: Hint = Hint {
     ],
 };
 
+pub const BACKING_UP: Hint = Hint {
+    lead: "backing up before deleting… ",
+    keys: &[
+        (Context::Backup, Action::CancelBackup, "cancel (nothing is deleted)"),
+        (Context::Global, Action::Interrupt, "leaves without QUIT"),
+    ],
+};
+
+pub const SAVING: Hint = Hint {
+    lead: "saving… ",
+    keys: &[(Context::Backup, Action::CancelBackup, "cancel")],
+};
+
 pub const COMMITTING: Hint = Hint {
     lead: "committing… ",
     keys: &[(Context::Global, Action::Interrupt, "leaves without QUIT")],
@@ -159,7 +173,7 @@ mod tests {
         assert_eq!(VISUAL.text_within(3), "");
     }
 
-    const ALL: [Hint; 11] = [
+    const ALL: [Hint; 13] = [
         LIST,
         MESSAGE,
         TRACE,
@@ -171,6 +185,8 @@ mod tests {
         SENDERS,
         CONNECTION_LOST,
         COMMITTING,
+        BACKING_UP,
+        SAVING,
     ];
 
     /// Reads the drawn hint back: each "KEY text" must name a key that the
@@ -200,7 +216,7 @@ mod tests {
     fn hints_read_as_before() {
         assert_eq!(LIST.text(), " Enter open · d mark · t trace · ? help · q quit ");
         assert_eq!(MESSAGE.text(), " r raw · d mark · Esc back · ? help ");
-        assert_eq!(CONFIRM.text(), " y delete · n back · K keep all ");
+        assert_eq!(CONFIRM.text(), " y delete · n back · K keep all · b back up first ");
         assert_eq!(DISCARD.text(), " y discard the marks and quit · n back ");
         assert_eq!(VISUAL.text(), " visual · d mark · u unmark · Esc cancel ");
         assert_eq!(TRACE.text(), " Enter expand · / search · f filter · w save · q back ");

@@ -26,6 +26,8 @@ pub enum Context {
     Confirm,
     /// "Discard N marks?", after `K` in the confirmation.
     Discard,
+    /// The backup before deleting is under way (its gauge is shown).
+    Backup,
     /// The help screen, over whatever was shown.
     Help,
     /// The connection panel, over whatever was shown.
@@ -44,6 +46,7 @@ impl Context {
             Context::Prompt => "Prompts (/ search, l limit, D mark matching, : message number)",
             Context::Confirm => "Commit confirmation",
             Context::Discard => "Discard question (K with more than 5 marks)",
+            Context::Backup => "Copying messages (b in the confirmation, W)",
             Context::Help => "Help screen",
             Context::Connection => "Connection panel",
         }
@@ -69,6 +72,10 @@ pub enum Action {
     /// A digit of a count prefix (the key event says which).
     Count,
     GotoPrompt,
+    SaveMessage,
+    SaveMarked,
+    NextAttachment,
+    SaveAttachment,
     SearchPrompt,
     SearchNext,
     SearchPrevious,
@@ -98,6 +105,8 @@ pub enum Action {
     ConfirmCancel,
     ConfirmKeep,
     ConfirmDiscard,
+    ConfirmBackup,
+    CancelBackup,
     TraceSearch,
     TraceSearchNext,
     TraceSearchPrevious,
@@ -251,6 +260,18 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Char(':')],
         action: GotoPrompt,
         help: "go to a message number (:N Enter)",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('s')],
+        action: SaveMessage,
+        help: "save the message as .eml, byte for byte",
+    },
+    Binding {
+        context: List,
+        keys: &[Char('W')],
+        action: SaveMarked,
+        help: "save the marked (or all shown) into a Maildir or .mbox",
     },
     Binding {
         context: List,
@@ -494,6 +515,24 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: Message,
+        keys: &[Char('s')],
+        action: SaveMessage,
+        help: "save as .eml (or the selected attachment)",
+    },
+    Binding {
+        context: Message,
+        keys: &[Char('a')],
+        action: NextAttachment,
+        help: "select the next attachment",
+    },
+    Binding {
+        context: Message,
+        keys: &[Code(KeyCode::Enter)],
+        action: SaveAttachment,
+        help: "save the selected attachment, decoded",
+    },
+    Binding {
+        context: Message,
         keys: &[Char('g'), Code(KeyCode::Home)],
         action: First,
         help: "top",
@@ -646,6 +685,12 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: Confirm,
+        keys: &[Char('b')],
+        action: ConfirmBackup,
+        help: "copy the marked into a Maildir first, then delete",
+    },
+    Binding {
+        context: Confirm,
         keys: &[Char('j'), Code(KeyCode::Down)],
         action: Down,
         help: "scroll the list of messages down",
@@ -664,9 +709,15 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         context: Confirm,
-        keys: &[Code(KeyCode::PageUp), Char('b')],
+        keys: &[Code(KeyCode::PageUp)],
         action: PageUp,
         help: "page up",
+    },
+    Binding {
+        context: Context::Backup,
+        keys: &[Code(KeyCode::Esc)],
+        action: CancelBackup,
+        help: "cancel the copy: nothing is deleted, the marks stay",
     },
     Binding {
         context: Discard,
@@ -750,7 +801,7 @@ pub fn lookup(context: Context, event: &KeyEvent) -> Option<Action> {
             .find(|b| b.context == context && allowed(b.action) && b.keys.iter().any(|k| k.matches(event)))
             .map(|b| b.action)
     };
-    let modal = matches!(context, Confirm | Discard | Prompt);
+    let modal = matches!(context, Confirm | Discard | Prompt | Context::Backup);
     find(context, &|_| true)
         .or_else(|| {
             (context == Visual)

@@ -22,6 +22,7 @@ pub mod prompt;
 mod prompting;
 pub mod reconnect;
 pub mod row;
+pub mod saving;
 pub mod senders;
 mod session_events;
 pub mod sort;
@@ -34,6 +35,7 @@ use crate::mailbox::{ListingPlan, Offer};
 use crate::pop3::client::{Command, Outcome, Priority};
 use crate::query::{DEFAULT_BIG_THRESHOLD, MatchContext};
 use crate::session::driver::SessionEvent;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 use commit::{Closed, Commit, Stage};
 use connection::ConnectionPanel;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -47,6 +49,7 @@ use list::MessageList;
 use prompt::Prompt;
 use ratatui::layout::Rect;
 use senders::{SenderIndex, SendersView};
+use std::path::PathBuf;
 use tickets::{Purpose, Tickets};
 use trace_pane::TracePane;
 use viewer::Viewer;
@@ -70,6 +73,15 @@ pub enum Effect {
     /// Drop the lost session without QUIT and open a new one with the same
     /// settings; then `App::reconnected` or `App::reconnect_failed`.
     Reconnect,
+    /// Copy the marked messages into a Maildir; the end goes to
+    /// `App::backup_finished`.
+    Backup(commit::BackupJob),
+    /// Save one message as an `.eml` file; the end goes to
+    /// `App::message_saved`.
+    SaveMessage(saving::SaveJob),
+    /// Save many messages into a Maildir or mbox; the end goes to
+    /// `App::many_saved`.
+    SaveMany(saving::SaveManyJob),
 }
 
 /// What a component's update asks for: effects, and perhaps a line for the
@@ -133,6 +145,10 @@ pub struct App {
     pub commit: Commit,
     /// The line being typed: a search, a limit, a pattern mark, a number.
     pub prompt: Option<Prompt>,
+    /// The directory the last save went to (`.` at first).
+    pub save_dir: PathBuf,
+    /// `W` under way.
+    pub saving: Option<saving::RunningSave>,
     /// The search `n`/`N` step through, its matches highlighted.
     pub search: Option<Filter>,
     /// The senders view, when open.
@@ -174,7 +190,9 @@ impl App {
             trace: TracePane::default(),
             connection: ConnectionPanel::default(),
             help: Help::default(),
-            commit: Commit::default(),
+            commit: Commit::new(PathBuf::from("popscope-backup")),
+            save_dir: PathBuf::from("."),
+            saving: None,
             prompt: None,
             search: None,
             senders: None,
@@ -205,6 +223,7 @@ impl App {
         match &self.commit.dialog {
             Some(dialog) if dialog.discarding => Context::Discard,
             Some(_) => Context::Confirm,
+            None if self.commit.backup.is_some() || self.saving.is_some() => Context::Backup,
             None if self.help.open => Context::Help,
             None if self.connection.open => Context::Connection,
             None if self.prompt.is_some() => Context::Prompt,
@@ -231,9 +250,11 @@ impl App {
     pub fn hint(&self) -> Hint {
         match (&self.link, self.commit.stage()) {
             (Link::Lost(_), _) => hints::CONNECTION_LOST,
+            (_, Stage::BackingUp) => hints::BACKING_UP,
             (_, Stage::Deleting | Stage::Quitting { .. }) => hints::COMMITTING,
             _ => match self.context() {
                 Context::Confirm => hints::CONFIRM,
+                Context::Backup => hints::SAVING,
                 Context::Discard => hints::DISCARD,
                 Context::Prompt => hints::PROMPT,
                 Context::Trace => hints::TRACE,
@@ -369,6 +390,17 @@ impl App {
                 return self.apply(update);
             }
             Context::Prompt => return self.prompt_action(action),
+            Context::Backup => {
+                if action == Action::CancelBackup && self.saving.is_some() {
+                    self.cancel_save_many();
+                    return vec![];
+                }
+                let update = match action {
+                    Action::CancelBackup => self.commit.cancel_backup(),
+                    _ => Update::default(),
+                };
+                return self.apply(update);
+            }
             _ => {}
         }
         match action {
@@ -390,6 +422,22 @@ impl App {
                 return vec![];
             }
             Action::Reconnect => return self.reconnect(),
+            Action::SaveMessage | Action::SaveAttachment
+                if self.viewer.as_ref().is_some_and(|v| v.attachment.is_some()) =>
+            {
+                self.save_attachment();
+                return vec![];
+            }
+            Action::SaveMessage => return self.open_save_prompt(),
+            Action::NextAttachment => {
+                let width = self.message_text_width();
+                self.activity = match self.viewer.as_mut().and_then(|v| v.next_attachment(width)) {
+                    Some(name) => format!("attachment {name}: Enter or s saves it, decoded"),
+                    None => "this message has no attachment".into(),
+                };
+                return vec![];
+            }
+            Action::SaveMarked => return self.open_save_many_prompt(),
             _ => {}
         }
         match self.context() {
@@ -544,6 +592,16 @@ impl App {
         self.viewer = Some(Viewer::new(number, ticket, total));
         self.activity = format!("retrieving message {number}…");
         vec![effect]
+    }
+
+    /// The backup before deleting ended (the event loop ran it): the
+    /// DELEs if it holds every mark, otherwise nothing is deleted.
+    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>) -> Vec<Effect> {
+        let update = self.commit.backup_finished(outcome, &mut self.tickets);
+        let mut effects = self.apply(update);
+        // After a failure the header loading that the backup paused goes on.
+        effects.extend(self.pump_headers());
+        effects
     }
 
     /// Leaves without QUIT: the server deletes nothing.

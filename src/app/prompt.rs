@@ -15,6 +15,20 @@ pub enum PromptKind {
     Mark,
     /// Go to a message number.
     Goto,
+    /// A file name to save a message as (`s`).
+    SaveAs,
+    /// A Maildir or `.mbox` file to save many messages into (`W`).
+    SaveManyTo,
+}
+
+/// The message a save prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveTarget {
+    pub number: u32,
+    pub uid: Option<String>,
+    pub size: u64,
+    /// The name that was found to exist and was Entered again: replace it.
+    pub replace_confirmed: Option<String>,
 }
 
 impl PromptKind {
@@ -25,6 +39,8 @@ impl PromptKind {
             PromptKind::Limit => "Limit the list to",
             PromptKind::Mark => "Mark every message matching",
             PromptKind::Goto => "Go to message number",
+            PromptKind::SaveAs => "Save as (.eml, byte for byte)",
+            PromptKind::SaveManyTo => "Save into (a Maildir, or a .mbox file)",
         }
     }
 
@@ -33,6 +49,7 @@ impl PromptKind {
         match self {
             PromptKind::Search => "/",
             PromptKind::Goto => ":",
+            PromptKind::SaveAs | PromptKind::SaveManyTo => "> ",
             PromptKind::Limit | PromptKind::Mark => "> ",
         }
     }
@@ -57,6 +74,8 @@ pub struct Prompt {
     pub parsed: Parsed,
     /// Where the selection was when a search began (Esc goes back there).
     pub origin: usize,
+    /// The save prompt's message.
+    pub save: Option<SaveTarget>,
 }
 
 impl Prompt {
@@ -66,6 +85,7 @@ impl Prompt {
             text: String::new(),
             parsed: Parsed::Empty,
             origin,
+            save: None,
         }
     }
 
@@ -94,7 +114,8 @@ impl Prompt {
 
     /// Reads the text again: one pass over the rows for a query.
     pub fn reparse(&mut self, rows: &[MessageRow], context: MatchContext) {
-        self.parsed = if self.text.trim().is_empty() {
+        self.parsed = if self.text.trim().is_empty() || matches!(self.kind, PromptKind::SaveAs | PromptKind::SaveManyTo)
+        {
             Parsed::Empty
         } else if self.kind == PromptKind::Goto {
             self.text.parse().map_or(Parsed::Empty, Parsed::Number)

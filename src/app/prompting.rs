@@ -83,6 +83,11 @@ impl App {
             return vec![];
         }
         let kind = prompt.kind;
+        match kind {
+            PromptKind::SaveAs => return self.accept_save(prompt),
+            PromptKind::SaveManyTo => return self.accept_save_many(prompt),
+            _ => {}
+        }
         match (kind, prompt.parsed) {
             (PromptKind::Search, Parsed::Query(search)) => {
                 self.activity = format!(
@@ -128,6 +133,7 @@ impl App {
             // Esc in the limit prompt is how the limit is taken away.
             PromptKind::Limit => self.remove_limit(),
             PromptKind::Mark | PromptKind::Goto => self.activity = "cancelled".into(),
+            PromptKind::SaveAs | PromptKind::SaveManyTo => self.activity = "not saved".into(),
         }
         self.header_loader.prioritise();
         self.list.keep_selection_visible(self.list_rows_visible());

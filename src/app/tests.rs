@@ -71,7 +71,12 @@ fn submitted(effects: &[Effect]) -> Vec<(u64, CommandKind)> {
         .iter()
         .filter_map(|e| match e {
             Effect::Submit { ticket, command, .. } => Some((*ticket, command.kind())),
-            Effect::Exit | Effect::SaveTrace | Effect::Reconnect => None,
+            Effect::Exit
+            | Effect::SaveTrace
+            | Effect::Reconnect
+            | Effect::Backup(_)
+            | Effect::SaveMessage(_)
+            | Effect::SaveMany(_) => None,
         })
         .collect()
 }
@@ -522,4 +527,153 @@ fn quit_answers_become_exact_reports() {
         app.commit.report.as_ref().unwrap().to_string(),
         "nothing was deleted (no message was marked on the server; it said: +OK)"
     );
+}
+
+/// Marks messages 1 and 2 and chooses "back up, then delete": the job the
+/// event loop gets.
+fn backing_up(app: &mut App) -> commit::BackupJob {
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Mark);
+    app.handle_action(Action::Quit);
+    let effects = app.handle_action(Action::ConfirmBackup);
+    assert!(submitted(&effects).is_empty(), "no DELE before the backup: {effects:?}");
+    let [Effect::Backup(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    job.clone()
+}
+
+#[test]
+fn back_up_then_delete_sends_deles_only_after_a_complete_backup() {
+    let (mut app, _) = listed(3, 10);
+    let job = backing_up(&mut app);
+    assert_eq!(job.marked.iter().map(|m| m.number).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(job.dir, app.commit.backup_dir);
+    assert_eq!(app.context(), Context::Backup);
+    assert_eq!(app.hint(), hints::BACKING_UP);
+    assert!(app.pump_headers().is_empty(), "no header loading while backing up");
+    let done = BackedUp {
+        dir: job.dir.clone(),
+        messages: 2,
+        bytes: 203,
+    };
+    let deles = submitted(&app.backup_finished(Ok(done.clone())));
+    assert_eq!(
+        deles.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+        [CommandKind::Dele(1), CommandKind::Dele(2)]
+    );
+    assert_eq!(app.commit.backed_up, Some(done));
+    assert!(app.activity.contains("backed up 2 messages"), "{}", app.activity);
+}
+
+#[test]
+fn a_failed_or_cancelled_backup_deletes_nothing_and_keeps_the_marks() {
+    let (mut app, _) = listed(3, 10);
+    let job = backing_up(&mut app);
+    // Esc: the copy is told to stop; the commit waits for its end.
+    app.handle_key(&KeyEvent::from(KeyCode::Esc));
+    assert!(job.cancel.is_cancelled());
+    assert_eq!(app.context(), Context::Backup);
+    let failed = BackupFailed {
+        dir: job.dir.clone(),
+        message: Some((2, None)),
+        why: "the server refused RETR 2: -ERR busy".into(),
+        saved: 1,
+        kind: crate::error::FailureKind::Interrupted,
+        retr_refused: false,
+    };
+    let effects = app.backup_finished(Err(failed));
+    assert!(
+        !submitted(&effects)
+            .iter()
+            .any(|(_, c)| matches!(c, CommandKind::Dele(_))),
+        "{effects:?}"
+    );
+    assert!(app.commit.is_idle());
+    assert_eq!(app.list.marked().0, 2, "the marks stay");
+    assert!(app.activity.contains("nothing was deleted"), "{}", app.activity);
+    assert!(app.activity.contains("cancelled at message 2"), "{}", app.activity);
+
+    let job = backing_up_again(&mut app);
+    let failed = BackupFailed {
+        dir: job.dir,
+        message: Some((1, Some("uid-1".into()))),
+        why: "could not write: read-only file system".into(),
+        saved: 0,
+        kind: crate::error::FailureKind::Local,
+        retr_refused: false,
+    };
+    app.backup_finished(Err(failed));
+    assert!(
+        app.activity
+            .contains("failed at message 1 (UID uid-1): could not write"),
+        "{}",
+        app.activity
+    );
+}
+
+/// The marks are still there: quit and back up again.
+fn backing_up_again(app: &mut App) -> commit::BackupJob {
+    app.handle_action(Action::Quit);
+    let effects = app.handle_action(Action::ConfirmBackup);
+    let [Effect::Backup(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    job.clone()
+}
+
+/// A message with two attachments whose names try to leave the directory.
+const HOSTILE_ATTACHMENTS: &[u8] = b"From: a@example.org\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+--b\r\nContent-Type: application/octet-stream; name=\"../../etc/passwd\"\r\n\
+Content-Disposition: attachment; filename=\"../../etc/passwd\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+AAECAwQFBgf/\r\n--b\r\nContent-Type: text/plain\r\n\
+Content-Disposition: attachment; filename=\"/abs/CON\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+caf=C3=A9 =3D ok\r\n--b--\r\n";
+
+#[test]
+fn attachments_are_selectable_and_save_decoded_inside_the_chosen_directory() {
+    let (mut app, _) = listed(1, 10);
+    let effects = app.handle_action(Action::Open);
+    let (ticket, _) = submitted(&effects)[0];
+    app.handle_session_event(SessionEvent::Data {
+        ticket,
+        chunk: HOSTILE_ATTACHMENTS.to_vec(),
+    });
+    answer(&mut app, ticket, ok(b""));
+    let dir = tempfile::tempdir().unwrap();
+    app.save_dir = dir.path().to_path_buf();
+    app.handle_action(Action::NextAttachment);
+    assert!(app.activity.contains("Enter or s saves it"), "{}", app.activity);
+    let selected = app
+        .viewer
+        .as_ref()
+        .unwrap()
+        .lines
+        .iter()
+        .filter(|l| matches!(l, viewer::ViewLine::Attachment { selected: true, .. }))
+        .count();
+    assert_eq!(selected, 1);
+    app.handle_action(Action::SaveAttachment);
+    assert!(app.activity.contains("saved the attachment (9 B)"), "{}", app.activity);
+    app.handle_action(Action::NextAttachment);
+    app.handle_action(Action::SaveMessage);
+    assert!(app.prompt.is_none(), "s saves the selected attachment, no prompt");
+    // Twice: the second copy gets its own name.
+    app.handle_action(Action::SaveMessage);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["_CON", "_CON (2)", "passwd"]);
+    for name in &names {
+        let path = dir.path().join(name).canonicalize().unwrap();
+        assert_eq!(path.parent(), Some(dir.path().canonicalize().unwrap().as_path()));
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("passwd")).unwrap(),
+        [0, 1, 2, 3, 4, 5, 6, 7, 0xff]
+    );
+    assert_eq!(std::fs::read(dir.path().join("_CON")).unwrap(), "café = ok".as_bytes());
 }

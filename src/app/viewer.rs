@@ -24,7 +24,11 @@ pub enum ViewLine {
         name: String,
         value: String,
     },
-    Attachment(String),
+    /// An attachment line; `selected`: the one Enter or `s` saves.
+    Attachment {
+        text: String,
+        selected: bool,
+    },
     /// Why the view may be incomplete or raw.
     Note(String),
     Text(String),
@@ -47,6 +51,8 @@ pub struct Viewer {
     pub scroll: usize,
     /// What the viewer shows, wrapped to the screen.
     pub lines: Vec<ViewLine>,
+    /// The attachment selected (`a`), by its index in the parsed message.
+    pub attachment: Option<usize>,
 }
 
 impl Viewer {
@@ -63,6 +69,7 @@ impl Viewer {
             show_raw: false,
             scroll: 0,
             lines: Vec::new(),
+            attachment: None,
         }
     }
 
@@ -124,6 +131,24 @@ impl Viewer {
         .min(last);
     }
 
+    /// Selects the next attachment (the first after the last); says which.
+    pub fn next_attachment(&mut self, width: usize) -> Option<String> {
+        let attachments = &self.parsed.as_ref()?.attachments;
+        if attachments.is_empty() {
+            return None;
+        }
+        let next = self.attachment.map_or(0, |i| (i + 1) % attachments.len());
+        let name = attachments[next].name.clone();
+        self.attachment = Some(next);
+        self.layout(width);
+        Some(name)
+    }
+
+    /// The whole message is in `raw` (not cut at [`PREVIEW_CAP`]).
+    pub fn complete(&self) -> bool {
+        self.done && self.error.is_none() && self.raw.len() as u64 == self.received
+    }
+
     /// Rebuilds `lines` for `width` columns.
     pub fn layout(&mut self, width: usize) {
         self.lines.clear();
@@ -149,13 +174,16 @@ impl Viewer {
         }
         if !p.attachments.is_empty() {
             self.lines.push(ViewLine::Blank);
-            for a in &p.attachments {
-                self.lines.push(ViewLine::Attachment(format!(
-                    "[attachment] {}  {}  {}",
-                    a.name,
-                    a.content_type,
-                    human_size(a.size as u64)
-                )));
+            for (i, a) in p.attachments.iter().enumerate() {
+                self.lines.push(ViewLine::Attachment {
+                    text: format!(
+                        "[attachment] {}  {}  {}",
+                        a.name,
+                        a.content_type,
+                        human_size(a.size as u64)
+                    ),
+                    selected: self.attachment == Some(i),
+                });
             }
         }
         self.lines.push(ViewLine::Blank);

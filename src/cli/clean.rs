@@ -10,6 +10,8 @@
 //! listing it came from; a server without UIDL is refused unless
 //! `--by-number` is given.
 
+use super::backup::JsonBackup;
+use super::backup::{Backup, back_up};
 use super::list::{Listing, list_messages};
 use super::list_output::table_row;
 use super::select::{Selector, UidSet, parse_match};
@@ -22,6 +24,7 @@ use crate::query::Verdict;
 use crate::session::driver::Route;
 use crate::session::{self, DEFAULT_COLLECT_LIMIT, QuitResult, Session};
 use crate::text::human_size;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -132,23 +135,34 @@ pub async fn run(args: &CleanArgs) -> Result<(), Failure> {
     let uids = args.uids_from.as_deref().map(UidSet::read).transpose()?;
     let consent = Consent::from_args(args)?;
     let mut selector = Selector::new(query, uids).requiring_uids(!args.by_number);
+    let backup = Backup::open(args.backup.as_deref())?;
     let config = args.connect.session_config().await?;
     let mut trace = TraceFile::open(&args.connect)?;
     let session = session::open(&config, trace.observers(None)).await?;
     for warning in &session.report.warnings {
         eprintln!("popscope: warning: {warning}");
     }
-    let result = clean(session, &mut selector, args, consent).await;
+    let result = clean(session, &mut selector, args, consent, backup).await;
     trace.finish().await;
-    let (ending, report, marked, quit) = result?;
+    let cleaned = result?;
+    let report = &cleaned.report;
     if args.json {
-        let json = json_outcome(&ending, &report, &marked, quit.as_ref(), &selector);
+        let json = json_outcome(&cleaned, &selector);
         println!("{}", serde_json::to_string(&json).unwrap_or_default());
     } else {
         println!("popscope: {report}");
+        if let Some(Ok(done)) = &cleaned.backup
+            && report.deleted() != Some(0)
+        {
+            println!("popscope: the copies are in {}", crate::store::show_path(&done.dir));
+        }
     }
-    if let Some(QuitResult::Unknown(reason)) = &quit {
+    if let Some(QuitResult::Unknown(reason)) = &cleaned.quit {
         eprintln!("popscope: warning: no answer to QUIT ({reason}); nothing was marked, so nothing changes");
+    }
+    if let Some(Err(failed)) = &cleaned.backup {
+        // The line above said it; the exit code tells scripts.
+        return Err(Failure::new(failed.kind, ""));
     }
     match report.failure_kind() {
         // The line above said it all; the exit code tells scripts.
@@ -157,7 +171,16 @@ pub async fn run(args: &CleanArgs) -> Result<(), Failure> {
     }
 }
 
-type Cleaned = (Ending, ExitReport, Vec<Marked>, Option<QuitResult>);
+/// How a clean ended, for the report.
+struct Cleaned {
+    ending: Ending,
+    report: ExitReport,
+    marked: Vec<Marked>,
+    /// The answer to a QUIT that kept everything.
+    quit: Option<QuitResult>,
+    /// `--backup`: how the copy before deleting went.
+    backup: Option<Result<BackedUp, BackupFailed>>,
+}
 
 /// Lists, selects, shows, asks and commits (or not), in one session.
 async fn clean(
@@ -165,6 +188,7 @@ async fn clean(
     selector: &mut Selector,
     args: &CleanArgs,
     consent: Consent,
+    backup: Option<Backup>,
 ) -> Result<Cleaned, Failure> {
     let plan = match plan(&session, selector, args.by_number).await {
         Ok(plan) => plan,
@@ -194,20 +218,54 @@ async fn clean(
             let why = format!("dry run: {what} would be deleted");
             return Ok(keep(session, Ending::DryRun, why, plan.marked).await);
         }
-        Consent::Ask if !ask(&session, &what).await? => {
+        Consent::Ask if !ask(&session, &with_backup(what, backup.as_ref())).await? => {
             return Ok(keep(session, Ending::Declined, "not confirmed".into(), plan.marked).await);
         }
         Consent::Ask | Consent::Given => {}
     }
     let marked = plan.marked.clone();
-    let report = commit(session, GuardedCommit::new(plan.marked)).await;
-    Ok((Ending::Committed, report, marked, None))
+    let mut guarded = GuardedCommit::new(plan.marked);
+    let (session, backup) = match backup {
+        None => (Some(session), None),
+        Some(backup) => {
+            let (session, outcome) = back_up(session, &mut guarded, backup).await;
+            (session, Some(outcome))
+        }
+    };
+    let report = match session {
+        Some(session) => commit(session, guarded).await,
+        // The backup failed: the commit was abandoned, nothing was sent.
+        None => guarded
+            .into_report()
+            .unwrap_or_else(|| ExitReport::NothingDeleted("the backup did not finish".into())),
+    };
+    Ok(Cleaned {
+        ending: Ending::Committed,
+        report,
+        marked,
+        quit: None,
+        backup,
+    })
+}
+
+/// The question's words: what is deleted, and where it is copied first.
+pub fn with_backup(what: String, backup: Option<&Backup>) -> String {
+    match backup {
+        Some(backup) => format!("{what} after copying them to {}", crate::store::show_path(backup.dir())),
+        None => what,
+    }
 }
 
 /// Ends the session keeping every message.
 async fn keep(session: Session, ending: Ending, why: String, marked: Vec<Marked>) -> Cleaned {
     let quit = session.quit(false).await;
-    (ending, ExitReport::NothingDeleted(why), marked, Some(quit))
+    Cleaned {
+        ending,
+        report: ExitReport::NothingDeleted(why),
+        marked,
+        quit: Some(quit),
+        backup: None,
+    }
 }
 
 /// Lists every message (headers included) and selects. Refuses a server
@@ -411,7 +469,7 @@ fn quit_outcome(quit: QuitResult) -> Outcome {
 #[derive(Debug, Serialize)]
 struct JsonOutcome<'a> {
     /// deleted, dry_run, declined, nothing_selected, cancelled, lost,
-    /// quit_refused, unknown, interrupted.
+    /// quit_refused, unknown, interrupted, backup_failed.
     outcome: &'static str,
     message: String,
     listed: u64,
@@ -425,6 +483,8 @@ struct JsonOutcome<'a> {
     not_evaluated: u64,
     unknown_uids: Vec<&'a str>,
     messages: Vec<JsonMessage<'a>>,
+    /// `--backup`: where the copies are, or why the backup failed.
+    backup: Option<JsonBackup>,
 }
 
 #[derive(Debug, Serialize)]
@@ -434,14 +494,16 @@ struct JsonMessage<'a> {
     size: u64,
 }
 
-fn json_outcome<'a>(
-    ending: &Ending,
-    report: &ExitReport,
-    marked: &'a [Marked],
-    quit: Option<&QuitResult>,
-    selector: &'a Selector,
-) -> JsonOutcome<'a> {
+fn json_outcome<'a>(cleaned: &'a Cleaned, selector: &'a Selector) -> JsonOutcome<'a> {
+    let Cleaned {
+        ending,
+        report,
+        marked,
+        quit,
+        backup,
+    } = cleaned;
     let outcome = match (ending, report) {
+        _ if matches!(backup, Some(Err(_))) => "backup_failed",
         (Ending::NothingSelected, _) => "nothing_selected",
         (Ending::DryRun, _) => "dry_run",
         (Ending::Declined, _) => "declined",
@@ -452,7 +514,7 @@ fn json_outcome<'a>(
         (Ending::Committed, ExitReport::Interrupted(_)) => "interrupted",
         (Ending::Committed, ExitReport::Lost { .. } | ExitReport::NothingDeleted(_)) => "lost",
     };
-    let server = match (report, quit) {
+    let server = match (report, quit.as_ref()) {
         (ExitReport::Deleted { server, .. } | ExitReport::QuitRefused { server, .. }, _) => Some(server.to_string()),
         (_, Some(QuitResult::Answered(status))) => Some(status.to_string()),
         _ => None,
@@ -478,5 +540,6 @@ fn json_outcome<'a>(
                 size: m.size,
             })
             .collect(),
+        backup: backup.as_ref().map(JsonBackup::of),
     }
 }

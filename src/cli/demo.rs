@@ -25,7 +25,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         color: args.color,
         ..ConnectArgs::for_demo()
     };
-    let result = super::inspect::inspect(&config, &connect, true).await;
+    let result = super::inspect::inspect(&config, &connect, true, None).await;
     server.shutdown().await;
     result
 }

@@ -8,13 +8,14 @@ use crate::session::driver::EVENT_CHANNEL_CAPACITY;
 use crate::session::trace::{SharedTrace, TraceObserver};
 use crate::session::{self, Observers, SessionConfig};
 use std::io::IsTerminal;
+use std::path::Path;
 use tokio::sync::mpsc;
 
-pub async fn run_url(args: &ConnectArgs) -> Result<(), Failure> {
+pub async fn run_url(args: &ConnectArgs, backup: Option<&Path>) -> Result<(), Failure> {
     require_terminal()?;
     // Any password prompt happens here, before the screen switches.
     let config = args.session_config().await?;
-    inspect(&config, args, false).await
+    inspect(&config, args, false, backup).await
 }
 
 /// The inspector draws on standard output and reads keys from the
@@ -36,7 +37,13 @@ pub fn require_terminal() -> Result<(), Failure> {
 /// Opens the session (errors print as usual, on the normal screen), then
 /// runs the UI and prints what happened after the screen is restored.
 /// `demo`: the server is the embedded demo, and the screen says so.
-pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> Result<(), Failure> {
+/// `backup`: `--backup DIR`, where "back up, then delete" copies to.
+pub async fn inspect(
+    config: &SessionConfig,
+    args: &ConnectArgs,
+    demo: bool,
+    backup: Option<&Path>,
+) -> Result<(), Failure> {
     let mut trace = TraceFile::open(args)?;
     let (events_tx, events_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let store = SharedTrace::default();
@@ -48,10 +55,14 @@ pub async fn inspect(config: &SessionConfig, args: &ConnectArgs, demo: bool) -> 
     let mut facts = connection_facts(&session, &config.host, config.port, config.tls);
     facts.demo = demo;
     let colour = args.color.in_this_environment();
+    options.backup = backup.map(Path::to_path_buf);
     let report = run(session, events_rx, facts, store, colour, options).await;
     trace.finish().await;
-    let report = report?;
+    let (report, backed_up) = report?;
     println!("popscope: {report}");
+    if let Some(done) = backed_up {
+        println!("popscope: {done}");
+    }
     // The line above said it all; the exit code tells scripts (130 after
     // an interrupt, 10 when QUIT's outcome is unknown).
     match report.failure_kind() {

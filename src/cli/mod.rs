@@ -3,6 +3,7 @@
 //! retr, survey). `invocation` turns argv into a `Cli` with the account from the
 //! config file merged in.
 
+pub mod backup;
 pub mod check;
 pub mod clean;
 pub mod color;
@@ -50,6 +51,10 @@ pub struct Cli {
     /// Without a subcommand: open the inspector UI on this server.
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Inspector: where "b: back up, then delete" copies the marked
+    /// messages (a Maildir; default ./popscope-backup-HOST-DATE).
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +189,11 @@ pub struct CleanArgs {
     /// deletes).
     #[arg(long)]
     pub by_number: bool,
+    /// Before deleting, copy every selected message into this Maildir
+    /// (created when missing) and sync it; if any copy fails, nothing is
+    /// deleted.
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,13 +12,21 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 /// A line redrawn in place with `\r` (and erased when done).
 #[derive(Debug)]
 pub struct ProgressLine {
+    /// What the count is of: "fetched", "backed up".
+    verb: &'static str,
     last_drawn: Option<Instant>,
     drawn: bool,
 }
 
 impl ProgressLine {
     pub fn new() -> ProgressLine {
+        ProgressLine::counting("fetched")
+    }
+
+    /// A line that counts what `verb` says ("backed up 3/10 · …").
+    pub fn counting(verb: &'static str) -> ProgressLine {
         ProgressLine {
+            verb,
             last_drawn: None,
             drawn: false,
         }
@@ -33,7 +41,7 @@ impl ProgressLine {
         self.last_drawn = Some(now);
         self.drawn = true;
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}", describe(progress));
+        let _ = write!(err, "\r\x1b[2K{}", describe_as(self.verb, progress));
         let _ = err.flush();
     }
 
@@ -56,8 +64,13 @@ impl Default for ProgressLine {
 
 /// `fetched 812/2000 · 4.1 MB of 10.2 MB · 9.8 MB/s · 1 s left`.
 pub fn describe(p: &Progress) -> String {
+    describe_as("fetched", p)
+}
+
+/// [`describe`] with another verb.
+pub fn describe_as(verb: &str, p: &Progress) -> String {
     let mut line = format!(
-        "fetched {}/{} · {} of {}",
+        "{verb} {}/{} · {} of {}",
         p.messages,
         p.total_messages,
         human_size(p.bytes),

@@ -34,7 +34,7 @@ mod uids;
 
 pub use attachment::{DecodedAttachment, decode_attachment, save_attachment, save_bytes};
 pub use eml::{EmlSink, OnExists};
-pub use error::StoreError;
+pub use error::{StoreError, show_path};
 pub use fsutil::{Replacement, SPOOL_CAPACITY};
 pub use maildir::MaildirSink;
 pub use mbox::{MboxMessage, MboxSink, split_mboxrd};

@@ -17,6 +17,8 @@
 //! recorded as saved; a message that was received but not synced when an
 //! error struck is not in it.
 
+pub mod backup;
+pub mod single;
 mod writer;
 
 use crate::error::{Failure, FailureKind};

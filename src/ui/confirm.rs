@@ -89,6 +89,13 @@ fn confirm_lines(theme: &Theme, c: &Confirmation, app: &App, width: usize) -> Ve
         button(Context::Confirm, Action::ConfirmKeep, theme.button_safe),
         Span::raw(" quit keeping all"),
     ]));
+    lines.push(Line::from(vec![
+        button(Context::Confirm, Action::ConfirmBackup, theme.button_safe),
+        Span::raw(" back up to a Maildir, then delete"),
+    ]));
+    // The directory on a line of its own: a long path is cut at the end.
+    let dir = format!("    to {}", crate::store::show_path(&app.commit.backup_dir));
+    lines.push(Line::styled(fit(&dir, width).trim_end().to_string(), theme.label));
     lines
 }
 

@@ -4,6 +4,7 @@
 //! are turned into widgets, so a 100,000-message list costs what a 30-row
 //! one does. `ui` reads `app`; `app` never reads `ui`.
 
+mod backup;
 mod confirm;
 mod connection;
 mod help;
@@ -43,6 +44,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.commit.dialog.is_some() {
         confirm::draw(frame, app);
     }
+    backup::draw(frame, app);
     if app.connection.open {
         connection::draw(frame, app);
     }

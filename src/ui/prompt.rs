@@ -97,6 +97,25 @@ fn what_it_does(app: &App, prompt: &Prompt) -> String {
         },
         (_, PromptKind::Limit) => "Enter with nothing typed shows every message".into(),
         (_, PromptKind::Goto) => "a message number".into(),
+        (_, PromptKind::SaveManyTo) => {
+            let messages = app.messages_to_save();
+            let bytes = messages.iter().fold(0u64, |sum, m| sum.saturating_add(m.size));
+            let which = if app.list.marked().0 > 0 { "marked" } else { "shown" };
+            format!(
+                "saves the {} {which} message{} ({}) exactly as the server sends them",
+                thousands(messages.len()),
+                if messages.len() == 1 { "" } else { "s" },
+                human_size(bytes)
+            )
+        }
+        (_, PromptKind::SaveAs) => match &prompt.save {
+            Some(target) => format!(
+                "saves message {} ({}) exactly as the server sends it; an existing file is asked about",
+                target.number,
+                human_size(target.size)
+            ),
+            None => String::new(),
+        },
         _ => "a query: word, from:x, subject:\"two words\", size>1M, older:30d, dup, -term, a or b".into(),
     }
 }

@@ -62,7 +62,8 @@ impl Headless {
                 }
                 Effect::Exit => exit = true,
                 Effect::Reconnect => self.reconnect_asked = true,
-                Effect::SaveTrace => {}
+                // Copies to disk are the event loop's (tested through it).
+                Effect::SaveTrace | Effect::Backup(_) | Effect::SaveMessage(_) | Effect::SaveMany(_) => {}
             }
         }
         exit

@@ -28,6 +28,8 @@ fn commands(effects: &[Effect]) -> Vec<String> {
             Effect::Exit => "exit".into(),
             Effect::SaveTrace => "save".into(),
             Effect::Reconnect => "reconnect".into(),
+            Effect::Backup(_) => "backup".into(),
+            Effect::SaveMessage(_) | Effect::SaveMany(_) => "save messages".into(),
         })
         .collect()
 }

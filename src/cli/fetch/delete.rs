@@ -5,12 +5,14 @@
 //! nothing deleted on any refusal, the server's answer to QUIT or
 //! "unknown").
 
+use crate::cli::backup::{Backup, back_up};
 use crate::cli::clean;
 use crate::error::{Failure, FailureKind};
 use crate::mailbox::commit::{ExitReport, GuardedCommit, Marked};
 use crate::session::Session;
 use crate::store::SavedAt;
 use crate::transfer::Cancel;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 use std::io::IsTerminal;
 
 /// How consent to delete is obtained.
@@ -52,13 +54,21 @@ impl Consent {
 /// Asks (when it must), then deletes exactly `saved`. Ends the session.
 /// Ctrl-C while the question waits deletes nothing; during the commit,
 /// the commit itself handles it.
-pub async fn delete_saved(session: Session, consent: Consent, saved: &[SavedAt], cancel: &Cancel) -> ExitReport {
+pub async fn delete_saved(
+    session: Session,
+    consent: Consent,
+    saved: &[SavedAt],
+    cancel: &Cancel,
+    backup: Option<Backup>,
+    backed_up: &mut Option<Result<BackedUp, BackupFailed>>,
+) -> ExitReport {
     if consent == Consent::Ask {
         let what = format!(
             "{} fetched message{} from the server",
             saved.len(),
             if saved.len() == 1 { "" } else { "s" }
         );
+        let what = clean::with_backup(what, backup.as_ref());
         let answer = tokio::select! {
             answer = clean::ask(&session, &what) => Some(answer),
             _ = cancel.cancelled() => None,
@@ -89,7 +99,19 @@ pub async fn delete_saved(session: Session, consent: Consent, saved: &[SavedAt],
             size: s.bytes,
         })
         .collect();
-    clean::commit(session, GuardedCommit::new(marked)).await
+    let mut commit = GuardedCommit::new(marked);
+    let Some(backup) = backup else {
+        return clean::commit(session, commit).await;
+    };
+    let (session, outcome) = back_up(session, &mut commit, backup).await;
+    *backed_up = Some(outcome);
+    match session {
+        Some(session) => clean::commit(session, commit).await,
+        // The commit was abandoned: nothing was sent.
+        None => commit
+            .into_report()
+            .unwrap_or_else(|| ExitReport::NothingDeleted("the backup did not finish".into())),
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod delete;
 mod listing;
 mod report;
 
+use super::backup::Backup;
 use super::progress::ProgressLine;
 use super::select::{Selector, UidSet, parse_match};
 use super::{ConnectArgs, TraceFile};
@@ -60,6 +61,11 @@ pub struct FetchArgs {
     /// copies are written and synced. Asks on a terminal; --yes otherwise.
     #[arg(long)]
     pub delete: bool,
+    /// With --delete: first copy every message about to be deleted into
+    /// this Maildir too (a second RETR) and sync it; if any copy fails,
+    /// nothing is deleted.
+    #[arg(long, value_name = "DIR", requires = "delete")]
+    pub backup: Option<PathBuf>,
     /// Do not ask before --delete.
     #[arg(long, requires = "delete")]
     pub yes: bool,
@@ -109,6 +115,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
     };
     let account = Account::new(&target.host, target.port, &target.user);
     let state = UidState::load(&UidState::path_for(format, &args.to), account)?;
+    let backup = Backup::open(args.backup.as_deref())?;
     let config = args.connect.session_config().await?;
     let mut trace = TraceFile::open(&args.connect)?;
     let started = Instant::now();
@@ -122,6 +129,7 @@ pub async fn run(args: &FetchArgs) -> Result<(), Failure> {
         state,
         consent,
         selector,
+        backup,
         options: TransferOptions {
             lookahead: args.connect.window.max(1),
             ..TransferOptions::default()
@@ -139,6 +147,7 @@ struct Plan {
     state: UidState,
     consent: Consent,
     selector: Option<Selector>,
+    backup: Option<Backup>,
     options: TransferOptions,
 }
 
@@ -151,6 +160,7 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
         mut state,
         consent,
         mut selector,
+        backup,
         options,
     } = plan;
     let cancel = Cancel::default();
@@ -207,7 +217,9 @@ async fn fetch(session: Session, args: &FetchArgs, plan: Plan, fetched: &mut Fet
             }
             why.map(ExitReport::NothingDeleted)
         }
-        None => Some(delete::delete_saved(session, consent, &transfer.saved, &cancel).await),
+        None => {
+            Some(delete::delete_saved(session, consent, &transfer.saved, &cancel, backup, &mut fetched.backup).await)
+        }
     };
     watcher.abort();
 }

@@ -3,13 +3,15 @@
 
 use super::FetchArgs;
 use super::listing::Rows;
+use crate::cli::backup::JsonBackup;
 use crate::error::{Failure, FailureKind};
 use crate::mailbox::commit::ExitReport;
 use crate::pop3::codec::StatusLine;
 use crate::sanitize::sanitize_text;
 use crate::session::QuitResult;
-use crate::store::{Format, UidState};
+use crate::store::{Format, UidState, show_path};
 use crate::text::human_size;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 use crate::transfer::{Timing, Wanted};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -40,6 +42,8 @@ pub struct Fetched {
     pub deletion: Option<ExitReport>,
     /// The answer to a QUIT that kept everything.
     pub quit: Option<QuitResult>,
+    /// `--backup`: how the copy before deleting went.
+    pub backup: Option<Result<BackedUp, BackupFailed>>,
     pub seconds: f64,
     pub timing: Option<Timing>,
 }
@@ -60,6 +64,7 @@ impl Fetched {
             failure: None,
             deletion: None,
             quit: None,
+            backup: None,
             seconds: 0.0,
             timing: None,
         }
@@ -95,6 +100,9 @@ impl Fetched {
             if let Some(deletion) = &self.deletion {
                 println!("popscope: {deletion}");
             }
+            if let Some(Ok(done)) = &self.backup {
+                println!("popscope: the backup copies are in {}", show_path(&done.dir));
+            }
         }
         if let Some(QuitResult::Unknown(reason)) = &self.quit {
             eprintln!("popscope: warning: no answer to QUIT ({reason}); nothing was marked, so nothing changes");
@@ -107,6 +115,10 @@ impl Fetched {
                 ),
                 _ => failure,
             });
+        }
+        if let Some(Err(failed)) = &self.backup {
+            // The deletion line said it; the exit code tells scripts.
+            return Err(Failure::new(failed.kind, ""));
         }
         if let Some(kind) = self.deletion.as_ref().and_then(ExitReport::failure_kind) {
             // The line above said it; the exit code tells scripts.
@@ -188,6 +200,7 @@ impl Fetched {
             (Some(f), _) if f.kind == FailureKind::Interrupted => "interrupted",
             (Some(_), _) => "failed",
             (None, _) if !self.refused.is_empty() => "partial",
+            (None, _) if matches!(self.backup, Some(Err(_))) => "backup_failed",
             (None, Some(ExitReport::Interrupted(_))) => "interrupted",
             (None, Some(d)) if d.failure_kind().is_some() => "delete_failed",
             (None, _) if self.selected > 0 && self.wanted == 0 => "nothing_new",
@@ -221,6 +234,7 @@ impl Fetched {
             deletion: self.deletion.as_ref().map(ToString::to_string),
             quit,
             error: self.failure.as_ref().map(|f| f.message.clone()),
+            backup: self.backup.as_ref().map(JsonBackup::of),
             timing: self.timing.map(|t| JsonTiming {
                 network_wait_ms: millis(t.waiting),
                 writing_ms: millis(t.writing),
@@ -236,7 +250,7 @@ impl Fetched {
 #[derive(Debug, Serialize)]
 struct JsonOutcome {
     /// fetched, nothing_new, partial (some RETRs refused), failed,
-    /// interrupted, delete_failed.
+    /// interrupted, delete_failed, backup_failed.
     outcome: &'static str,
     fetched: usize,
     skipped: usize,
@@ -254,6 +268,8 @@ struct JsonOutcome {
     /// The server's answer to QUIT, or "unknown".
     quit: Option<String>,
     error: Option<String>,
+    /// `--backup`: where the copies are, or why the backup failed.
+    backup: Option<JsonBackup>,
     /// Where the saving time went (the writer thread's view).
     timing: Option<JsonTiming>,
 }
