@@ -628,11 +628,14 @@ fn a_connection_lost_during_the_backup_deletes_nothing_and_names_the_message() {
     assert!(files(&backup.join("tmp")).is_empty(), "the partial copy is gone");
 }
 
-/// `clean`'s listing without TOP in CAPA: LIST and UIDL only, so a
+/// `clean`'s listing without TOP in CAPA: STAT, LIST and UIDL only, so a
 /// selection by number needs no headers.
 fn listed_for_clean(count: u32) -> Vec<Step> {
     let mut s = login(&["USER", "UIDL"]);
     let sizes: Vec<String> = (1..=count).map(|n| format!("{n} {}", body(n).len())).collect();
+    let total: usize = (1..=count).map(|n| body(n).len()).sum();
+    s.push(expect("STAT"));
+    s.push(send_line(&format!("+OK {count} {total}")));
     s.push(expect("LIST"));
     s.push(multiline("+OK", &sizes.iter().map(String::as_str).collect::<Vec<_>>()));
     let uids: Vec<String> = (1..=count).map(|n| format!("{n} uid-{n}")).collect();
