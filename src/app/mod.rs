@@ -35,7 +35,6 @@ use crate::mailbox::{ListingPlan, Offer};
 use crate::pop3::client::{Command, Outcome, Priority};
 use crate::query::{DEFAULT_BIG_THRESHOLD, MatchContext};
 use crate::session::driver::SessionEvent;
-use crate::transfer::backup::{BackedUp, BackupFailed};
 use commit::{Closed, Commit, Stage};
 use connection::ConnectionPanel;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -390,17 +389,7 @@ impl App {
                 return self.apply(update);
             }
             Context::Prompt => return self.prompt_action(action),
-            Context::Backup => {
-                if action == Action::CancelBackup && self.saving.is_some() {
-                    self.cancel_save_many();
-                    return vec![];
-                }
-                let update = match action {
-                    Action::CancelBackup => self.commit.cancel_backup(),
-                    _ => Update::default(),
-                };
-                return self.apply(update);
-            }
+            Context::Backup => return self.copy_action(action),
             _ => {}
         }
         match action {
@@ -422,22 +411,9 @@ impl App {
                 return vec![];
             }
             Action::Reconnect => return self.reconnect(),
-            Action::SaveMessage | Action::SaveAttachment
-                if self.viewer.as_ref().is_some_and(|v| v.attachment.is_some()) =>
-            {
-                self.save_attachment();
-                return vec![];
+            Action::SaveMessage | Action::SaveAttachment | Action::NextAttachment | Action::SaveMarked => {
+                return self.save_action(action);
             }
-            Action::SaveMessage => return self.open_save_prompt(),
-            Action::NextAttachment => {
-                let width = self.message_text_width();
-                self.activity = match self.viewer.as_mut().and_then(|v| v.next_attachment(width)) {
-                    Some(name) => format!("attachment {name}: Enter or s saves it, decoded"),
-                    None => "this message has no attachment".into(),
-                };
-                return vec![];
-            }
-            Action::SaveMarked => return self.open_save_many_prompt(),
             _ => {}
         }
         match self.context() {
@@ -594,16 +570,6 @@ impl App {
         vec![effect]
     }
 
-    /// The backup before deleting ended (the event loop ran it): the
-    /// DELEs if it holds every mark, otherwise nothing is deleted.
-    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>) -> Vec<Effect> {
-        let update = self.commit.backup_finished(outcome, &mut self.tickets);
-        let mut effects = self.apply(update);
-        // After a failure the header loading that the backup paused goes on.
-        effects.extend(self.pump_headers());
-        effects
-    }
-
     /// Leaves without QUIT: the server deletes nothing.
     pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
         self.commit.interrupt(why)
@@ -627,7 +593,7 @@ impl App {
         }
     }
 
-    fn apply(&mut self, update: Update) -> Vec<Effect> {
+    pub(super) fn apply(&mut self, update: Update) -> Vec<Effect> {
         if let Some(said) = update.say {
             self.activity = said;
         }

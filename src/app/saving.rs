@@ -10,12 +10,14 @@
 //! `.mbox`, with the backup's gauge; Esc cancels (what was synced stays).
 
 use super::commit::Gauge;
+use super::keymap::Action;
 use super::prompt::{Prompt, PromptKind, SaveTarget};
 use super::{App, Effect};
 use crate::mailbox::commit::Marked;
 use crate::store::{Format, OnExists, SavedAt, decode_attachment, propose_eml_name, save_bytes, show_path};
 use crate::text::{human_size, thousands};
 use crate::transfer::Cancel;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 use std::path::{Path, PathBuf};
 
 /// What the event loop saves for `W`.
@@ -139,6 +141,50 @@ impl App {
             path,
             overwrite: exists,
         })]
+    }
+
+    /// The save keys: `s` (the message, or the selected attachment), `a`,
+    /// Enter on an attachment, `W`.
+    pub(super) fn save_action(&mut self, action: Action) -> Vec<Effect> {
+        let attachment_selected = self.viewer.as_ref().is_some_and(|v| v.attachment.is_some());
+        match action {
+            Action::SaveMessage | Action::SaveAttachment if attachment_selected => self.save_attachment(),
+            Action::SaveMessage => return self.open_save_prompt(),
+            Action::NextAttachment => {
+                let width = self.message_text_width();
+                self.activity = match self.viewer.as_mut().and_then(|v| v.next_attachment(width)) {
+                    Some(name) => format!("attachment {name}: Enter or s saves it, decoded"),
+                    None => "this message has no attachment".into(),
+                };
+            }
+            Action::SaveMarked => return self.open_save_many_prompt(),
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// A key while a copy runs (the backup before deleting, or `W`): Esc
+    /// cancels it.
+    pub(super) fn copy_action(&mut self, action: Action) -> Vec<Effect> {
+        if action != Action::CancelBackup {
+            return vec![];
+        }
+        if self.saving.is_some() {
+            self.cancel_save_many();
+            return vec![];
+        }
+        let update = self.commit.cancel_backup();
+        self.apply(update)
+    }
+
+    /// The backup before deleting ended (the event loop ran it): the
+    /// DELEs if it holds every mark, otherwise nothing is deleted.
+    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>) -> Vec<Effect> {
+        let update = self.commit.backup_finished(outcome, &mut self.tickets);
+        let mut effects = self.apply(update);
+        // After a failure the header loading that the backup paused goes on.
+        effects.extend(self.pump_headers());
+        effects
     }
 
     /// The messages `W` saves: the marked ones, else the list as shown.

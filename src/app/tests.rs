@@ -4,6 +4,7 @@ use crate::mailbox::MIN_HEADER_REQUESTS;
 use crate::error::{Failure, FailureKind};
 use crate::pop3::client::{Body, CommandKind, Reply};
 use crate::pop3::codec::parse_status_line;
+use crate::transfer::backup::{BackedUp, BackupFailed};
 
 fn facts(window: usize) -> ConnectionFacts {
     ConnectionFacts {
