@@ -749,7 +749,10 @@ fn s_saves_messages_byte_for_byte_from_the_list_and_the_viewer() {
         "message 3 differs from the raw RETR"
     );
 
-    t.send("Escape");
+    // Esc back to the list (waited for: a q right behind an Esc can read
+    // as Alt-q), then q.
+    t.send_and_wait_change("Escape");
+    t.wait_for("the list again", |s| row(s, 0).starts_with("┌ Messages · 40 "));
     t.send("q");
     let (s, code) = t.wait_exit();
     assert_eq!(code, 0, "{s}");
