@@ -261,8 +261,8 @@ fn refused_as_itself(cert: &TestCert) -> (String, String) {
     let (message, hint) = run.refused();
     let stls = check(&pop3, &ca_file);
     assert_eq!(
-        without_now(&stls.refused().0),
-        without_now(&message),
+        without_now(stls.refused().0),
+        without_now(message),
         "STLS and implicit TLS disagree"
     );
     assert!(
