@@ -57,7 +57,7 @@ impl FailureKind {
     ];
 
     /// What the exit code means, in a sentence for the manual.
-    pub fn meaning(self) -> &'static str {
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             FailureKind::Local => "local error (a file could not be written, a helper command failed)",
             FailureKind::Usage => "usage error (bad arguments or config file, no password available)",
@@ -106,7 +106,7 @@ impl FailureKind {
     }
 
     /// The kind a response code stands for (RFC 2449 §8, RFC 3206), if any.
-    pub fn of_code(code: &ResponseCode) -> Option<FailureKind> {
+    pub(crate) fn of_code(code: &ResponseCode) -> Option<FailureKind> {
         match code {
             ResponseCode::InUse | ResponseCode::LoginDelay | ResponseCode::SysTemp | ResponseCode::SysPerm => {
                 Some(FailureKind::Mailbox)
@@ -151,7 +151,7 @@ impl Failure {
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Failure {
         self.hint = Some(hint.into());
         self
     }

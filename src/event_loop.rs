@@ -88,7 +88,7 @@ static SCREEN_UP: AtomicBool = AtomicBool::new(false);
 
 /// Puts the terminal back the way it was. Safe to call twice: only the
 /// first call after `TerminalGuard::enter` touches the screen.
-pub fn restore_terminal() {
+pub(crate) fn restore_terminal() {
     let _ = disable_raw_mode();
     if !SCREEN_UP.swap(false, Ordering::SeqCst) {
         return;
@@ -170,7 +170,7 @@ impl Drop for TerminalGuard {
 
 /// Opens a new session with the inspector's settings (same server, user,
 /// credential, TLS, trace observers), for a reconnect.
-pub type Reopen = Box<dyn Fn() -> BoxFuture<'static, Result<Reopened, Failure>> + Send>;
+pub(crate) type Reopen = Box<dyn Fn() -> BoxFuture<'static, Result<Reopened, Failure>> + Send>;
 
 /// A session opened again.
 pub struct Reopened {
@@ -203,7 +203,7 @@ impl Options {
 /// When a keep-alive is due: after `after` without a command sent or an
 /// answer received.
 #[derive(Debug, Clone, Copy)]
-pub struct Keepalive {
+pub(crate) struct Keepalive {
     after: Duration,
     last_traffic: Instant,
 }
@@ -216,7 +216,7 @@ impl Keepalive {
         }
     }
 
-    pub fn traffic(&mut self, now: Instant) {
+    pub(crate) fn traffic(&mut self, now: Instant) {
         self.last_traffic = now;
     }
 
@@ -561,7 +561,7 @@ impl TransferObserver for GaugeObserver {
 
 /// `popscope-backup-HOST-DATE` (UTC), a plain name in the current
 /// directory whatever the host name holds.
-pub fn default_backup_dir(server: &str, now: SystemTime) -> PathBuf {
+pub(crate) fn default_backup_dir(server: &str, now: SystemTime) -> PathBuf {
     let host = server.rsplit_once(':').map_or(server, |(host, _)| host);
     let date = &rfc3339(now)[..10];
     PathBuf::from(sanitize_attachment_name(&format!("popscope-backup-{host}-{date}")))

@@ -63,7 +63,7 @@ pub fn decode_bytes(bytes: &[u8]) -> String {
 /// Windows-1252 for 0x80..=0x9F (the bytes Latin-1 leaves to controls);
 /// Latin-1 otherwise. Undefined positions stay C1 controls for the
 /// sanitizer to mark.
-pub fn cp1252(b: u32) -> char {
+pub(crate) fn cp1252(b: u32) -> char {
     const TABLE: [char; 32] = [
         '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
         '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',

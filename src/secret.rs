@@ -14,7 +14,7 @@ impl Secret {
     }
 
     /// The raw bytes, for the one place that must send them.
-    pub fn expose(&self) -> &[u8] {
+    pub(crate) fn expose(&self) -> &[u8] {
         &self.0
     }
 

@@ -21,7 +21,7 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// A count with thousands separators: 5,000 and 100,000.
-pub fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -18,7 +18,7 @@ thread_local! {
 
 /// Runs `f`, catching a panic in it (`std::panic::catch_unwind`), and
 /// marks the call so that a panic hook knows the panic will be caught.
-pub fn catching<R>(f: impl FnOnce() -> R + UnwindSafe) -> std::thread::Result<R> {
+pub(crate) fn catching<R>(f: impl FnOnce() -> R + UnwindSafe) -> std::thread::Result<R> {
     struct Leave;
     impl Drop for Leave {
         fn drop(&mut self) {
@@ -33,7 +33,7 @@ pub fn catching<R>(f: impl FnOnce() -> R + UnwindSafe) -> std::thread::Result<R>
 /// For a panic hook: false when the panic happening on this thread will be
 /// caught, by `catching` or by tokio (a panic in a spawned task ends only
 /// that task).
-pub fn will_end_the_program() -> bool {
+pub(crate) fn will_end_the_program() -> bool {
     CATCHING.with(|c| c.get() == 0) && tokio::task::try_id().is_none()
 }
 

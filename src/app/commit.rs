@@ -27,7 +27,7 @@ pub use crate::mailbox::commit::ExitReport;
 
 /// Quitting without deleting asks again above this many marks: that much
 /// work should not go by one key.
-pub const DISCARD_ASKS_ABOVE: usize = 5;
+pub(crate) const DISCARD_ASKS_ABOVE: usize = 5;
 
 /// The commit confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct Confirmation {
 impl Confirmation {
     /// "subject:x · sender a@b, and by hand", or None when every mark was
     /// made by hand.
-    pub fn selected_by(&self) -> Option<String> {
+    pub(crate) fn selected_by(&self) -> Option<String> {
         let queries = &self.origin.queries;
         if queries.is_empty() {
             return None;
@@ -72,7 +72,7 @@ impl Confirmation {
 
 /// Where leaving stands, as the hint and status bars show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Idle,
     /// The marked messages are being copied before any DELE.
     BackingUp,
@@ -94,7 +94,7 @@ pub enum Closed {
 }
 
 /// Where a backup stands, shared with the writer thread that copies.
-pub type Gauge = Arc<Mutex<Progress>>;
+pub(crate) type Gauge = Arc<Mutex<Progress>>;
 
 /// What the event loop runs for "back up, then delete".
 #[derive(Debug, Clone)]
@@ -150,7 +150,7 @@ impl Commit {
         }
     }
 
-    pub fn stage(&self) -> Stage {
+    pub(crate) fn stage(&self) -> Stage {
         if self.backup.is_some() {
             return Stage::BackingUp;
         }
@@ -162,13 +162,13 @@ impl Commit {
         }
     }
 
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.stage() == Stage::Idle
     }
 
     /// What the activity line says when a key would interfere with a
     /// commit in progress.
-    pub fn busy_notice() -> String {
+    pub(crate) fn busy_notice() -> String {
         format!(
             "a commit is in progress; {} leaves without QUIT (nothing is deleted then)",
             keys_for(Context::Global, Action::Interrupt)
@@ -202,7 +202,13 @@ impl Commit {
     }
 
     /// A key in the dialog; `shown` is how many subject lines it shows.
-    pub fn dialog_action(&mut self, action: Action, list: &MessageList, tickets: &mut Tickets, shown: usize) -> Update {
+    pub(crate) fn dialog_action(
+        &mut self,
+        action: Action,
+        list: &MessageList,
+        tickets: &mut Tickets,
+        shown: usize,
+    ) -> Update {
         let Some(dialog) = self.dialog.as_mut() else {
             return Update::default();
         };
@@ -274,7 +280,7 @@ impl Commit {
 
     /// Esc while backing up: the copy stops; the commit is abandoned when
     /// the event loop reports the backup's end.
-    pub fn cancel_backup(&mut self) -> Update {
+    pub(crate) fn cancel_backup(&mut self) -> Update {
         match &self.backup {
             Some(backup) => {
                 backup.cancel.cancel();
@@ -285,7 +291,7 @@ impl Commit {
     }
 
     /// The backup ended: the DELEs go out only if it holds every mark.
-    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>, tickets: &mut Tickets) -> Update {
+    pub(crate) fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>, tickets: &mut Tickets) -> Update {
         let Some(RunningBackup { mut commit, .. }) = self.backup.take() else {
             return Update::default();
         };
@@ -318,7 +324,7 @@ impl Commit {
         Update::say(effects, said)
     }
 
-    pub fn dele_answered(&mut self, n: u32, outcome: Outcome, tickets: &mut Tickets) -> Update {
+    pub(crate) fn dele_answered(&mut self, n: u32, outcome: Outcome, tickets: &mut Tickets) -> Update {
         let Some(commit) = self.running.as_mut() else {
             return Update::default();
         };
@@ -347,7 +353,7 @@ impl Commit {
     }
 
     /// QUIT's answer: the end.
-    pub fn quit_answered(&mut self, commit: bool, outcome: Outcome) -> Vec<Effect> {
+    pub(crate) fn quit_answered(&mut self, commit: bool, outcome: Outcome) -> Vec<Effect> {
         self.report = Some(match (commit, self.running.take()) {
             (true, Some(mut running)) => {
                 running.quit_answered(outcome);
@@ -395,7 +401,7 @@ impl Commit {
 
     /// Leaves without QUIT: the server deletes nothing, unless a
     /// committing QUIT was already sent (then the outcome is unknown).
-    pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
+    pub(crate) fn interrupt(&mut self, why: &str) -> Vec<Effect> {
         if self.report.is_some() {
             return vec![Effect::Exit];
         }

@@ -21,7 +21,7 @@ pub struct ConnectionPanel {
 }
 
 impl ConnectionPanel {
-    pub fn toggle(&mut self) {
+    pub(crate) fn toggle(&mut self) {
         self.open = !self.open;
         self.scroll = 0;
     }
@@ -38,7 +38,7 @@ impl ConnectionPanel {
 
 /// One line of the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PanelLine {
+pub(crate) enum PanelLine {
     Title(&'static str),
     Fact { label: String, value: String },
     Blank,
@@ -52,7 +52,7 @@ fn fact(label: impl Into<String>, value: impl Into<String>) -> PanelLine {
 }
 
 /// The panel's lines, from the login's report and the trace's totals.
-pub fn panel_lines(report: Option<&ConnectReport>, totals: &Totals, now: SystemTime) -> Vec<PanelLine> {
+pub(crate) fn panel_lines(report: Option<&ConnectReport>, totals: &Totals, now: SystemTime) -> Vec<PanelLine> {
     let mut out = Vec::new();
     let Some(report) = report else {
         out.push(fact("", "no connection report for this session"));

@@ -20,7 +20,7 @@ pub enum Dup {
 
 /// What recording one message's Message-ID found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found {
+pub(crate) enum Found {
     /// The lowest-numbered message with this ID so far.
     First,
     /// A lower-numbered message has this ID.
@@ -31,7 +31,7 @@ pub enum Found {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct DupIndex<H = RandomState> {
+pub(crate) struct DupIndex<H = RandomState> {
     hasher: H,
     /// Hash of a Message-ID → the lowest row index loaded with it.
     first: HashMap<u64, u32>,

@@ -57,7 +57,7 @@ impl Filter {
     }
 
     /// Judges every row again (after UIDL answered, say).
-    pub fn recompute(&mut self, rows: &[MessageRow]) {
+    pub(crate) fn recompute(&mut self, rows: &[MessageRow]) {
         self.classes.clear();
         self.classes.reserve(rows.len());
         self.counts = Counts::default();
@@ -73,7 +73,7 @@ impl Filter {
     }
 
     /// Judges row `i` again; returns whether it matched before and now.
-    pub fn refresh(&mut self, rows: &[MessageRow], i: usize) -> (bool, bool) {
+    pub(crate) fn refresh(&mut self, rows: &[MessageRow], i: usize) -> (bool, bool) {
         let (Some(row), Some(&old)) = (rows.get(i), self.classes.get(i)) else {
             return (false, false);
         };
@@ -108,7 +108,7 @@ impl Filter {
     }
 
     /// Row indices of the matches, in row order.
-    pub fn matching_rows(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn matching_rows(&self) -> impl Iterator<Item = usize> + '_ {
         self.classes
             .iter()
             .enumerate()
@@ -129,7 +129,7 @@ impl Filter {
 
 /// " · 1,200 of 5,000 not loaded yet · 3 cannot be told" (without "of
 /// 5,000" when the total went before), or nothing.
-pub fn unknown_note(c: Counts, total: Option<usize>, coming: bool) -> String {
+pub(crate) fn unknown_note(c: Counts, total: Option<usize>, coming: bool) -> String {
     let (pending, undecidable) = if coming {
         (c.pending, c.undecidable)
     } else {

@@ -29,20 +29,20 @@ impl HeaderLoader {
 
     /// The display order changed: sweep it again from the start (rows
     /// already asked for are skipped).
-    pub fn restart_sweep(&mut self) {
+    pub(crate) fn restart_sweep(&mut self) {
         self.background_cursor = 0;
         self.wrap_cursor = 0;
     }
 
     /// A different query is in view: look for its undecided rows afresh.
-    pub fn prioritise(&mut self) {
+    pub(crate) fn prioritise(&mut self) {
         self.pending_cursor = 0;
     }
 
     /// Keeps up to `budget_for(window)` TOP requests queued: rows on screen
     /// first, then the rows `first` (the query in view) cannot judge yet,
     /// then onwards from the screen in sort order, then the rest.
-    pub fn pump(
+    pub(crate) fn pump(
         &mut self,
         list: Loading<'_>,
         first: Option<&Filter>,

@@ -19,7 +19,7 @@ pub struct Help {
 
 /// One line of the help screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HelpLine {
+pub(crate) enum HelpLine {
     /// A context's title.
     Title(&'static str),
     /// Its keys ("j / ↓") and what they do.
@@ -41,7 +41,7 @@ pub enum HelpLine {
 }
 
 impl Help {
-    pub fn toggle(&mut self) {
+    pub(crate) fn toggle(&mut self) {
         self.open = !self.open;
         self.scroll = 0;
     }
@@ -66,7 +66,7 @@ impl Help {
 }
 
 /// The help screen's lines, straight from the key map.
-pub fn help_lines() -> Vec<HelpLine> {
+pub(crate) fn help_lines() -> Vec<HelpLine> {
     let mut lines = Vec::new();
     let mut context = None;
     for b in BINDINGS {
@@ -96,7 +96,7 @@ pub fn help_lines() -> Vec<HelpLine> {
 }
 
 /// Title of the note on the screen without colour.
-pub const WITHOUT_COLOUR_TITLE: &str = "Without colour (NO_COLOR set, --color never or TERM=dumb)";
+pub(crate) const WITHOUT_COLOUR_TITLE: &str = "Without colour (NO_COLOR set, --color never or TERM=dumb)";
 
 /// What stands out how when there is no colour (with colour too, and then
 /// coloured as well).
@@ -109,7 +109,7 @@ const WITHOUT_COLOUR: [(&str, &str); 5] = [
 ];
 
 /// Title of the flags legend.
-pub const LEGEND_TITLE: &str = "List columns after the number (each flag is also a query word)";
+pub(crate) const LEGEND_TITLE: &str = "List columns after the number (each flag is also a query word)";
 
 fn legend_lines() -> Vec<HelpLine> {
     let mut lines = vec![

@@ -20,7 +20,7 @@ impl Hint {
 
     /// As many of the keys as fit in `width` columns, whole, from the
     /// first (the lead always stays).
-    pub fn text_within(&self, width: usize) -> String {
+    pub(crate) fn text_within(&self, width: usize) -> String {
         (0..=self.keys.len())
             .rev()
             .map(|n| self.text_of(n))
@@ -63,7 +63,7 @@ pub const MESSAGE: Hint = Hint {
     ],
 };
 
-pub const TRACE: Hint = Hint {
+pub(crate) const TRACE: Hint = Hint {
     lead: "",
     keys: &[
         (Context::Trace, Action::Open, "expand"),
@@ -75,7 +75,7 @@ pub const TRACE: Hint = Hint {
 };
 
 /// The help screen is open.
-pub const HELP: Hint = Hint {
+pub(crate) const HELP: Hint = Hint {
     lead: "help · ",
     keys: &[
         (Context::Help, Action::Down, "down"),
@@ -84,7 +84,7 @@ pub const HELP: Hint = Hint {
     ],
 };
 
-pub const CONFIRM: Hint = Hint {
+pub(crate) const CONFIRM: Hint = Hint {
     lead: "",
     keys: &[
         (Context::Confirm, Action::ConfirmCommit, "delete"),
@@ -94,7 +94,7 @@ pub const CONFIRM: Hint = Hint {
     ],
 };
 
-pub const DISCARD: Hint = Hint {
+pub(crate) const DISCARD: Hint = Hint {
     lead: "",
     keys: &[
         (Context::Discard, Action::ConfirmDiscard, "discard the marks and quit"),
@@ -102,7 +102,7 @@ pub const DISCARD: Hint = Hint {
     ],
 };
 
-pub const PROMPT: Hint = Hint {
+pub(crate) const PROMPT: Hint = Hint {
     lead: "",
     keys: &[
         (Context::Prompt, Action::PromptAccept, "ok"),
@@ -110,7 +110,7 @@ pub const PROMPT: Hint = Hint {
     ],
 };
 
-pub const VISUAL: Hint = Hint {
+pub(crate) const VISUAL: Hint = Hint {
     lead: "visual · ",
     keys: &[
         (Context::Visual, Action::MarkRange, "mark"),
@@ -119,7 +119,7 @@ pub const VISUAL: Hint = Hint {
     ],
 };
 
-pub const SENDERS: Hint = Hint {
+pub(crate) const SENDERS: Hint = Hint {
     lead: "",
     keys: &[
         (Context::Senders, Action::LimitToGroup, "limit"),
@@ -130,7 +130,7 @@ pub const SENDERS: Hint = Hint {
     ],
 };
 
-pub const CONNECTION_LOST: Hint = Hint {
+pub(crate) const CONNECTION_LOST: Hint = Hint {
     lead: "read-only · ",
     keys: &[
         (Context::Global, Action::Reconnect, "reconnect"),
@@ -140,7 +140,7 @@ pub const CONNECTION_LOST: Hint = Hint {
     ],
 };
 
-pub const BACKING_UP: Hint = Hint {
+pub(crate) const BACKING_UP: Hint = Hint {
     lead: "backing up before deleting… ",
     keys: &[
         (Context::Backup, Action::CancelBackup, "cancel (nothing is deleted)"),
@@ -148,12 +148,12 @@ pub const BACKING_UP: Hint = Hint {
     ],
 };
 
-pub const SAVING: Hint = Hint {
+pub(crate) const SAVING: Hint = Hint {
     lead: "saving… ",
     keys: &[(Context::Backup, Action::CancelBackup, "cancel")],
 };
 
-pub const COMMITTING: Hint = Hint {
+pub(crate) const COMMITTING: Hint = Hint {
     lead: "committing… ",
     keys: &[(Context::Global, Action::Interrupt, "leaves without QUIT")],
 };

@@ -778,7 +778,7 @@ pub const BINDINGS: &[Binding] = &[
 /// The label of the first key bound to `action` in `context`, as the help
 /// screen writes it ("y", "Esc", "Ctrl-C"): what the hint bar, the dialogs
 /// and titles show. A test makes sure every label shown is bound.
-pub fn keys_for(context: Context, action: Action) -> String {
+pub(crate) fn keys_for(context: Context, action: Action) -> String {
     BINDINGS
         .iter()
         .find(|b| b.context == context && b.action == action)
@@ -787,14 +787,14 @@ pub fn keys_for(context: Context, action: Action) -> String {
 }
 
 /// What `keys_for` says for an action without a key.
-pub const UNBOUND: &str = "(unbound)";
+pub(crate) const UNBOUND: &str = "(unbound)";
 
 /// The action for `event` in `context`. A visual selection also takes
 /// the list's moving keys (and a count). Global bindings apply everywhere
 /// except where typing or a decision is under way (a prompt, the commit
 /// confirmation and its discard question), which know only their own keys
 /// and Ctrl-C.
-pub fn lookup(context: Context, event: &KeyEvent) -> Option<Action> {
+pub(crate) fn lookup(context: Context, event: &KeyEvent) -> Option<Action> {
     let find = |context: Context, allowed: &dyn Fn(Action) -> bool| {
         BINDINGS
             .iter()
@@ -813,7 +813,7 @@ pub fn lookup(context: Context, event: &KeyEvent) -> Option<Action> {
 
 impl Action {
     /// Moves a selection or a scroll position.
-    pub fn is_movement(self) -> bool {
+    pub(crate) fn is_movement(self) -> bool {
         matches!(self, Up | Down | PageUp | PageDown | First | Last)
     }
 }

@@ -67,13 +67,13 @@ pub fn regions(area: Rect, shown: Shown) -> Regions {
 }
 
 /// The whole screen of this size.
-pub fn screen_area(screen: (u16, u16)) -> Rect {
+pub(crate) fn screen_area(screen: (u16, u16)) -> Rect {
     Rect::new(0, 0, screen.0, screen.1)
 }
 
 /// Rows of the list's table: the list's inside, less the column header and
 /// the gauge.
-pub fn list_table_rows(regions: &Regions, shown: Shown) -> usize {
+pub(crate) fn list_table_rows(regions: &Regions, shown: Shown) -> usize {
     regions
         .list
         .map(|r| r.height.saturating_sub(2 + 1 + u16::from(shown.headers_gauge)) as usize)
@@ -82,7 +82,7 @@ pub fn list_table_rows(regions: &Regions, shown: Shown) -> usize {
 
 /// Rows of the senders table: the main area's inside, less the column
 /// header and the gauge.
-pub fn senders_rows(regions: &Regions, shown: Shown) -> usize {
+pub(crate) fn senders_rows(regions: &Regions, shown: Shown) -> usize {
     regions
         .main
         .height
@@ -91,11 +91,11 @@ pub fn senders_rows(regions: &Regions, shown: Shown) -> usize {
 
 /// Rows of the prompt box: its border, the typed line and the line that
 /// says what it would select (or where the query is wrong).
-pub const PROMPT_HEIGHT: u16 = 4;
+pub(crate) const PROMPT_HEIGHT: u16 = 4;
 
 /// The prompt box: the full width, just above the activity line, over the
 /// bottom of whatever is there.
-pub fn prompt_box(regions: &Regions) -> Rect {
+pub(crate) fn prompt_box(regions: &Regions) -> Rect {
     let height = PROMPT_HEIGHT.min(regions.activity.y);
     Rect::new(
         regions.activity.x,
@@ -113,42 +113,42 @@ const DIALOG_SUBJECTS: usize = 10;
 const DIALOG_FIXED_LINES: usize = 9;
 
 /// Subject lines the commit dialog shows on a screen of this size.
-pub fn dialog_subject_rows(screen: (u16, u16)) -> usize {
+pub(crate) fn dialog_subject_rows(screen: (u16, u16)) -> usize {
     (screen.1 as usize)
         .saturating_sub(DIALOG_FIXED_LINES)
         .clamp(1, DIALOG_SUBJECTS)
 }
 
 /// Width available for the message view's text.
-pub fn message_text_width(screen: (u16, u16)) -> usize {
+pub(crate) fn message_text_width(screen: (u16, u16)) -> usize {
     screen.0.saturating_sub(2).max(10) as usize
 }
 
 /// Text rows of the message view.
-pub fn message_text_rows(regions: &Regions, shown: Shown) -> usize {
+pub(crate) fn message_text_rows(regions: &Regions, shown: Shown) -> usize {
     regions.main.height.saturating_sub(2 + u16::from(shown.retr_gauge)) as usize
 }
 
 /// Text rows of the trace pane (0 when hidden).
-pub fn trace_rows(regions: &Regions) -> usize {
+pub(crate) fn trace_rows(regions: &Regions) -> usize {
     regions.trace.map(|t| t.height.saturating_sub(2) as usize).unwrap_or(0)
 }
 
 /// A box of at most `width` x `height`, centred in `area`.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 /// The help box for `lines` lines of help.
-pub fn help_box(area: Rect, lines: usize) -> Rect {
+pub(crate) fn help_box(area: Rect, lines: usize) -> Rect {
     let height = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
     centered(area, 76, height)
 }
 
 /// Help lines the help box shows at once.
-pub fn help_rows(area: Rect, lines: usize) -> usize {
+pub(crate) fn help_rows(area: Rect, lines: usize) -> usize {
     help_box(area, lines).height.saturating_sub(2) as usize
 }
 

@@ -130,7 +130,7 @@ impl MessageList {
 
     /// Labels the rows with their UIDs (now, or once LIST is in). True if
     /// the rows have them now (what judges `uid:` must look again).
-    pub fn apply_uids(&mut self, uids: UidList) -> bool {
+    pub(crate) fn apply_uids(&mut self, uids: UidList) -> bool {
         if !self.listed {
             self.pending_uids = Some(uids);
             return false;
@@ -146,7 +146,7 @@ impl MessageList {
     }
 
     /// Files a header answer for `rows[i]`; says which rows it touched.
-    pub fn set_headers(&mut self, i: usize, headers: Headers) -> Option<Touched> {
+    pub(crate) fn set_headers(&mut self, i: usize, headers: Headers) -> Option<Touched> {
         let row = self.rows.get_mut(i)?;
         let was_loaded = matches!(row.headers, Headers::Loaded(_));
         row.headers = headers;
@@ -204,7 +204,7 @@ impl MessageList {
         (self.marked.0, saturated(self.marked.1))
     }
 
-    pub fn mark_origin(&self) -> &MarkOrigin {
+    pub(crate) fn mark_origin(&self) -> &MarkOrigin {
         &self.mark_origin
     }
 
@@ -217,7 +217,7 @@ impl MessageList {
     }
 
     /// Index into `rows` of the selected row.
-    pub fn selected_index(&self) -> Option<usize> {
+    pub(crate) fn selected_index(&self) -> Option<usize> {
         self.order.get(self.selected).copied()
     }
 
@@ -225,7 +225,7 @@ impl MessageList {
         self.row_index(number).map(|i| &self.rows[i])
     }
 
-    pub fn row_index(&self, number: u32) -> Option<usize> {
+    pub(crate) fn row_index(&self, number: u32) -> Option<usize> {
         self.rows.binary_search_by_key(&number, |r| r.number).ok()
     }
 
@@ -278,7 +278,12 @@ impl MessageList {
     /// Marks or unmarks many rows in one pass; `origin` names the query
     /// that chose them (None: by hand). Returns how many changed and their
     /// size.
-    pub fn mark_rows(&mut self, rows: impl IntoIterator<Item = usize>, on: bool, origin: Option<&str>) -> (usize, u64) {
+    pub(crate) fn mark_rows(
+        &mut self,
+        rows: impl IntoIterator<Item = usize>,
+        on: bool,
+        origin: Option<&str>,
+    ) -> (usize, u64) {
         let mut changed = (0, 0u64);
         for i in rows {
             if i < self.rows.len() && self.mark(i, on) {
@@ -299,7 +304,12 @@ impl MessageList {
     }
 
     /// Marks or unmarks the rows at these display positions.
-    pub fn mark_positions(&mut self, positions: RangeInclusive<usize>, on: bool, origin: Option<&str>) -> (usize, u64) {
+    pub(crate) fn mark_positions(
+        &mut self,
+        positions: RangeInclusive<usize>,
+        on: bool,
+        origin: Option<&str>,
+    ) -> (usize, u64) {
         let end = (*positions.end()).min(self.order.len().saturating_sub(1));
         let rows: Vec<usize> = self.order.get(*positions.start()..=end).unwrap_or_default().to_vec();
         self.mark_rows(rows, on, origin)
@@ -307,7 +317,7 @@ impl MessageList {
 
     /// Marks carried over from an earlier connection, with what made
     /// them; how many rows were marked.
-    pub fn restore_marks(&mut self, rows: impl IntoIterator<Item = usize>, origin: MarkOrigin) -> usize {
+    pub(crate) fn restore_marks(&mut self, rows: impl IntoIterator<Item = usize>, origin: MarkOrigin) -> usize {
         let (n, _) = self.mark_rows(rows, true, None);
         if n > 0 {
             self.mark_origin = origin;
@@ -323,7 +333,7 @@ impl MessageList {
 
     /// Moves the selection for a movement key, `count` times; `page` is
     /// the rows on screen. False if `action` is not a movement.
-    pub fn move_selection(&mut self, action: Action, page: usize, count: usize) -> bool {
+    pub(crate) fn move_selection(&mut self, action: Action, page: usize, count: usize) -> bool {
         let last = self.order.len().saturating_sub(1);
         let count = count.max(1);
         self.selected = match action {
@@ -339,18 +349,18 @@ impl MessageList {
     }
 
     /// The selection moves on after a mark, so `d d d` marks a run.
-    pub fn select_next(&mut self) {
+    pub(crate) fn select_next(&mut self) {
         self.selected = (self.selected + 1).min(self.order.len().saturating_sub(1));
     }
 
     /// Sorts by the next key (number → date → size → sender → subject);
     /// says how it is sorted.
-    pub fn sort_next(&mut self) -> String {
+    pub(crate) fn sort_next(&mut self) -> String {
         self.sort = self.sort.next();
         self.resort()
     }
 
-    pub fn reverse_sort(&mut self) -> String {
+    pub(crate) fn reverse_sort(&mut self) -> String {
         self.sort_descending = !self.sort_descending;
         self.resort()
     }
@@ -468,7 +478,7 @@ impl MessageList {
     }
 
     /// Starts a visual selection at the selected row.
-    pub fn start_visual(&mut self) {
+    pub(crate) fn start_visual(&mut self) {
         if !self.order.is_empty() {
             self.visual = Some(self.selected);
         }
@@ -481,7 +491,7 @@ impl MessageList {
     }
 
     /// Scrolls so that the selection is among the `height` rows shown.
-    pub fn keep_selection_visible(&mut self, height: usize) {
+    pub(crate) fn keep_selection_visible(&mut self, height: usize) {
         let height = height.max(1);
         if self.selected < self.offset {
             self.offset = self.selected;
@@ -500,7 +510,7 @@ impl MessageList {
 
     /// What the header loader needs: the rows, the ones on screen, and the
     /// whole sort order to sweep, from just after the screen.
-    pub fn for_loading(&mut self, height: usize) -> Loading<'_> {
+    pub(crate) fn for_loading(&mut self, height: usize) -> Loading<'_> {
         let on_screen: Vec<usize> = self.order[self.visible(height)].to_vec();
         let sweep_from = on_screen.last().map_or(0, |&row| self.rank[row] as usize + 1);
         Loading {
@@ -518,7 +528,7 @@ fn saturated(sum: u128) -> u64 {
 }
 
 /// The list as the header loader sees it.
-pub struct Loading<'a> {
+pub(crate) struct Loading<'a> {
     pub rows: &'a mut [MessageRow],
     /// Row indices on screen, top to bottom.
     pub on_screen: Vec<usize>,

@@ -112,12 +112,12 @@ impl App {
     }
 
     /// Senders the view has room for.
-    pub fn senders_rows_visible(&self) -> usize {
+    pub(crate) fn senders_rows_visible(&self) -> usize {
         layout::senders_rows(&self.regions(), self.shown())
     }
 
     /// Groups in the senders view as it groups now.
-    pub fn senders_len(&self) -> usize {
+    pub(crate) fn senders_len(&self) -> usize {
         self.senders.as_ref().map_or(0, |v| self.sender_index.len(v.grouping))
     }
 

@@ -9,9 +9,9 @@
 
 pub mod commit;
 pub mod connection;
-pub mod dups;
+pub(crate) mod dups;
 pub mod filter;
-pub mod header_loader;
+pub(crate) mod header_loader;
 pub mod help;
 pub mod hints;
 pub mod keymap;
@@ -27,8 +27,8 @@ pub mod senders;
 mod session_events;
 pub mod sort;
 pub mod tickets;
-pub mod trace_pane;
-pub mod trace_view;
+pub(crate) mod trace_pane;
+pub(crate) mod trace_view;
 pub mod viewer;
 
 use crate::mailbox::{ListingPlan, Offer};
@@ -269,7 +269,7 @@ impl App {
     }
 
     /// What queries are judged with now: the clock and the big threshold.
-    pub fn match_context(&self) -> MatchContext {
+    pub(crate) fn match_context(&self) -> MatchContext {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -280,13 +280,13 @@ impl App {
     }
 
     /// Whether headers are still loading (more will come).
-    pub fn headers_coming(&self) -> bool {
+    pub(crate) fn headers_coming(&self) -> bool {
         let (loaded, total) = self.headers_progress();
         loaded < total && self.link == Link::Open
     }
 
     /// The search as it stands: the one being typed, or the last one.
-    pub fn search_filter(&self) -> Option<&Filter> {
+    pub(crate) fn search_filter(&self) -> Option<&Filter> {
         match &self.prompt {
             Some(p) if p.kind == prompt::PromptKind::Search => p.filter(),
             _ => self.search.as_ref(),
@@ -323,7 +323,7 @@ impl App {
         self.regions_in(layout::screen_area(self.screen))
     }
 
-    pub fn regions_in(&self, area: Rect) -> Regions {
+    pub(crate) fn regions_in(&self, area: Rect) -> Regions {
         layout::regions(area, self.shown())
     }
 
@@ -571,11 +571,11 @@ impl App {
     }
 
     /// Leaves without QUIT: the server deletes nothing.
-    pub fn interrupt(&mut self, why: &str) -> Vec<Effect> {
+    pub(crate) fn interrupt(&mut self, why: &str) -> Vec<Effect> {
         self.commit.interrupt(why)
     }
 
-    pub fn scroll_wheel(&mut self, down: bool) -> Vec<Effect> {
+    pub(crate) fn scroll_wheel(&mut self, down: bool) -> Vec<Effect> {
         let action = if down { Action::Down } else { Action::Up };
         let mut effects = Vec::new();
         for _ in 0..3 {
@@ -585,7 +585,7 @@ impl App {
     }
 
     /// Idle keep-alive: some providers drop sessions idle for 60 s.
-    pub fn keepalive(&mut self) -> Vec<Effect> {
+    pub(crate) fn keepalive(&mut self) -> Vec<Effect> {
         if self.link == Link::Open && self.commit.is_idle() {
             vec![self.tickets.submit(Purpose::Noop, Priority::Normal)]
         } else {
@@ -602,7 +602,7 @@ impl App {
 
     /// Asks for the headers of the rows on screen, then of the rows the
     /// query in view cannot judge yet, then of the rest.
-    pub fn pump_headers(&mut self) -> Vec<Effect> {
+    pub(crate) fn pump_headers(&mut self) -> Vec<Effect> {
         if !self.plan.asks_top() || self.link != Link::Open || !self.commit.is_idle() {
             return vec![];
         }

@@ -45,7 +45,7 @@ impl PromptKind {
     }
 
     /// What goes before the typed text.
-    pub fn sigil(self) -> &'static str {
+    pub(crate) fn sigil(self) -> &'static str {
         match self {
             PromptKind::Search => "/",
             PromptKind::Goto => ":",
@@ -113,7 +113,7 @@ impl Prompt {
     }
 
     /// Reads the text again: one pass over the rows for a query.
-    pub fn reparse(&mut self, rows: &[MessageRow], context: MatchContext) {
+    pub(crate) fn reparse(&mut self, rows: &[MessageRow], context: MatchContext) {
         self.parsed = if self.text.trim().is_empty() || matches!(self.kind, PromptKind::SaveAs | PromptKind::SaveManyTo)
         {
             Parsed::Empty
@@ -134,7 +134,7 @@ impl Prompt {
         }
     }
 
-    pub fn filter_mut(&mut self) -> Option<&mut Filter> {
+    pub(crate) fn filter_mut(&mut self) -> Option<&mut Filter> {
         match &mut self.parsed {
             Parsed::Query(filter) => Some(filter),
             _ => None,

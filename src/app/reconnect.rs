@@ -48,7 +48,7 @@ impl App {
     /// Whether a reconnect may start: the connection was lost, no commit
     /// is under way and none ended (a committing QUIT's fate is not for a
     /// reconnect to guess).
-    pub fn can_reconnect(&self) -> bool {
+    pub(crate) fn can_reconnect(&self) -> bool {
         matches!(self.link, Link::Lost(_))
             && !self.reconnect.underway
             && self.commit.is_idle()

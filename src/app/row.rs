@@ -99,7 +99,7 @@ pub struct Flag {
 }
 
 /// The flags column, in column order.
-pub const FLAGS: [Flag; 3] = [
+pub(crate) const FLAGS: [Flag; 3] = [
     Flag {
         letter: 'd',
         query: "dup",

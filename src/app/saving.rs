@@ -48,7 +48,7 @@ pub struct SavedMany {
 }
 
 /// `.mbox` at the end of the name: an mbox file; anything else a Maildir.
-pub fn format_for(target: &Path) -> Format {
+pub(crate) fn format_for(target: &Path) -> Format {
     match target.extension().and_then(|e| e.to_str()) {
         Some(ext) if ext.eq_ignore_ascii_case("mbox") => Format::Mbox,
         _ => Format::Maildir,
@@ -179,7 +179,7 @@ impl App {
 
     /// The backup before deleting ended (the event loop ran it): the
     /// DELEs if it holds every mark, otherwise nothing is deleted.
-    pub fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>) -> Vec<Effect> {
+    pub(crate) fn backup_finished(&mut self, outcome: Result<BackedUp, BackupFailed>) -> Vec<Effect> {
         let update = self.commit.backup_finished(outcome, &mut self.tickets);
         let mut effects = self.apply(update);
         // After a failure the header loading that the backup paused goes on.
@@ -188,7 +188,7 @@ impl App {
     }
 
     /// The messages `W` saves: the marked ones, else the list as shown.
-    pub fn messages_to_save(&self) -> Vec<Marked> {
+    pub(crate) fn messages_to_save(&self) -> Vec<Marked> {
         let marked = |r: &super::row::MessageRow| Marked {
             number: r.number,
             uid: r.uid.clone(),
@@ -329,7 +329,7 @@ impl App {
     }
 
     /// The event loop saved (or could not save) a message.
-    pub fn message_saved(&mut self, number: u32, outcome: Result<SavedAt, String>) -> Vec<Effect> {
+    pub(crate) fn message_saved(&mut self, number: u32, outcome: Result<SavedAt, String>) -> Vec<Effect> {
         self.activity = match outcome {
             Ok(saved) => format!(
                 "saved message {number} ({}) to {}",

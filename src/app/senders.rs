@@ -128,7 +128,7 @@ fn lowercase(text: &str) -> Cow<'_, str> {
 
 /// The address in a From as the header reader writes it ("Name <addr>",
 /// or the bare address); the whole text when there is no `<…>`.
-pub fn sender_address(from: &str) -> &str {
+pub(crate) fn sender_address(from: &str) -> &str {
     let from = from.trim();
     match (from.strip_suffix('>'), from.rfind('<')) {
         (Some(inner), Some(open)) if open < inner.len() => inner[open + 1..].trim(),
@@ -137,12 +137,12 @@ pub fn sender_address(from: &str) -> &str {
 }
 
 /// What follows the last `@`; empty without one.
-pub fn domain_of(address: &str) -> &str {
+pub(crate) fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, domain)| domain)
 }
 
 /// Whether `row` (its headers in) belongs to the group `key`.
-pub fn in_group(row: &MessageRow, grouping: Grouping, key: &str) -> bool {
+pub(crate) fn in_group(row: &MessageRow, grouping: Grouping, key: &str) -> bool {
     let Some(headers) = row.summary() else { return false };
     let address = sender_address(&headers.from);
     let text = match grouping {
@@ -156,7 +156,7 @@ pub fn in_group(row: &MessageRow, grouping: Grouping, key: &str) -> bool {
 /// matched as a substring, so an address that is part of a longer one
 /// (`bob@x` in `jimbob@x`) brings that one along; the title shows the
 /// query, so the limit says what it does.
-pub fn group_query(grouping: Grouping, key: &str) -> String {
+pub(crate) fn group_query(grouping: Grouping, key: &str) -> String {
     match (grouping, key) {
         (Grouping::Address, "") => "-header:From".into(),
         (Grouping::Domain, "") => "-from:@".into(),
@@ -166,7 +166,7 @@ pub fn group_query(grouping: Grouping, key: &str) -> String {
 }
 
 /// How a group is named on screen.
-pub fn group_label(grouping: Grouping, key: &str) -> &str {
+pub(crate) fn group_label(grouping: Grouping, key: &str) -> &str {
     match (grouping, key) {
         (Grouping::Address, "") => "(no sender)",
         (Grouping::Domain, "") => "(no domain)",
@@ -202,7 +202,7 @@ impl Default for SendersView {
 
 impl SendersView {
     /// A movement key over `len` groups, `page` shown at once.
-    pub fn move_selection(&mut self, action: Action, page: usize, count: usize, len: usize) {
+    pub(crate) fn move_selection(&mut self, action: Action, page: usize, count: usize, len: usize) {
         let last = len.saturating_sub(1);
         let step = count.max(1);
         self.selected = match action {
@@ -218,7 +218,7 @@ impl SendersView {
         self.keep_visible(page, len);
     }
 
-    pub fn keep_visible(&mut self, height: usize, len: usize) {
+    pub(crate) fn keep_visible(&mut self, height: usize, len: usize) {
         let height = height.max(1);
         self.selected = self.selected.min(len.saturating_sub(1));
         if self.selected < self.offset {
@@ -230,7 +230,7 @@ impl SendersView {
     }
 
     /// A new grouping or order: back to the top.
-    pub fn regroup(&mut self, grouping: Grouping, order: GroupOrder) {
+    pub(crate) fn regroup(&mut self, grouping: Grouping, order: GroupOrder) {
         self.grouping = grouping;
         self.order = order;
         self.selected = 0;

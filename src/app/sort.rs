@@ -60,7 +60,7 @@ impl SortKey {
 /// becomes the rank of the text among the distinct texts (one sender's many
 /// messages share one), found with a hash map and one sort of the distinct
 /// texts.
-pub fn sort_rows(rows: &mut [usize], all: &[MessageRow], key: SortKey) {
+pub(crate) fn sort_rows(rows: &mut [usize], all: &[MessageRow], key: SortKey) {
     struct Entry {
         key: u64,
         number: u32,

@@ -85,7 +85,7 @@ impl Tickets {
 
     /// Forgets every open ticket: their session is gone (a reconnect),
     /// and numbers go on rising, so no old answer can be taken for a new.
-    pub fn forget_all(&mut self) {
+    pub(crate) fn forget_all(&mut self) {
         self.open.clear();
     }
 

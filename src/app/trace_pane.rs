@@ -68,20 +68,20 @@ impl TracePane {
         self.selected.is_none()
     }
 
-    pub fn toggle(&mut self) {
+    pub(crate) fn toggle(&mut self) {
         self.visible = !self.visible;
         if !self.visible {
             self.focus = false;
         }
     }
 
-    pub fn toggle_focus(&mut self) {
+    pub(crate) fn toggle_focus(&mut self) {
         self.focus = self.visible && !self.focus;
     }
 
     /// Calls `f` with the store and the current rows (rebuilt if the store
     /// or the pane's shape changed since).
-    pub fn with_rows<R>(&self, f: impl FnOnce(&TraceStore, &[Row]) -> R) -> R {
+    pub(crate) fn with_rows<R>(&self, f: impl FnOnce(&TraceStore, &[Row]) -> R) -> R {
         let store = self.store.lock();
         let mut view = self.view.borrow_mut();
         let now = (store.generation(), self.shape);
@@ -133,7 +133,7 @@ impl TracePane {
 
     /// A key while the search is being typed: Enter searches, Esc gives
     /// up.
-    pub fn type_search(&mut self, key: SearchKey, page: usize) -> PaneUpdate {
+    pub(crate) fn type_search(&mut self, key: SearchKey, page: usize) -> PaneUpdate {
         match key {
             SearchKey::Char(c) => self.search.query.push(c),
             SearchKey::Backspace => {
@@ -250,7 +250,7 @@ impl super::App {
     /// A key typed into the trace search, while it is being typed; None:
     /// the key is not text (it goes through the key map as usual, so
     /// Ctrl-C still leaves).
-    pub fn text_input(&mut self, key: &KeyEvent) -> Option<Vec<super::Effect>> {
+    pub(crate) fn text_input(&mut self, key: &KeyEvent) -> Option<Vec<super::Effect>> {
         if self.context() != super::keymap::Context::Trace || !self.trace.search.editing {
             return None;
         }
@@ -281,7 +281,7 @@ impl super::App {
 
     /// Writes everything the trace holds to a file in `dir`, named after the
     /// server and `now`, and says where.
-    pub fn save_trace(&mut self, dir: &Path, now: SystemTime) {
+    pub(crate) fn save_trace(&mut self, dir: &Path, now: SystemTime) {
         let saved = crate::session::trace::format::save(&self.trace.store.lock(), dir, now);
         self.activity = match saved {
             Ok(path) => format!("trace saved to {}", path.display()),
@@ -292,7 +292,7 @@ impl super::App {
 
 /// A key while the search is being typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchKey {
+pub(crate) enum SearchKey {
     Char(char),
     Backspace,
     Done,
@@ -342,7 +342,7 @@ fn matches(entry: &TraceEntry, query: &str) -> bool {
 }
 
 /// Whether a row is the line a search found (for highlighting).
-pub fn row_matches(store: &TraceStore, row: &Row, query: &str) -> bool {
+pub(crate) fn row_matches(store: &TraceStore, row: &Row, query: &str) -> bool {
     if query.is_empty() {
         return false;
     }

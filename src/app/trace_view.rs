@@ -15,7 +15,7 @@ use crate::session::trace::{Direction, TraceEntry};
 use std::collections::HashSet;
 
 /// (its block's first line, its line, its place among that line's rows).
-pub type RowKey = (u64, u64, u32);
+pub(crate) type RowKey = (u64, u64, u32);
 
 const GROUP_ROW: u32 = 0;
 const GROUP_FOLDED: u32 = 1;
@@ -25,7 +25,7 @@ const DETAIL: u32 = 4;
 
 /// The key of a line's own row, in the block that begins with line
 /// `block`.
-pub fn line_key(block: u64, seq: u64) -> RowKey {
+pub(crate) fn line_key(block: u64, seq: u64) -> RowKey {
     (block, seq, LINE)
 }
 
@@ -123,14 +123,14 @@ pub struct Open {
 
 /// What Enter on a row opens or closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expansion {
+pub(crate) enum Expansion {
     Group(u64),
     Line(u64),
 }
 
 impl Open {
     /// Opens what is closed and closes what is open.
-    pub fn toggle(&mut self, what: Expansion) {
+    pub(crate) fn toggle(&mut self, what: Expansion) {
         let (set, seq) = match what {
             Expansion::Group(seq) => (&mut self.groups, seq),
             Expansion::Line(seq) => (&mut self.lines, seq),
@@ -260,7 +260,7 @@ impl SaslSteps {
 
 /// What Enter on a row opens or closes: a line's marker and detail rows
 /// stand for the line, a group's rows for the group.
-pub fn expansion_of(row: &Row) -> Option<Expansion> {
+pub(crate) fn expansion_of(row: &Row) -> Option<Expansion> {
     match row.kind {
         RowKind::Folded { .. } => None,
         RowKind::Group { .. } | RowKind::GroupFolded { .. } => Some(Expansion::Group(row.key.0)),

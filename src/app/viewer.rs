@@ -10,7 +10,7 @@ use crate::text::human_size;
 
 /// How much of a message is kept for viewing; the rest streams past and is
 /// only counted.
-pub const PREVIEW_CAP: usize = 2 * 1024 * 1024;
+pub(crate) const PREVIEW_CAP: usize = 2 * 1024 * 1024;
 
 /// Columns of a header name in the readable view; long values wrap under
 /// themselves, past the name.
@@ -108,7 +108,7 @@ impl Viewer {
         }
     }
 
-    pub fn toggle_raw(&mut self, width: usize) {
+    pub(crate) fn toggle_raw(&mut self, width: usize) {
         self.show_raw = !self.show_raw;
         self.scroll = 0;
         self.layout(width);
@@ -132,7 +132,7 @@ impl Viewer {
     }
 
     /// Selects the next attachment (the first after the last); says which.
-    pub fn next_attachment(&mut self, width: usize) -> Option<String> {
+    pub(crate) fn next_attachment(&mut self, width: usize) -> Option<String> {
         let attachments = &self.parsed.as_ref()?.attachments;
         if attachments.is_empty() {
             return None;

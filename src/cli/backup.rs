@@ -41,7 +41,7 @@ impl Backup {
 /// Copies every message of `commit` into the backup; on failure the
 /// commit is abandoned and the session closed (`None` back), so a caller
 /// only goes on to the DELEs with the session it gets back.
-pub async fn back_up(
+pub(crate) async fn back_up(
     session: Session,
     commit: &mut GuardedCommit,
     backup: Backup,
@@ -107,7 +107,7 @@ impl TransferObserver for Line {
 
 /// `--json`: where the copies are, or why the backup failed.
 #[derive(Debug, Serialize)]
-pub struct JsonBackup {
+pub(crate) struct JsonBackup {
     dir: String,
     /// Copies synced into `dir`.
     saved: usize,

@@ -249,7 +249,7 @@ async fn clean(
 }
 
 /// The question's words: what is deleted, and where it is copied first.
-pub fn with_backup(what: String, backup: Option<&Backup>) -> String {
+pub(crate) fn with_backup(what: String, backup: Option<&Backup>) -> String {
     match backup {
         Some(backup) => format!("{what} after copying them to {}", crate::store::show_path(backup.dir())),
         None => what,

@@ -29,7 +29,7 @@ impl ColorArg {
     }
 
     /// `wanted` with this process's environment.
-    pub fn in_this_environment(self) -> bool {
+    pub(crate) fn in_this_environment(self) -> bool {
         self.wanted(
             std::env::var_os("NO_COLOR").as_deref(),
             std::env::var_os("TERM").as_deref(),

@@ -16,12 +16,12 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 use std::fmt::Write as _;
 
 /// How settings combine, as `--help`, the manual and the README say it.
-pub const PRECEDENCE: &str = "Settings: command-line flags beat POPSCOPE_* environment variables, \
+pub(crate) const PRECEDENCE: &str = "Settings: command-line flags beat POPSCOPE_* environment variables, \
 which beat the config file's account (-a NAME, or its `default` when no server is named), \
 which beats the built-in defaults.";
 
 /// Command lines worth copying, with what they do.
-pub const EXAMPLES: &[(&str, &str)] = &[
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     ("popscope", "the inspector on the embedded demo mailbox"),
     (
         "popscope check pop3s://alice@mail.example.org",
@@ -56,7 +56,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 /// The end of `-h`: precedence and the exit codes in one line.
-pub fn after_help() -> String {
+pub(crate) fn after_help() -> String {
     let codes: Vec<String> = FailureKind::ALL
         .iter()
         .map(|k| format!("{} {}", k.exit_code(), k.label()))
@@ -68,7 +68,7 @@ pub fn after_help() -> String {
 }
 
 /// The end of `--help`: precedence, examples and the exit codes.
-pub fn after_long_help() -> String {
+pub(crate) fn after_long_help() -> String {
     let mut out = format!("{PRECEDENCE}\n\nExamples:\n");
     for (command, what) in EXAMPLES {
         let _ = writeln!(out, "  {command}\n      {what}");
@@ -163,7 +163,7 @@ fn zsh_with_accounts(script: &str) -> String {
 }
 
 /// The whole manual page, roff.
-pub fn man_page() -> String {
+pub(crate) fn man_page() -> String {
     let mut command = Cli::command();
     command.build();
     let man = Man::new(command.clone());
@@ -318,7 +318,7 @@ fn files_section() -> Roff {
 }
 
 /// An example config file (also in the README).
-pub const CONFIG_EXAMPLE: &str = r#"default = "work"
+pub(crate) const CONFIG_EXAMPLE: &str = r#"default = "work"
 
 [accounts.work]
 url = "pop3s://alice@mail.example.org"

@@ -22,7 +22,7 @@ pub async fn run_url(args: &ConnectArgs, backup: Option<&Path>) -> Result<(), Fa
 /// terminal (standard input, or /dev/tty when that is redirected). Checked
 /// first, so a script gets a sentence instead of an ioctl's error, and no
 /// password command runs for nothing.
-pub fn require_terminal() -> Result<(), Failure> {
+pub(crate) fn require_terminal() -> Result<(), Failure> {
     let keys = std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok();
     if std::io::stdout().is_terminal() && keys {
         Ok(())

@@ -38,14 +38,14 @@ impl Format {
     }
 
     /// True for the formats a program reads (no summary line for them).
-    pub fn is_json(self) -> bool {
+    pub(crate) fn is_json(self) -> bool {
         matches!(self, Format::JsonLines | Format::JsonArray)
     }
 }
 
 /// Writes rows to `out` in a `Format`, remembering the first write error
 /// (after which nothing more is written).
-pub struct RowWriter<W: Write> {
+pub(crate) struct RowWriter<W: Write> {
     out: W,
     format: Format,
     rows: u64,
@@ -121,7 +121,7 @@ impl<W: Write> RowWriter<W> {
 }
 
 /// A table row: number, UID, size, date, sender, subject.
-pub fn table_row(listing: &Listing, exact: bool) -> String {
+pub(crate) fn table_row(listing: &Listing, exact: bool) -> String {
     let h = listing.headers.clone().unwrap_or_default();
     let date = h
         .date

@@ -14,7 +14,7 @@ pub mod fetch;
 pub mod inspect;
 pub mod invocation;
 pub mod list;
-pub mod list_output;
+pub(crate) mod list_output;
 pub mod output;
 pub mod progress;
 pub mod retr;
@@ -97,7 +97,7 @@ pub enum CliCommand {
 impl CliCommand {
     /// The connection settings of a command that talks to one server, for
     /// the account merge. Every such command must be listed here.
-    pub fn connect_args_mut(&mut self) -> Option<&mut ConnectArgs> {
+    pub(crate) fn connect_args_mut(&mut self) -> Option<&mut ConnectArgs> {
         match self {
             CliCommand::Check(args) => Some(&mut args.connect),
             CliCommand::List(args) => Some(&mut args.connect),
@@ -386,7 +386,7 @@ impl From<StartTlsArg> for StartTlsPolicy {
 
 impl ConnectArgs {
     /// Defaults with no server: what the demo starts from.
-    pub fn for_demo() -> ConnectArgs {
+    pub(crate) fn for_demo() -> ConnectArgs {
         ConnectArgs {
             url: None,
             account: None,
@@ -663,7 +663,7 @@ fn percent_decode(s: &str) -> String {
 
 /// The `--trace` file, when one was asked for ("-" = standard error), in
 /// the format asked for.
-pub struct TraceFile(writer::TraceFile);
+pub(crate) struct TraceFile(writer::TraceFile);
 
 impl TraceFile {
     pub fn open(args: &ConnectArgs) -> Result<TraceFile, Failure> {
@@ -684,7 +684,7 @@ impl TraceFile {
     }
 
     /// `observers`, and `store` too (the inspector's trace pane).
-    pub fn observers_with_store(
+    pub(crate) fn observers_with_store(
         &mut self,
         events: Option<mpsc::Sender<crate::session::driver::SessionEvent>>,
         store: &SharedTrace,
@@ -695,7 +695,7 @@ impl TraceFile {
     }
 
     /// Another observer on this file, for a later session (a reconnect).
-    pub fn another_observer(&self) -> Option<crate::session::trace::writer::FileObserver> {
+    pub(crate) fn another_observer(&self) -> Option<crate::session::trace::writer::FileObserver> {
         self.0.another_observer()
     }
 

@@ -11,7 +11,7 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 /// A line redrawn in place with `\r` (and erased when done).
 #[derive(Debug)]
-pub struct ProgressLine {
+pub(crate) struct ProgressLine {
     /// What the count is of: "fetched", "backed up".
     verb: &'static str,
     last_drawn: Option<Instant>,
@@ -68,7 +68,7 @@ pub fn describe(p: &Progress) -> String {
 }
 
 /// [`describe`] with another verb.
-pub fn describe_as(verb: &str, p: &Progress) -> String {
+pub(crate) fn describe_as(verb: &str, p: &Progress) -> String {
     let mut line = format!(
         "{verb} {}/{} · {} of {}",
         p.messages,
@@ -87,7 +87,7 @@ pub fn describe_as(verb: &str, p: &Progress) -> String {
 }
 
 /// `4 s`, `2 min 5 s`, `1 h 3 min`.
-pub fn duration_words(secs: f64) -> String {
+pub(crate) fn duration_words(secs: f64) -> String {
     let secs = if secs.is_finite() {
         secs.max(0.0).round() as u64
     } else {

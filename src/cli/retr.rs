@@ -162,7 +162,11 @@ async fn to_file(
 /// caller closes the session): a closed pipe as [`Streamed::ReaderGone`],
 /// anything else as an error. Asks `LIST msg` first: a RETR that runs far
 /// past that size is stopped.
-pub async fn retr_to(session: &Session, msg: u32, mut out: impl AsyncWrite + Unpin) -> Result<Streamed, Failure> {
+pub(crate) async fn retr_to(
+    session: &Session,
+    msg: u32,
+    mut out: impl AsyncWrite + Unpin,
+) -> Result<Streamed, Failure> {
     let listed_size = listed_size(session, msg).await?;
     let (mut data, done) = session.retr_stream(msg, listed_size, STREAM_DEPTH, Priority::Urgent)?;
     let mut written = 0u64;

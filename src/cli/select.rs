@@ -22,7 +22,7 @@ const UNKNOWN_UIDS_SHOWN: usize = 5;
 
 /// Parses `--match`; a bad query is a usage error that points at the
 /// column.
-pub fn parse_match(text: &str) -> Result<Query, Failure> {
+pub(crate) fn parse_match(text: &str) -> Result<Query, Failure> {
     Query::parse(text).map_err(|e| {
         let shown: Vec<String> = e.render().lines().map(|l| format!("    {l}")).collect();
         Failure::new(
@@ -35,7 +35,7 @@ pub fn parse_match(text: &str) -> Result<Query, Failure> {
 
 /// UIDs to select, as read from `--uids-from`.
 #[derive(Debug, Clone, Default)]
-pub struct UidSet {
+pub(crate) struct UidSet {
     wanted: HashSet<String>,
     /// In file order, for saying which were not found.
     order: Vec<String>,
@@ -99,10 +99,6 @@ impl UidSet {
         self.order.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
     fn judge(&mut self, uid: Option<&str>) -> Verdict {
         match uid {
             None => Verdict::Unknown,
@@ -126,7 +122,7 @@ impl UidSet {
 
 /// What was asked (`--match`, `--uids-from`), and the tally so far.
 #[derive(Debug)]
-pub struct Selector {
+pub(crate) struct Selector {
     query: Option<Query>,
     uids: Option<UidSet>,
     /// A message without a UID cannot be selected (`clean` without
@@ -138,7 +134,7 @@ pub struct Selector {
 
 /// How the listed messages fared.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub listed: u64,
     pub selected: u64,
     pub selected_bytes: u64,
@@ -161,7 +157,7 @@ impl Selector {
 
     /// Leaves messages without a UID unselected (counted as not
     /// evaluated).
-    pub fn requiring_uids(mut self, require: bool) -> Selector {
+    pub(crate) fn requiring_uids(mut self, require: bool) -> Selector {
         self.require_uid = require;
         self
     }

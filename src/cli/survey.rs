@@ -295,7 +295,7 @@ fn unix_now() -> i64 {
 
 /// Failures, then unavailable maildrops, then the oldest mail first, then
 /// the largest, then by name.
-pub fn sort_rows(rows: &mut [Row]) {
+pub(crate) fn sort_rows(rows: &mut [Row]) {
     rows.sort_by(|a, b| {
         a.state
             .cmp(&b.state)
@@ -319,7 +319,7 @@ fn summary(rows: &[Row]) -> String {
 
 /// The table: a header and one line per row; a failure's reason ends its
 /// line.
-pub fn render_table(rows: &[Row]) -> String {
+pub(crate) fn render_table(rows: &[Row]) -> String {
     let width = rows
         .iter()
         .map(|r| unicode_width::UnicodeWidthStr::width(r.account.as_str()))

@@ -94,7 +94,7 @@ impl DemoMessage {
     }
 
     /// The bytes of a stored message; `None` for a generated one.
-    pub fn stored_bytes(&self) -> Option<&[u8]> {
+    pub(crate) fn stored_bytes(&self) -> Option<&[u8]> {
         match &self.source {
             Source::Stored(bytes) => Some(bytes),
             Source::Generated { .. } => None,
@@ -378,7 +378,7 @@ impl Maildrop {
         self.messages.iter().position(|m| m.kind == kind)
     }
 
-    pub fn into_messages(self) -> Vec<DemoMessage> {
+    pub(crate) fn into_messages(self) -> Vec<DemoMessage> {
         self.messages
     }
 }

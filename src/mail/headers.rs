@@ -16,9 +16,9 @@ use std::cell::RefCell;
 use std::fmt;
 
 /// Most bytes of header lines kept for header queries per message.
-pub const MAX_OTHER_HEADER_BYTES: usize = 2048;
+pub(crate) const MAX_OTHER_HEADER_BYTES: usize = 2048;
 /// Most headers kept for header queries per message.
-pub const MAX_OTHER_HEADERS: usize = 64;
+pub(crate) const MAX_OTHER_HEADERS: usize = 64;
 /// Longest value kept for header queries, in characters: the start of a
 /// Received line (the hosts) or of a DKIM signature (the domain), so that
 /// the trace headers at the top of a block leave room for the rest.

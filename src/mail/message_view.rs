@@ -18,11 +18,11 @@ use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, Pa
 use serde::Serialize;
 
 /// Longest attachment name kept, in characters.
-pub const MAX_ATTACHMENT_NAME: usize = 255;
+pub(crate) const MAX_ATTACHMENT_NAME: usize = 255;
 /// Longest body text kept, in bytes, before sanitizing.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Shown when a message has no text part at all.
-pub const NO_TEXT_PART: &str = "(no text part)";
+pub(crate) const NO_TEXT_PART: &str = "(no text part)";
 
 /// A message made readable. Every string in it is safe to draw on a terminal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

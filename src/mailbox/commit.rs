@@ -112,7 +112,7 @@ impl fmt::Display for Refusals {
 
 /// Where a commit stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Nothing sent yet; a backup, if any, happens now (module docs).
     Ready,
     /// Every DELE sent; `answered[i]` is whether `marked[i]`'s came back.
@@ -159,7 +159,7 @@ pub enum ExitReport {
 impl ExitReport {
     /// The failure class a command should exit with, `None` for success
     /// (deleted, or nothing to delete).
-    pub fn failure_kind(&self) -> Option<FailureKind> {
+    pub(crate) fn failure_kind(&self) -> Option<FailureKind> {
         match self {
             ExitReport::NothingDeleted(_) | ExitReport::Deleted { .. } => None,
             ExitReport::Interrupted(_) => Some(FailureKind::Interrupted),
@@ -246,7 +246,7 @@ impl GuardedCommit {
         self.bytes
     }
 
-    pub fn stage(&self) -> &Stage {
+    pub(crate) fn stage(&self) -> &Stage {
         &self.stage
     }
 
@@ -258,7 +258,7 @@ impl GuardedCommit {
         }
     }
 
-    pub fn into_report(self) -> Option<ExitReport> {
+    pub(crate) fn into_report(self) -> Option<ExitReport> {
         match self.stage {
             Stage::Ended(report) => Some(report),
             _ => None,
@@ -269,7 +269,7 @@ impl GuardedCommit {
     /// The seam for a backup: call this only when every message that must
     /// be saved first has been (module docs). With nothing marked the
     /// commit ends at once, having sent nothing.
-    pub fn begin_delete(&mut self) -> Vec<CommitCommand> {
+    pub(crate) fn begin_delete(&mut self) -> Vec<CommitCommand> {
         if self.stage != Stage::Ready {
             return Vec::new();
         }
@@ -296,7 +296,7 @@ impl GuardedCommit {
     /// The answer to `DELE number`. Returns what to send next: the
     /// committing QUIT once every DELE was accepted, RSET once all are in
     /// and any was refused.
-    pub fn dele_answered(&mut self, number: u32, outcome: &Outcome) -> Option<CommitCommand> {
+    pub(crate) fn dele_answered(&mut self, number: u32, outcome: &Outcome) -> Option<CommitCommand> {
         let Ok(index) = self.marked.binary_search_by_key(&number, |m| m.number) else {
             return None;
         };
@@ -336,7 +336,7 @@ impl GuardedCommit {
     }
 
     /// The answer to the committing QUIT.
-    pub fn quit_answered(&mut self, outcome: Outcome) {
+    pub(crate) fn quit_answered(&mut self, outcome: Outcome) {
         if self.stage != Stage::Quitting {
             return;
         }

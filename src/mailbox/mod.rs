@@ -30,10 +30,10 @@ use std::fmt;
 /// twice the pipelining window: enough to keep the window full, few enough
 /// that a jump reprioritises within one window (the inspector) and that a
 /// listing's memory does not grow with the claimed count (`list`).
-pub const MIN_HEADER_REQUESTS: usize = 50;
+pub(crate) const MIN_HEADER_REQUESTS: usize = 50;
 
 /// TOP requests to keep queued for a pipelining window of `window`.
-pub fn budget_for(window: usize) -> usize {
+pub(crate) fn budget_for(window: usize) -> usize {
     window.saturating_mul(2).max(MIN_HEADER_REQUESTS)
 }
 
@@ -48,7 +48,7 @@ pub enum Offer {
 
 impl Offer {
     /// `capa` is the latest CAPA answer, if there was one.
-    pub fn from_capa(capa: Option<&Capabilities>, listed: impl Fn(&Capabilities) -> bool) -> Offer {
+    pub(crate) fn from_capa(capa: Option<&Capabilities>, listed: impl Fn(&Capabilities) -> bool) -> Offer {
         match capa {
             Some(caps) if listed(caps) => Offer::Listed,
             Some(_) => Offer::NotListed,
@@ -57,14 +57,14 @@ impl Offer {
     }
 
     /// Whether the command is worth sending.
-    pub fn worth_asking(self) -> bool {
+    pub(crate) fn worth_asking(self) -> bool {
         self != Offer::NotListed
     }
 }
 
 /// Which listing commands to send, and what the answers so far taught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListingPlan {
+pub(crate) struct ListingPlan {
     uidl: Offer,
     top: Offer,
 }
@@ -75,23 +75,23 @@ impl ListingPlan {
     }
 
     /// The plan for a session whose latest CAPA answer was `capa`.
-    pub fn from_capa(capa: Option<&Capabilities>) -> ListingPlan {
+    pub(crate) fn from_capa(capa: Option<&Capabilities>) -> ListingPlan {
         ListingPlan::new(Offer::from_capa(capa, |c| c.uidl), Offer::from_capa(capa, |c| c.top))
     }
 
-    pub fn asks_uidl(&self) -> bool {
+    pub(crate) fn asks_uidl(&self) -> bool {
         self.uidl.worth_asking()
     }
 
     /// Whether TOP is (still) worth sending: false once the server said it
     /// has none.
-    pub fn asks_top(&self) -> bool {
+    pub(crate) fn asks_top(&self) -> bool {
         self.top.worth_asking()
     }
 
     /// UIDs from a UIDL answer. A refused UIDL is not a failure: the list
     /// is empty and its notice says that messages are known by number only.
-    pub fn apply_uidl(&mut self, outcome: Outcome) -> Result<UidList, Failure> {
+    pub(crate) fn apply_uidl(&mut self, outcome: Outcome) -> Result<UidList, Failure> {
         match outcome {
             Outcome::Ok(reply) => {
                 self.uidl = Offer::Listed;
@@ -113,7 +113,7 @@ impl ListingPlan {
     }
 
     /// Headers from the answer to `TOP msg 0`.
-    pub fn apply_top(&mut self, msg: u32, outcome: Outcome) -> TopAnswer {
+    pub(crate) fn apply_top(&mut self, msg: u32, outcome: Outcome) -> TopAnswer {
         match outcome {
             Outcome::Ok(reply) => {
                 self.top = Offer::Listed;
@@ -136,11 +136,11 @@ impl ListingPlan {
     }
 
     /// What the plan leaves out, before anything is sent.
-    pub fn top_notice(&self) -> Option<&'static str> {
+    pub(crate) fn top_notice(&self) -> Option<&'static str> {
         (!self.asks_top()).then_some("the server does not offer TOP; headers are not shown")
     }
 
-    pub fn uidl_notice(&self) -> Option<&'static str> {
+    pub(crate) fn uidl_notice(&self) -> Option<&'static str> {
         (!self.asks_uidl()).then_some("the server has no UIDL; messages are identified by number only")
     }
 }
@@ -191,7 +191,7 @@ pub fn apply_list(outcome: Outcome, count: u32) -> Result<Vec<(u32, u64)>, Failu
 
 /// The UIDs a UIDL answer gave, by message number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UidList {
+pub(crate) struct UidList {
     /// Sorted by message number.
     uids: Vec<(u32, Box<str>)>,
     malformed: usize,
@@ -268,7 +268,7 @@ pub enum TopAnswer {
 /// The one mapping from an outcome that is not the answer a caller needed
 /// to a failure a person can act on. `what` names the command ("LIST",
 /// "RETR 3").
-pub fn outcome_failure(what: &str, outcome: &Outcome) -> Failure {
+pub(crate) fn outcome_failure(what: &str, outcome: &Outcome) -> Failure {
     match outcome {
         Outcome::Err(status) => crate::session::server_refused(what, status),
         Outcome::Lost(_) | Outcome::NotSent(_) => Failure::new(FailureKind::Connect, format!("{what}: {outcome}")),

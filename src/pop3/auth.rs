@@ -17,7 +17,7 @@ use crate::secret::Secret;
 
 /// Upper bound on the SCRAM iteration count a server may ask for: PBKDF2 runs
 /// on our CPU, so a hostile server must not be able to stall us for minutes.
-pub const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
+pub(crate) const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
 
 /// Longest APOP timestamp (brackets included) we accept from a greeting.
 pub const MAX_APOP_TIMESTAMP_LEN: usize = 512;
@@ -126,7 +126,7 @@ const PASSWORD_PREFERENCE: [Mechanism; 7] = [
 /// Pick the mechanism to try. `offered_sasl` holds the SASL names from CAPA
 /// (any case); `user_offered` should be true when CAPA was unavailable, since
 /// USER is then the only thing RFC 1939 guarantees.
-pub fn choose_mechanism(
+pub(crate) fn choose_mechanism(
     kind: CredentialKind,
     offered_sasl: &[String],
     apop_timestamp_present: bool,
@@ -413,7 +413,7 @@ impl SaslExchange {
     /// Whether the message last produced (`initial_response` or `respond`)
     /// carries the password or token, so that not even its size may be
     /// shown: PLAIN's message, LOGIN's second answer, the OAuth message.
-    pub fn last_message_carries_secret(&self) -> bool {
+    pub(crate) fn last_message_carries_secret(&self) -> bool {
         self.carried_secret
     }
 

@@ -14,7 +14,7 @@ use std::fmt;
 pub const MAX_TOP_BYTES: usize = 512 * 1024;
 /// Largest TOP answer accepted at all (popscope asks `TOP n 0`, a header
 /// block): longer is a server that does not stop, and a protocol error.
-pub const MAX_TOP_ANSWER: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_TOP_ANSWER: u64 = 16 * 1024 * 1024;
 /// Largest LIST/UIDL answer: ~100 bytes a line for 500,000 messages. A
 /// longer one is a protocol error, not a listing cut off somewhere (a cut
 /// could fall in the middle of a number).
@@ -24,7 +24,7 @@ pub const MAX_CAPA_BYTES: usize = 64 * 1024;
 /// How far a RETR may run past the size LIST gave for the message before it
 /// is stopped: twice that size plus this (LIST sizes are approximate, and a
 /// server may count line ends differently).
-pub const RETR_OVERRUN_SLACK: u64 = 1024 * 1024;
+pub(crate) const RETR_OVERRUN_SLACK: u64 = 1024 * 1024;
 /// Longest command line (RFC 2449 §4: 255 octets including CRLF).
 pub const MAX_COMMAND_LINE: usize = 255;
 
@@ -233,7 +233,7 @@ impl Command {
     /// The longest answer accepted (content bytes, after unstuffing): the
     /// table's bound, or for a RETR whose LIST size is known, twice that
     /// plus `RETR_OVERRUN_SLACK`.
-    pub fn largest_answer(&self) -> u64 {
+    pub(crate) fn largest_answer(&self) -> u64 {
         match (self, self.spec().body) {
             (
                 Command::Retr {

@@ -135,7 +135,7 @@ impl Capabilities {
         caps
     }
 
-    pub fn sasl_list(&self) -> Vec<String> {
+    pub(crate) fn sasl_list(&self) -> Vec<String> {
         self.sasl.iter().cloned().collect()
     }
 }

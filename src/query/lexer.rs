@@ -39,7 +39,7 @@ impl Word {
     }
 
     /// The word is exactly `keyword`, unquoted, in any case.
-    pub fn is_bare(&self, keyword: &str) -> bool {
+    pub(crate) fn is_bare(&self, keyword: &str) -> bool {
         !self.quoted && self.text.eq_ignore_ascii_case(keyword)
     }
 }

@@ -100,10 +100,10 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The default threshold of `big`, for the help screen: 10 MiB.
-pub const DEFAULT_BIG_THRESHOLD: u64 = 10 * 1024 * 1024;
+pub(crate) const DEFAULT_BIG_THRESHOLD: u64 = 10 * 1024 * 1024;
 
 /// Longest query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 4096;
+pub(crate) const MAX_QUERY_CHARS: usize = 4096;
 
 /// A parsed query, ready to evaluate against many messages. Its `Display`
 /// is the canonical form, which parses back to the same query.

@@ -40,7 +40,7 @@ impl Needle {
         &self.typed
     }
 
-    pub fn is_in(&self, haystack: &str) -> bool {
+    pub(crate) fn is_in(&self, haystack: &str) -> bool {
         match &self.matcher {
             Matcher::Ascii(needle) => needle.is_in(haystack.as_bytes()),
             Matcher::Unicode(regex) => regex.is_match(haystack),
@@ -130,7 +130,7 @@ impl Pattern {
         &self.typed
     }
 
-    pub fn is_in(&self, haystack: &str) -> bool {
+    pub(crate) fn is_in(&self, haystack: &str) -> bool {
         self.regex.is_match(haystack)
     }
 }

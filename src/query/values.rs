@@ -117,12 +117,12 @@ impl Day {
     }
 
     /// Seconds since the epoch at 00:00 UTC of this day.
-    pub fn midnight(self) -> i64 {
+    pub(crate) fn midnight(self) -> i64 {
         days_from_civil(self.year, self.month, self.day) * SECONDS_PER_DAY
     }
 
     /// 00:00 UTC of the following day.
-    pub fn next_midnight(self) -> i64 {
+    pub(crate) fn next_midnight(self) -> i64 {
         self.midnight() + SECONDS_PER_DAY
     }
 }

@@ -132,7 +132,7 @@ impl SessionConfigBuilder {
         self
     }
 
-    pub fn tls_options(mut self, options: TlsOptions) -> Self {
+    pub(crate) fn tls_options(mut self, options: TlsOptions) -> Self {
         self.config.tls_options = options;
         self
     }

@@ -41,7 +41,7 @@ const REQUEST_BURST: usize = 4096;
 pub const EVENT_CHANNEL_CAPACITY: usize = 4096;
 
 /// The result of one command as the caller sees it.
-pub type CommandResult = Result<Outcome, Failure>;
+pub(crate) type CommandResult = Result<Outcome, Failure>;
 
 /// Where a command's answer goes.
 pub enum Route {
@@ -101,7 +101,7 @@ pub enum SessionEvent {
     Closed(Option<Failure>),
 }
 
-pub struct DriverConfig {
+pub(crate) struct DriverConfig {
     pub host: String,
     pub tls: Option<TlsSetup>,
     /// Limit for the TLS handshake after STLS.
@@ -116,7 +116,7 @@ pub struct DriverConfig {
 /// Shared view of the driver's condition. The one place the session's
 /// failure is kept.
 #[derive(Debug, Clone, Default)]
-pub struct DriverStatus {
+pub(crate) struct DriverStatus {
     pub greeting: Option<crate::pop3::codec::StatusLine>,
     pub tls: Option<TlsInfo>,
     pub failure: Option<Failure>,
@@ -124,7 +124,7 @@ pub struct DriverStatus {
     pub closed: bool,
 }
 
-pub struct Driver {
+pub(crate) struct Driver {
     client: Client,
     conn: Connection,
     config: DriverConfig,

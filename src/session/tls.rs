@@ -76,7 +76,7 @@ pub struct CertificateSummary {
 impl CertificateSummary {
     /// Whole days from `now` until the certificate expires (negative once
     /// it has).
-    pub fn days_left(&self, now: std::time::SystemTime) -> Option<i64> {
+    pub(crate) fn days_left(&self, now: std::time::SystemTime) -> Option<i64> {
         let now = match now.duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).ok()?,
             Err(_) => 0,
@@ -99,12 +99,12 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn sha256_fingerprint(der: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256_fingerprint(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
 }
 
 /// Parses `sha256:HEX` (colons between byte pairs allowed, any case).
-pub fn parse_pin(text: &str) -> Result<[u8; 32], String> {
+pub(crate) fn parse_pin(text: &str) -> Result<[u8; 32], String> {
     let hexpart = text
         .strip_prefix("sha256:")
         .or_else(|| text.strip_prefix("SHA256:"))
@@ -120,7 +120,7 @@ pub fn parse_pin(text: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
-pub fn summarize_certificate(der: &[u8]) -> CertificateSummary {
+pub(crate) fn summarize_certificate(der: &[u8]) -> CertificateSummary {
     let sha256 = hex(&sha256_fingerprint(der));
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => {
@@ -216,7 +216,7 @@ impl Trust {
 /// What the verifier saw during the last handshake, so that an error can
 /// name the certificate (and its fingerprint, for `--pin`).
 #[derive(Debug, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The certificates the server presented, its own first.
     chain: Vec<Vec<u8>>,
     /// The time the certificate was checked against.
@@ -225,7 +225,7 @@ pub struct Observed {
 }
 
 /// A ready TLS client configuration plus what it will report.
-pub struct TlsSetup {
+pub(crate) struct TlsSetup {
     pub config: Arc<ClientConfig>,
     /// Whom this setup trusts (`describe` turns it into the `Verification`
     /// of a finished handshake).
@@ -289,7 +289,7 @@ impl TlsSetup {
 
     /// Explains a failed handshake: what was wrong with the certificate and
     /// how to proceed if the person trusts it anyway.
-    pub fn explain_failure(&self, error: &std::io::Error, host: &str) -> Failure {
+    pub(crate) fn explain_failure(&self, error: &std::io::Error, host: &str) -> Failure {
         let observed = self.observed.lock().unwrap_or_else(|e| e.into_inner());
         let rustls_error = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
         match (rustls_error, observed.chain.first()) {

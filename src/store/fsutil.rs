@@ -21,7 +21,7 @@ const FSYNC_THREADS: usize = 16;
 /// A file being written through a buffer of at most [`SPOOL_CAPACITY`]
 /// bytes. Unlike `BufWriter` it never writes on drop, so a writer that is
 /// abandoned can still truncate or remove what it wrote.
-pub struct Spool {
+pub(crate) struct Spool {
     file: File,
     buf: Vec<u8>,
     written: u64,
@@ -73,14 +73,14 @@ impl Spool {
     }
 
     #[cfg(test)]
-    pub fn buffer_capacity(&self) -> usize {
+    pub(crate) fn buffer_capacity(&self) -> usize {
         self.buf.capacity()
     }
 }
 
 /// A file created under a fresh unique name that is removed when dropped,
 /// unless [`TempFile::keep`] was called.
-pub struct TempFile {
+pub(crate) struct TempFile {
     path: PathBuf,
     spool: Spool,
 }
@@ -139,7 +139,7 @@ impl Drop for TempFile {
 /// A name no other call in any process on this host returns: seconds and
 /// microseconds, process id, a per-process counter, and the host name, in
 /// the Maildir spec's shape (`1751536800.M123456P4242Q7.host`).
-pub fn unique_name() -> String {
+pub(crate) fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -171,7 +171,7 @@ fn host_name() -> &'static str {
     })
 }
 
-pub fn escape_host(raw: &str) -> String {
+pub(crate) fn escape_host(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for b in raw.bytes() {
         match b {
@@ -185,7 +185,7 @@ pub fn escape_host(raw: &str) -> String {
 
 /// Makes the named files durable, several at a time. On failure, the index
 /// (into `paths`) of a file that failed and its error.
-pub fn fsync_files(paths: &[&Path]) -> Result<(), (usize, io::Error)> {
+pub(crate) fn fsync_files(paths: &[&Path]) -> Result<(), (usize, io::Error)> {
     let fsync = |path: &Path| File::open(path).and_then(|f| f.sync_all());
     if paths.len() <= 1 {
         return paths.first().map_or(Ok(()), |p| fsync(p).map_err(|e| (0, e)));
@@ -218,7 +218,7 @@ pub fn fsync_files(paths: &[&Path]) -> Result<(), (usize, io::Error)> {
 }
 
 /// Makes the entries of `dir` (renames, new files) durable.
-pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io("sync the directory", dir, &e))
@@ -226,7 +226,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// Creates `dir` (and missing parents, mode 0700) unless it exists; fails
 /// when it exists as something other than a directory. True if created.
-pub fn ensure_dir(dir: &Path) -> Result<bool, StoreError> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<bool, StoreError> {
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(false),
         Ok(_) => Err(StoreError::other(
@@ -251,7 +251,7 @@ pub fn ensure_dir(dir: &Path) -> Result<bool, StoreError> {
 
 /// Fails early, before anything is downloaded, when nothing can be created
 /// in `dir` (read-only, permissions): creates and removes a probe file.
-pub fn probe_writable(dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn probe_writable(dir: &Path) -> Result<(), StoreError> {
     let probe = TempFile::create(dir, ".popscope-probe-", "")?;
     drop(probe);
     Ok(())
@@ -259,7 +259,7 @@ pub fn probe_writable(dir: &Path) -> Result<(), StoreError> {
 
 /// Replaces `path` with `bytes` atomically: a temporary file beside it is
 /// written, fsynced and renamed over it, then the directory is fsynced.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = parent_dir(path);
     let mut temp = TempFile::create(dir, ".popscope-", ".tmp")?;
     temp.write(bytes)?;
@@ -326,7 +326,7 @@ impl Drop for Replacement {
 }
 
 /// The directory holding `path` ("." for a bare file name).
-pub fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -336,7 +336,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// Gives the (fsynced) file `temp` the name `target` unless `target`
 /// exists, atomically where the file system allows hard links; `temp` is
 /// gone afterwards only on success. Fails with `AlreadyExists` when taken.
-pub fn publish_no_replace(temp: &Path, target: &Path) -> io::Result<()> {
+pub(crate) fn publish_no_replace(temp: &Path, target: &Path) -> io::Result<()> {
     match fs::hard_link(temp, target) {
         Ok(()) => {
             fs::remove_file(temp)?;
@@ -355,7 +355,7 @@ pub fn publish_no_replace(temp: &Path, target: &Path) -> io::Result<()> {
 
 /// True when something (a file, a directory, even a dangling symlink) has
 /// this name.
-pub fn name_taken(path: &Path) -> bool {
+pub(crate) fn name_taken(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 

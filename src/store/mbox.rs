@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The sender used when none is known (the mbox convention).
-pub const UNKNOWN_SENDER: &str = "MAILER-DAEMON";
+pub(crate) const UNKNOWN_SENDER: &str = "MAILER-DAEMON";
 /// Most header bytes held back to find the sender for the `From ` line.
 const HEADER_SNIFF_LIMIT: usize = 64 * 1024;
 const FROM: &[u8; 5] = b"From ";

@@ -3,7 +3,7 @@ use std::fs;
 
 /// Names a mail can carry to try to choose the directory, hide an
 /// extension or hit a device.
-pub const HOSTILE_NAMES: &[&str] = &[
+pub(crate) const HOSTILE_NAMES: &[&str] = &[
     "../../etc/passwd",
     "../../../../../../../../tmp/escaped",
     "/etc/passwd",

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// One committed message: its closed temporary file and what it will be.
-pub struct Staged {
+pub(crate) struct Staged {
     pub temp: PathBuf,
     /// `path` is the intended final name.
     pub saved: SavedAt,
@@ -20,7 +20,7 @@ pub struct Staged {
 
 /// Committed files not yet synced; dropping the queue removes them.
 #[derive(Default)]
-pub struct StagingQueue {
+pub(crate) struct StagingQueue {
     items: Vec<Staged>,
     /// The final names promised to queued messages.
     promised: HashSet<PathBuf>,
@@ -37,7 +37,7 @@ impl StagingQueue {
     }
 
     /// True when a queued message will take the name `path`.
-    pub fn is_promised(&self, path: &Path) -> bool {
+    pub(crate) fn is_promised(&self, path: &Path) -> bool {
         self.promised.contains(path)
     }
 
@@ -80,7 +80,7 @@ impl StagingQueue {
 
     /// Moves the queued messages into a job that syncs them into `dir`
     /// with `publish`; the queue is empty afterwards.
-    pub fn take_job<F>(&mut self, dir: &Path, publish: F) -> Box<dyn SyncJob>
+    pub(crate) fn take_job<F>(&mut self, dir: &Path, publish: F) -> Box<dyn SyncJob>
     where
         F: FnMut(&Staged) -> Result<PathBuf, StoreError> + Send + 'static,
     {

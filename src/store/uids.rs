@@ -54,7 +54,7 @@ pub struct UidState {
 impl UidState {
     /// Where the state of `target` lives: `.popscope-uids` inside a Maildir
     /// or `.eml` directory, `FILE.popscope-uids` beside an mbox file.
-    pub fn path_for(format: Format, target: &Path) -> PathBuf {
+    pub(crate) fn path_for(format: Format, target: &Path) -> PathBuf {
         match format {
             Format::Maildir | Format::Eml => target.join(STATE_FILE_NAME),
             Format::Mbox => {
@@ -107,7 +107,7 @@ impl UidState {
 
     /// Forgets this account's UIDs that are no longer on the server (so the
     /// file does not grow forever); returns how many were forgotten.
-    pub fn forget_missing<'a>(&mut self, on_server: impl IntoIterator<Item = &'a str>) -> usize {
+    pub(crate) fn forget_missing<'a>(&mut self, on_server: impl IntoIterator<Item = &'a str>) -> usize {
         let Some(uids) = self.accounts.get_mut(&self.account) else {
             return 0;
         };

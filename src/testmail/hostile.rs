@@ -4,7 +4,7 @@
 //! Maildir's; the demo turns them into CRLF).
 
 /// Makes a specimen, dated and identified by the stamp.
-pub type MakeHostile = fn(&Stamp) -> Vec<u8>;
+pub(crate) type MakeHostile = fn(&Stamp) -> Vec<u8>;
 
 /// Every specimen, by name. `super::maildir::mixed_maildrop` places them
 /// in this order.

@@ -74,7 +74,7 @@ fn kind(seed: u64) -> usize {
 
 /// The first bytes of the huge attachment, so it looks like the file type
 /// its name claims.
-pub fn magic(seed: u64) -> &'static [u8] {
+pub(crate) fn magic(seed: u64) -> &'static [u8] {
     match kind(seed) {
         0 => b"\x1f\x8b\x08\x00",
         1 => b"\0\0\0\x14ftypqt  ",

@@ -59,7 +59,7 @@ pub fn kind_at(index: usize) -> Option<&'static str> {
 }
 
 /// The message at 0-based `index` of a mixed maildrop (any `n > index`).
-pub fn mixed_message(index: usize) -> Vec<u8> {
+pub(crate) fn mixed_message(index: usize) -> Vec<u8> {
     match kind_at(index) {
         Some(name) => hostile(name),
         None => ordinary(index),
@@ -94,7 +94,7 @@ pub fn top0(msg: &[u8]) -> Vec<u8> {
 }
 
 /// Every bare LF becomes CRLF; nothing else changes.
-pub fn lf_to_crlf(msg: &[u8]) -> Vec<u8> {
+pub(crate) fn lf_to_crlf(msg: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(msg.len() + msg.len() / 30 + 2);
     let mut prev = 0u8;
     for &b in msg {

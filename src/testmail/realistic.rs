@@ -19,7 +19,7 @@ use super::rng::Rng;
 
 /// Where the date range of the generated maildrop ends (2026-11-01 00:00
 /// UTC). Fixed rather than "now" so a seed always gives the same messages.
-pub const DATES_END: i64 = days_from_civil(2026, 11, 1) * 86_400;
+pub(crate) const DATES_END: i64 = days_from_civil(2026, 11, 1) * 86_400;
 /// How far back the generated dates go.
 pub(super) const DATES_SPAN: i64 = 730 * 86_400;
 
@@ -555,7 +555,7 @@ const BOUNCE_REASONS: &[(&str, &str)] = &[
 const TYPO_DOMAINS: &[&str] = &["gmial.com", "outlok.com", "yahooo.co.uk", "hotmial.com", "gmx.nett"];
 
 /// A delivery status notification for a message the maildrop's owner sent.
-pub fn bounce(slot: &Slot) -> Vec<u8> {
+pub(crate) fn bounce(slot: &Slot) -> Vec<u8> {
     let mut rng = Rng::derive(slot.seed, slot.index as u64);
     let (rcpt_name, mut rcpt) = person(&mut rng);
     let (status, reason) = *rng.pick(BOUNCE_REASONS);
@@ -625,7 +625,7 @@ pub fn bounce(slot: &Slot) -> Vec<u8> {
 }
 
 /// Spreads `count` arrivals over the date range, in order, with jitter.
-pub fn arrival(index: usize, count: usize, rng_seed: u64) -> i64 {
+pub(crate) fn arrival(index: usize, count: usize, rng_seed: u64) -> i64 {
     let step = DATES_SPAN / count.max(1) as i64;
     let jitter = Rng::derive(rng_seed, index as u64 ^ 0xDA7E).below(step.max(1) as u64) as i64;
     DATES_END - DATES_SPAN + index as i64 * step + jitter

@@ -11,7 +11,7 @@
 //! names the message it stopped at and why.
 
 use super::{Cancel, Progress, Stopped, TransferObserver, TransferOptions, Wanted, save_messages};
-use crate::error::{Failure, FailureKind};
+use crate::error::FailureKind;
 use crate::mailbox::commit::{GuardedCommit, Marked};
 use crate::sanitize::sanitize_text;
 use crate::session::Session;
@@ -45,7 +45,7 @@ impl fmt::Display for BackedUp {
 /// Why a backup did not cover every marked message (so nothing may be
 /// deleted).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupFailed {
+pub(crate) struct BackupFailed {
     pub dir: PathBuf,
     /// The message it stopped at (number, UID), when one is to blame.
     pub message: Option<(u32, Option<String>)>,
@@ -61,10 +61,6 @@ pub struct BackupFailed {
 impl BackupFailed {
     pub fn cancelled(&self) -> bool {
         self.kind == FailureKind::Interrupted
-    }
-
-    pub fn failure(&self) -> Failure {
-        Failure::new(self.kind, self.to_string())
     }
 }
 
@@ -98,7 +94,7 @@ impl fmt::Display for BackupFailed {
 
 /// Opens (or creates) the backup Maildir; a caller does this before
 /// connecting, so an unusable directory stops everything before it starts.
-pub fn open_backup(dir: &Path) -> Result<Box<dyn MessageSink>, StoreError> {
+pub(crate) fn open_backup(dir: &Path) -> Result<Box<dyn MessageSink>, StoreError> {
     Ok(Box::new(MaildirSink::open(dir)?))
 }
 
@@ -120,7 +116,7 @@ pub fn wanted(marked: &[Marked]) -> Vec<Wanted> {
 /// failure says where it stopped. The session stays usable unless it
 /// failed; after a cancel or a storage error answers may still be in
 /// flight (close it rather than wait).
-pub async fn back_up<O: TransferObserver>(
+pub(crate) async fn back_up<O: TransferObserver>(
     session: &Session,
     commit: &mut GuardedCommit,
     dir: &Path,
@@ -139,7 +135,7 @@ pub async fn back_up<O: TransferObserver>(
 /// [`back_up`] for a caller that holds the commit elsewhere (the
 /// inspector): opens the Maildir at `dir` and copies `marked` into it. The
 /// caller must abandon its commit on `Err`.
-pub async fn copy_into<O: TransferObserver>(
+pub(crate) async fn copy_into<O: TransferObserver>(
     session: &Session,
     marked: &[Marked],
     dir: &Path,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Saves message `wanted` as `path`; the saved file (path and bytes), or
 /// why not in words.
-pub async fn save_eml(
+pub(crate) async fn save_eml(
     session: &crate::session::Session,
     wanted: Wanted,
     path: &Path,

@@ -62,7 +62,7 @@ pub(super) fn draw(frame: &mut Frame, app: &App) {
 }
 
 /// `12 of 40 messages · 3.2 MB of 10 MB · 2.1 MB/s`.
-pub fn counts_line(p: &Progress) -> String {
+pub(crate) fn counts_line(p: &Progress) -> String {
     let mut line = format!(
         "{} of {} messages · {} of {}",
         p.messages,

@@ -16,7 +16,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 /// What the status bar's server part says in the demo.
-pub const DEMO_LABEL: &str = "DEMO (local, generated mailbox)";
+pub(crate) const DEMO_LABEL: &str = "DEMO (local, generated mailbox)";
 
 pub(super) fn draw_activity(frame: &mut Frame, app: &App, area: Rect) {
     let theme = theme::of(app);

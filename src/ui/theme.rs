@@ -182,7 +182,7 @@ impl Theme {
 /// The theme with colour.
 pub const COLOUR: Theme = Theme::new(true);
 /// The theme without any colour.
-pub const MONO: Theme = Theme::new(false);
+pub(crate) const MONO: Theme = Theme::new(false);
 
 /// The theme `app` is drawn with.
 pub fn of(app: &App) -> &'static Theme {

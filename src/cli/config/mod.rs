@@ -150,7 +150,7 @@ pub struct ConfigFile {
 /// Where the config file is when neither `--config` nor POPSCOPE_CONFIG
 /// says: `$XDG_CONFIG_HOME/popscope/config.toml`, or under `~/.config` when
 /// that is unset or not absolute (as the XDG spec says).
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME") {
         Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
         _ => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".config"),
@@ -159,7 +159,7 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 /// The file `--config` names, or the default one.
-pub fn chosen_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
+pub(crate) fn chosen_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
     match flag {
         Some(path) => Ok(path.to_path_buf()),
         None => default_path().ok_or_else(|| {

@@ -30,7 +30,7 @@ pub fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
 }
 
 /// One of a clap value enum's names (`tls`, `starttls`), any case.
-pub fn value_enum<'de, D: Deserializer<'de>, T: ValueEnum>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn value_enum<'de, D: Deserializer<'de>, T: ValueEnum>(d: D) -> Result<Option<T>, D::Error> {
     let text = String::deserialize(d)?;
     T::from_str(&text, true).map(Some).map_err(|_| {
         let names: Vec<String> = T::value_variants()

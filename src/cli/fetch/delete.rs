@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 
 /// How consent to delete is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Consent {
+pub(crate) enum Consent {
     /// No `--delete`: nothing is ever deleted.
     Keep,
     /// `--delete --yes`.
@@ -54,7 +54,7 @@ impl Consent {
 /// Asks (when it must), then deletes exactly `saved`. Ends the session.
 /// Ctrl-C while the question waits deletes nothing; during the commit,
 /// the commit itself handles it.
-pub async fn delete_saved(
+pub(crate) async fn delete_saved(
     session: Session,
     consent: Consent,
     saved: &[SavedAt],

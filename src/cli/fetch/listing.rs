@@ -49,7 +49,7 @@ impl Rows {
     }
 
     /// Whether any listed message has a UID.
-    pub fn any_uid(&self) -> bool {
+    pub(crate) fn any_uid(&self) -> bool {
         self.uids_on_server.as_ref().is_some_and(|uids| !uids.is_empty())
             || self.selected.iter().any(|row| row.uid.is_some())
     }
@@ -117,7 +117,7 @@ async fn list_and_uidl(session: &Session) -> Result<(Vec<(u32, u64)>, UidList), 
 /// Without any UID a second run cannot tell what this one saved (said);
 /// `--uids-from` has nothing to select by, and `--delete` needs
 /// `--by-number` (refused otherwise, as `clean` does).
-pub fn refuse_without_uids(rows: &Rows, args: &FetchArgs) -> Result<(), Failure> {
+pub(crate) fn refuse_without_uids(rows: &Rows, args: &FetchArgs) -> Result<(), Failure> {
     if rows.listed == 0 || rows.any_uid() {
         return Ok(());
     }

@@ -21,7 +21,7 @@ const REFUSALS_SHOWN: usize = 3;
 
 /// Everything the summary and the JSON outcome say.
 #[derive(Debug)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     target: PathBuf,
     format: Format,
     json: bool,
@@ -72,7 +72,7 @@ impl Fetched {
 
     /// The messages to fetch: every selected one whose UID the target does
     /// not hold yet (a message without a UID is always fetched).
-    pub fn choose(&mut self, rows: &Rows, state: &UidState) -> Vec<Wanted> {
+    pub(crate) fn choose(&mut self, rows: &Rows, state: &UidState) -> Vec<Wanted> {
         self.listed = rows.listed;
         self.selected = rows.selected.len();
         let wanted: Vec<Wanted> = rows

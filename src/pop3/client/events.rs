@@ -131,7 +131,7 @@ impl Payload {
 
     /// The sample as sanitized lines, at most `max_lines`. A line cut by
     /// the sample's end is kept as far as it goes.
-    pub fn text_lines(&self, max_lines: usize) -> Vec<String> {
+    pub(crate) fn text_lines(&self, max_lines: usize) -> Vec<String> {
         let text = crate::sanitize::sanitize_bytes(&self.sample, true);
         let text = text.strip_suffix('\n').unwrap_or(&text);
         if text.is_empty() {
@@ -141,12 +141,12 @@ impl Payload {
     }
 
     /// Bytes of the payload held here.
-    pub fn sample_len(&self) -> usize {
+    pub(crate) fn sample_len(&self) -> usize {
         self.sample.len()
     }
 
     /// The sample is the whole payload.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.sample.len() as u64 >= self.total_bytes
     }
 }

@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 pub type RequestId = u64;
 
 /// Identifies one `take_output`: the commands that went out in one write.
-pub type BatchId = u64;
+pub(crate) type BatchId = u64;
 
 /// How the body of a streamed answer (RETR) reaches the caller. Other
 /// answers are framed and kept as the command table says.
@@ -240,7 +240,7 @@ impl Client {
     }
 
     /// The command whose answer is awaited next.
-    pub fn waiting_for(&self) -> Option<CommandKind> {
+    pub(crate) fn waiting_for(&self) -> Option<CommandKind> {
         self.in_flight.front().map(|f| f.kind)
     }
 
@@ -342,7 +342,7 @@ impl Client {
     }
 
     /// When `handle_timeout` must be called if nothing else happens first.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.timer.deadline()
     }
 
@@ -380,7 +380,7 @@ impl Client {
         })
     }
 
-    pub fn has_output(&self) -> bool {
+    pub(crate) fn has_output(&self) -> bool {
         !self.output.is_empty()
     }
 

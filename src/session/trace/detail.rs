@@ -10,7 +10,7 @@ use crate::pop3::codec::parse_status_line;
 use crate::text::human_size;
 
 /// Payload lines shown for anything but CAPA (which is shown whole).
-pub const MAX_DETAIL_LINES: usize = 200;
+pub(crate) const MAX_DETAIL_LINES: usize = 200;
 
 /// Where a line stands in a SASL exchange: its step (1 = the AUTH line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `--trace-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TraceFormat {
+pub(crate) enum TraceFormat {
     #[default]
     Text,
     Jsonl,
@@ -38,7 +38,7 @@ const MAX_PAYLOAD_LINES: usize = 2_000;
 
 /// Writes trace events in one format.
 #[derive(Debug, Clone, Copy)]
-pub struct TraceWriter {
+pub(crate) struct TraceWriter {
     pub format: TraceFormat,
     /// Write every payload held (otherwise only CAPA's).
     pub bodies: bool,
@@ -249,7 +249,7 @@ fn header_facts(header: &TraceHeader) -> Vec<(&'static str, String)> {
 }
 
 /// What a pipelined write held: "batch 12: 1,000 commands, 14.2 KB".
-pub fn batch_text(batch: u64, size: BatchSize) -> String {
+pub(crate) fn batch_text(batch: u64, size: BatchSize) -> String {
     let bytes = size
         .bytes
         .map(|b| format!(", {}", human_size(b as u64)))
@@ -274,7 +274,7 @@ pub fn suffix(entry: &TraceEntry) -> String {
 
 /// "… 2,840 TOP answers, 1.4 MB, median 2.6 ms, p99 9.8 ms …" for lines
 /// folded away.
-pub fn fold_text(verb: &str, stats: &RunStats) -> String {
+pub(crate) fn fold_text(verb: &str, stats: &RunStats) -> String {
     let count = if stats.commands > 0 {
         format!("{} {verb} commands", thousands(stats.commands))
     } else {
@@ -303,7 +303,7 @@ pub fn fold_text(verb: &str, stats: &RunStats) -> String {
 
 /// Writes everything `store` holds, in the order it happened: the header,
 /// every line, and a summary line where lines were folded.
-pub fn write_store(store: &TraceStore, writer: &mut TraceWriter, out: &mut impl Write) -> io::Result<()> {
+pub(crate) fn write_store(store: &TraceStore, writer: &mut TraceWriter, out: &mut impl Write) -> io::Result<()> {
     if let Some(header) = store.header() {
         writer.header(header, out)?;
     }
@@ -369,7 +369,7 @@ fn millis(d: Duration) -> f64 {
 }
 
 /// RFC 3339 in UTC with milliseconds: `2025-07-02T09:07:00.015Z`.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);

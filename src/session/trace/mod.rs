@@ -36,7 +36,7 @@ pub use store::TraceStore;
 
 /// Turns the client's instants into times since the session's start.
 #[derive(Debug, Clone, Copy)]
-pub struct TraceClock {
+pub(crate) struct TraceClock {
     start: Instant,
     /// The wall clock at `start`.
     wall: SystemTime,
@@ -135,7 +135,7 @@ impl TraceEntry {
     }
 
     /// A `-ERR`, or the session failing (a timeout, a protocol error).
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         match self.direction {
             Direction::Received => self.text.starts_with("-ERR"),
             Direction::Note => self.text.starts_with(ERROR_NOTE),
@@ -145,7 +145,7 @@ impl TraceEntry {
 
     /// The write this line opens, when it held more than one line: worth a
     /// marker of its own.
-    pub fn opens_pipelined_batch(&self) -> Option<(BatchId, BatchSize)> {
+    pub(crate) fn opens_pipelined_batch(&self) -> Option<(BatchId, BatchSize)> {
         let size = self.opens_batch.filter(|b| b.lines > 1)?;
         Some((self.batch?, size))
     }
@@ -228,7 +228,7 @@ impl TraceObserver for SharedTrace {
 }
 
 /// Hands `entry` to every observer (cloning for all but the last).
-pub fn dispatch(observers: &mut [Box<dyn TraceObserver>], entry: TraceEntry) {
+pub(crate) fn dispatch(observers: &mut [Box<dyn TraceObserver>], entry: TraceEntry) {
     if let Some((last, rest)) = observers.split_last_mut() {
         for observer in rest {
             observer.entry(entry.clone());

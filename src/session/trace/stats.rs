@@ -34,7 +34,7 @@ impl LatencyStats {
         }
     }
 
-    pub fn merge(&mut self, other: &LatencyStats) {
+    pub(crate) fn merge(&mut self, other: &LatencyStats) {
         self.count += other.count;
         self.min = match (self.min, other.min) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -56,7 +56,7 @@ impl LatencyStats {
 
     /// The latency below which a fraction `q` (0..=1) of them lie, to
     /// within the bucket width.
-    pub fn quantile(&self, q: f64) -> Option<Duration> {
+    pub(crate) fn quantile(&self, q: f64) -> Option<Duration> {
         if self.count == 0 {
             return None;
         }
@@ -153,7 +153,7 @@ impl RunStats {
     }
 
     /// `other` came after these lines.
-    pub fn merge(&mut self, other: &RunStats) {
+    pub(crate) fn merge(&mut self, other: &RunStats) {
         self.lines += other.lines;
         self.commands += other.commands;
         self.answers += other.answers;
@@ -168,7 +168,7 @@ impl RunStats {
 }
 
 /// The message number a command names.
-pub fn message_number(kind: CommandKind) -> Option<u32> {
+pub(crate) fn message_number(kind: CommandKind) -> Option<u32> {
     match kind {
         CommandKind::Top { msg, .. } => Some(msg),
         CommandKind::Retr(n) | CommandKind::Dele(n) | CommandKind::List(Some(n)) | CommandKind::Uidl(Some(n)) => {
@@ -179,7 +179,7 @@ pub fn message_number(kind: CommandKind) -> Option<u32> {
 }
 
 /// "2.6 ms", "840 µs", "1.20 s".
-pub fn format_latency(d: Duration) -> String {
+pub(crate) fn format_latency(d: Duration) -> String {
     let micros = d.as_secs_f64() * 1e6;
     if micros < 1000.0 {
         format!("{micros:.0} µs")
@@ -191,7 +191,7 @@ pub fn format_latency(d: Duration) -> String {
 }
 
 /// 2840 → "2,840".
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -87,7 +87,7 @@ pub enum Block {
 
 impl Block {
     /// The number of its first line (held or not).
-    pub fn first_seq(&self) -> u64 {
+    pub(crate) fn first_seq(&self) -> u64 {
         match self {
             Block::Line(k) => k.seq,
             Block::Group(g) => g.first_seq,
@@ -98,7 +98,7 @@ impl Block {
 
 /// Session-wide counts, for the connection panel.
 #[derive(Debug, Clone, Default)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub lines: u64,
     pub folded_lines: u64,
     /// Answer latencies per command verb.
@@ -151,7 +151,7 @@ impl TraceStore {
         }
     }
 
-    pub fn set_header(&mut self, header: TraceHeader) {
+    pub(crate) fn set_header(&mut self, header: TraceHeader) {
         self.header = Some(header);
         self.generation += 1;
     }
@@ -268,7 +268,7 @@ impl TraceStore {
 
     /// Changes with every update: a view built from the store is stale
     /// once this differs.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 
@@ -303,7 +303,7 @@ impl TraceStore {
         })
     }
 
-    pub fn totals(&self) -> &Totals {
+    pub(crate) fn totals(&self) -> &Totals {
         &self.totals
     }
 
@@ -324,7 +324,7 @@ fn is_essential(entry: &TraceEntry) -> bool {
 }
 
 /// The commands whose lines can come by the thousand.
-pub fn is_bulk(kind: CommandKind) -> bool {
+pub(crate) fn is_bulk(kind: CommandKind) -> bool {
     matches!(
         kind,
         CommandKind::Stat

@@ -17,11 +17,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Entries waiting to be written, at most.
-pub const MAX_QUEUED_ENTRIES: usize = 65_536;
+pub(crate) const MAX_QUEUED_ENTRIES: usize = 65_536;
 /// Bytes of entries waiting to be written, at most.
-pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// How long `finish` lets the writer catch up.
-pub const FINISH_WITHIN: Duration = Duration::from_secs(2);
+pub(crate) const FINISH_WITHIN: Duration = Duration::from_secs(2);
 
 enum Item {
     Header(TraceHeader),
@@ -54,7 +54,7 @@ struct Shared {
 /// The session's end of the queue. A clone writes to the same file (the
 /// inspector's reconnect: each session's lines follow its own header).
 #[derive(Clone)]
-pub struct FileObserver {
+pub(crate) struct FileObserver {
     tx: mpsc::Sender<Item>,
     shared: Arc<Shared>,
     bodies: bool,
@@ -89,7 +89,7 @@ impl TraceObserver for FileObserver {
 }
 
 /// A trace file being written (or none, when none was asked for).
-pub struct TraceFile {
+pub(crate) struct TraceFile {
     observer: Option<FileObserver>,
     done: Option<oneshot::Receiver<()>>,
     shared: Arc<Shared>,
@@ -151,7 +151,7 @@ impl TraceFile {
 
     /// Another observer on this file, for a later session (a reconnect);
     /// the file is complete once every one of them is dropped.
-    pub fn another_observer(&self) -> Option<FileObserver> {
+    pub(crate) fn another_observer(&self) -> Option<FileObserver> {
         self.observer.clone()
     }
 
