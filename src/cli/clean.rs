@@ -44,6 +44,25 @@ const KEEPALIVE: Duration = Duration::from_secs(60);
 /// section 4): the window, not the server, was the limit.
 pub const DELE_WINDOW_FACTOR: usize = 10;
 
+/// Whether a person can be asked on standard input (`clean` and `fetch
+/// --delete` ask before deleting): else a usage error saying why, with
+/// `hint`.
+pub(crate) fn can_ask(stdin_is_the_uid_list: bool, hint: &str) -> Result<(), Failure> {
+    if std::io::stdin().is_terminal() && !stdin_is_the_uid_list {
+        return Ok(());
+    }
+    let why = if stdin_is_the_uid_list {
+        "standard input carries the UID list, so there is no terminal to ask on"
+    } else {
+        "standard input is not a terminal, so there is nobody to ask"
+    };
+    Err(Failure::new(
+        FailureKind::Usage,
+        format!("refusing to delete without confirmation: {why}"),
+    )
+    .with_hint(hint))
+}
+
 /// How the person's consent is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Consent {
@@ -65,19 +84,11 @@ impl Consent {
             return Ok(Consent::Given);
         }
         let stdin_is_the_list = args.uids_from.as_deref().is_some_and(|p| p.as_os_str() == "-");
-        if std::io::stdin().is_terminal() && !stdin_is_the_list {
-            return Ok(Consent::Ask);
-        }
-        let why = if stdin_is_the_list {
-            "standard input carries the UID list, so there is no terminal to ask on"
-        } else {
-            "standard input is not a terminal, so there is nobody to ask"
-        };
-        Err(Failure::new(
-            FailureKind::Usage,
-            format!("refusing to delete without confirmation: {why}"),
-        )
-        .with_hint("add --dry-run to see what would be deleted, then --yes to delete it"))
+        can_ask(
+            stdin_is_the_list,
+            "add --dry-run to see what would be deleted, then --yes to delete it",
+        )?;
+        Ok(Consent::Ask)
     }
 }
 

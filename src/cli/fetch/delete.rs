@@ -7,13 +7,12 @@
 
 use crate::cli::backup::{Backup, back_up};
 use crate::cli::clean;
-use crate::error::{Failure, FailureKind};
+use crate::error::Failure;
 use crate::mailbox::commit::{ExitReport, GuardedCommit, Marked};
 use crate::session::Session;
 use crate::store::SavedAt;
 use crate::transfer::Cancel;
 use crate::transfer::backup::{BackedUp, BackupFailed};
-use std::io::IsTerminal;
 
 /// How consent to delete is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,19 +34,11 @@ impl Consent {
         if yes {
             return Ok(Consent::Given);
         }
-        if std::io::stdin().is_terminal() && !stdin_is_the_uid_list {
-            return Ok(Consent::Ask);
-        }
-        let why = if stdin_is_the_uid_list {
-            "standard input carries the UID list, so there is no terminal to ask on"
-        } else {
-            "standard input is not a terminal, so there is nobody to ask"
-        };
-        Err(Failure::new(
-            FailureKind::Usage,
-            format!("refusing to delete without confirmation: {why}"),
-        )
-        .with_hint("add --yes to delete what was fetched, or leave out --delete"))
+        clean::can_ask(
+            stdin_is_the_uid_list,
+            "add --yes to delete what was fetched, or leave out --delete",
+        )?;
+        Ok(Consent::Ask)
     }
 }
 
@@ -117,6 +108,8 @@ pub(crate) async fn delete_saved(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FailureKind;
+    use std::io::IsTerminal;
 
     #[test]
     fn delete_without_yes_and_without_a_terminal_is_refused() {
