@@ -15,7 +15,9 @@ use crate::session::{self, Session};
 use crate::text::human_size;
 use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::io::IsTerminal;
+use std::pin::Pin;
 use tokio::sync::oneshot;
 
 /// One listed message.
@@ -114,35 +116,19 @@ pub async fn list_messages(
     mut emit: impl FnMut(&Listing) -> std::io::Result<()>,
 ) -> Result<(u64, u64), Failure> {
     let report = &session.report;
-    let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
-    // STAT, LIST and UIDL go out together; the TOPs follow as soon as LIST
-    // is in, without waiting for UIDL.
-    let stat = session.send_now(Command::Stat)?;
-    let list = session.send_now(Command::List(None))?;
-    let uidl = if plan.asks_uidl() {
-        Some(session.send_now(Command::Uidl(None))?)
-    } else {
-        None
-    };
-    let count = apply_stat(stat.await?)?;
-    let sizes = apply_list(list.await?, count)?;
+    // The TOPs follow as soon as LIST is in, without waiting for UIDL.
+    let mut listed = Listed::start(session).await?;
+    let sizes = std::mem::take(&mut listed.sizes);
     let total = sizes.iter().fold(0u64, |sum, (_, size)| sum.saturating_add(*size));
-    if let Some(notice) = plan.top_notice() {
+    if let Some(notice) = listed.plan.top_notice() {
         warn(notice);
     }
     let mut headers = HeaderWindow::new(session, &sizes, budget_for(report.window));
-    if plan.asks_top() {
+    if listed.plan.asks_top() {
         headers.refill()?;
     }
-    let uids = match uidl {
-        Some(uidl) => plan.apply_uidl(uidl.await?)?,
-        None => UidList::default(),
-    };
-    match (uids.notice(), plan.uidl_notice()) {
-        (Some(notice), _) => warn(&notice),
-        (None, Some(notice)) if !sizes.is_empty() => warn(notice),
-        _ => {}
-    }
+    let uids = listed.uids(!sizes.is_empty()).await?;
+    let mut plan = listed.plan;
     let mut message_ids = HashSet::new();
     for (msg, size) in &sizes {
         let headers = match headers.next().await? {
@@ -235,6 +221,49 @@ impl<'a> HeaderWindow<'a> {
     }
 }
 
-fn warn(notice: &str) {
+pub(crate) fn warn(notice: &str) {
     eprintln!("popscope: warning: {notice}");
+}
+
+type Pending<'s> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + 's>>;
+
+/// The start of every listing (`list`, `clean`, `fetch`): STAT, LIST and
+/// UIDL (when the server may have it) on the wire together, and LIST
+/// checked against STAT's count; UIDL's answer is taken when wanted.
+pub(crate) struct Listed<'s> {
+    pub(crate) plan: ListingPlan,
+    pub(crate) sizes: Vec<(u32, u64)>,
+    uidl: Option<Pending<'s>>,
+}
+
+impl<'s> Listed<'s> {
+    pub(crate) async fn start(session: &'s Session) -> Result<Listed<'s>, Failure> {
+        let report = &session.report;
+        let plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
+        let stat = session.send_now(Command::Stat)?;
+        let list = session.send_now(Command::List(None))?;
+        let uidl: Option<Pending<'s>> = if plan.asks_uidl() {
+            Some(Box::pin(session.send_now(Command::Uidl(None))?))
+        } else {
+            None
+        };
+        let count = apply_stat(stat.await?)?;
+        let sizes = apply_list(list.await?, count)?;
+        Ok(Listed { plan, sizes, uidl })
+    }
+
+    /// UIDL's answer, applied; says what is missing (a server without
+    /// UIDL is worth a word only when there are messages).
+    pub(crate) async fn uids(&mut self, any_messages: bool) -> Result<UidList, Failure> {
+        let uids = match self.uidl.take() {
+            Some(uidl) => self.plan.apply_uidl(uidl.await?)?,
+            None => UidList::default(),
+        };
+        match (uids.notice(), self.plan.uidl_notice()) {
+            (Some(notice), _) => warn(&notice),
+            (None, Some(notice)) if any_messages => warn(notice),
+            _ => {}
+        }
+        Ok(uids)
+    }
 }

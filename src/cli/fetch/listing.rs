@@ -4,11 +4,10 @@
 //! selection (`--match`, `--uids-from`, both: the intersection) takes.
 
 use super::FetchArgs;
-use crate::cli::list::{Listing, list_messages};
+use crate::cli::list::{Listed, Listing, list_messages};
 use crate::cli::select::Selector;
 use crate::error::{Failure, FailureKind};
-use crate::mailbox::{ListingPlan, UidList, apply_list, apply_stat};
-use crate::pop3::client::Command;
+use crate::mailbox::UidList;
 use crate::query::Verdict;
 use crate::session::Session;
 
@@ -91,27 +90,10 @@ pub async fn list(session: &Session, mut selector: Option<&mut Selector>) -> Res
 /// STAT, LIST and UIDL (when the server may have it), on the wire
 /// together; LIST checked against STAT's count.
 async fn list_and_uidl(session: &Session) -> Result<(Vec<(u32, u64)>, UidList), Failure> {
-    let report = &session.report;
-    let mut plan = ListingPlan::from_capa(report.capa_after.as_ref().or(report.capa_before.as_ref()));
-    let stat = session.send_now(Command::Stat)?;
-    let list = session.send_now(Command::List(None))?;
-    let uidl = if plan.asks_uidl() {
-        Some(session.send_now(Command::Uidl(None))?)
-    } else {
-        None
-    };
-    let count = apply_stat(stat.await?)?;
-    let sizes = apply_list(list.await?, count)?;
-    let uids = match uidl {
-        Some(uidl) => plan.apply_uidl(uidl.await?)?,
-        None => UidList::default(),
-    };
-    match (uids.notice(), plan.uidl_notice()) {
-        (Some(notice), _) => super::warn(&notice),
-        (None, Some(notice)) if !sizes.is_empty() => super::warn(notice),
-        _ => {}
-    }
-    Ok((sizes, uids))
+    let mut listed = Listed::start(session).await?;
+    let any_messages = !listed.sizes.is_empty();
+    let uids = listed.uids(any_messages).await?;
+    Ok((listed.sizes, uids))
 }
 
 /// Without any UID a second run cannot tell what this one saved (said);

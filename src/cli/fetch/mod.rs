@@ -17,6 +17,7 @@ mod listing;
 mod report;
 
 use super::backup::Backup;
+use super::list::warn;
 use super::progress::ProgressLine;
 use super::select::{Selector, UidSet, parse_match};
 use super::{ConnectArgs, TraceFile};
@@ -281,8 +282,4 @@ impl TransferObserver for Recorder {
         }
         Ok(())
     }
-}
-
-fn warn(notice: &str) {
-    eprintln!("popscope: warning: {notice}");
 }
