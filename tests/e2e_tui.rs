@@ -384,9 +384,14 @@ impl Run {
 
     /// Like `start_after`, with more arguments for popscope.
     fn start_with(name: &str, scheme: Scheme, extra: &str, before: impl FnOnce(&Dovecot)) -> Run {
+        Run::start_on(name, scheme, extra, &maildrop::mixed_maildrop(MESSAGES), before)
+    }
+
+    /// Like `start_with`, on a maildrop of `messages` instead of the 40.
+    fn start_on(name: &str, scheme: Scheme, extra: &str, messages: &[Vec<u8>], before: impl FnOnce(&Dovecot)) -> Run {
         let dovecot = Dovecot::builder().user("alice", PASSWORD).start();
-        let n = dovecot.deliver_many("alice", maildrop::mixed_maildrop(MESSAGES));
-        assert_eq!(n, MESSAGES);
+        let n = dovecot.deliver_many("alice", messages);
+        assert_eq!(n, messages.len());
         before(&dovecot);
         let url = match scheme {
             Scheme::Pop3s => format!("pop3s://alice@localhost:{}", dovecot.pop3s_port()),
@@ -759,6 +764,188 @@ fn s_saves_messages_byte_for_byte_from_the_list_and_the_viewer() {
     let mut pop = run.check_session();
     assert_eq!(pop.stat().0 as usize, MESSAGES, "nothing deleted");
     pop.quit().expect("QUIT");
+}
+
+/// Waits for a list of `count` messages with every header loaded and
+/// `subject` shown.
+fn wait_small_list(run: &Run, count: usize, subject: &str) -> String {
+    run.tmux
+        .wait_for(&format!("the list with {count} messages and all headers loaded"), |s| {
+            let status = status_bar(s);
+            status.contains(" ● connected ")
+                && status.contains(&format!(" {count} msgs"))
+                && !status.contains("headers ")
+                && s.contains(subject)
+        })
+}
+
+/// Waits (polling, up to `WAIT`) until `path` exists and holds `len`
+/// bytes; returns its bytes.
+fn wait_file(path: &Path, len: usize) -> Vec<u8> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(bytes) = std::fs::read(path)
+            && bytes.len() == len
+        {
+            return bytes;
+        }
+        if Instant::now() >= deadline {
+            let dir = path.parent().expect("a file in a directory");
+            let present: Vec<(PathBuf, u64)> = std::fs::read_dir(dir)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!(
+                "{} did not appear with {len} bytes within {WAIT:?}; {} holds {present:?}",
+                path.display(),
+                dir.display()
+            );
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The `s` prompt for the selected message (or the one in view), answered
+/// with `path`; waits for the save to be reported.
+fn save_message_as(t: &Tmux, path: &Path, number: usize) {
+    t.send("s");
+    t.wait_for("the save prompt", |s| s.contains("Save as (.eml"));
+    t.send("C-u");
+    t.type_text(&path.display().to_string());
+    t.send("Enter");
+    t.wait_for(&format!("message {number} saved"), |s| {
+        s.contains(&format!("saved message {number} ("))
+    });
+}
+
+/// `bytes` as quoted-printable with LF line ends (Dovecot sends CRLF):
+/// each CRLF of `bytes` a hard line break, soft breaks keeping lines
+/// within 76 characters.
+fn quoted_printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut width = 0;
+        for (i, &b) in line.iter().enumerate() {
+            let last = i + 1 == line.len();
+            let plain = (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' && !last);
+            let piece = if plain {
+                (b as char).to_string()
+            } else {
+                format!("={b:02X}")
+            };
+            if width + piece.len() > 75 {
+                out.push_str("=\n");
+                width = 0;
+            }
+            width += piece.len();
+            out.push_str(&piece);
+        }
+        out.push('\n');
+    }
+    // The last piece's LF (after a final CRLF, of an empty piece) is the
+    // one that belongs to the boundary that follows.
+    out
+}
+
+/// `bytes` as base64 lines of 76 characters, LF line ends.
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("{}\n", std::str::from_utf8(line).unwrap()))
+        .collect()
+}
+
+/// A multipart/mixed message (LF line ends, as in a Maildir) with a text
+/// part and the `attachments` (file name as the mail gives it, transfer
+/// encoding, bytes).
+fn with_attachments(subject: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut m = format!(
+        "From: Bob Sender <bob@example.org>\nTo: alice@example.test\nSubject: {subject}\n\
+         Date: Mon, 01 Jan 2024 12:00:00 +0000\nMessage-ID: <attachments@example.org>\n\
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"=_part\"\n\n\
+         --=_part\nContent-Type: text/plain; charset=utf-8\n\nThe files are attached.\n"
+    );
+    for (name, encoding, bytes) in attachments {
+        m.push_str(&format!(
+            "--=_part\nContent-Type: application/octet-stream\n\
+             Content-Disposition: attachment; filename=\"{name}\"\n\
+             Content-Transfer-Encoding: {encoding}\n\n"
+        ));
+        m.push_str(&match *encoding {
+            "base64" => base64_lines(bytes),
+            _ => quoted_printable(bytes),
+        });
+    }
+    m.push_str("--=_part--\n");
+    m.into_bytes()
+}
+
+/// a5. In the viewer, `a` selects each attachment in turn and Enter saves
+/// it decoded, in the directory the `s` prompt was answered with: a
+/// 100 KB binary (base64) and a text (quoted-printable) are byte for byte
+/// what was attached, and names from the mail that climb out
+/// (`../../etc/passwd`) or are absolute land inside that directory.
+#[test]
+fn attachments_save_decoded_byte_for_byte_inside_the_chosen_directory() {
+    require_terminal_and_dovecot!();
+    let dir = tempfile::tempdir().unwrap();
+    let binary = popscope::testmail::Rng::new(9).bytes(100 * 1024);
+    let mut text = "Grüße aus Köln: naïve café = 100 %, tab\there, trailing space \r\n"
+        .as_bytes()
+        .to_vec();
+    text.extend_from_slice(&b"0123456789 abcdefghij ".repeat(12));
+    text.extend_from_slice(b"\r\n=3D is not an escape here\r\nlast line\r\n");
+    let passwd = b"root:x:0:0:not really:/root:/bin/sh\r\n".to_vec();
+    let absolute = b"an absolute name\r\n".to_vec();
+    let attachments: [(&str, &str, &[u8]); 4] = [
+        ("random.bin", "base64", &binary),
+        ("notes.txt", "quoted-printable", &text),
+        ("../../etc/passwd", "base64", &passwd),
+        ("/tmp/popscope-e2e-absolute/CON.txt", "quoted-printable", &absolute),
+    ];
+    let subject = "Four attachments";
+    let message = with_attachments(subject, &attachments);
+    let run = Run::start_on("attachments", Scheme::Pop3s, "", &[message], |_| {});
+    let t = &run.tmux;
+    wait_small_list(&run, 1, subject);
+    t.send("Enter");
+    t.wait_for("message 1 open", |s| row(s, 0).starts_with("┌ Message 1 "));
+    // Answering the `s` prompt chooses the directory attachments go to.
+    save_message_as(t, &dir.path().join("whole.eml"), 1);
+
+    let saved_as = ["random.bin", "notes.txt", "passwd", "_CON.txt"];
+    for (i, ((_, _, bytes), name)) in attachments.iter().zip(saved_as).enumerate() {
+        t.send("a");
+        t.wait_for(&format!("attachment {} selected", i + 1), |s| {
+            s.contains(&format!("attachment {}: Enter or s saves it", attachments[i].0))
+        });
+        t.send("Enter");
+        let saved = wait_file(&dir.path().join(name), bytes.len());
+        assert!(saved == *bytes, "{name} differs from the attachment");
+        t.wait_for(&format!("{name} reported saved"), |s| {
+            s.contains("saved the attachment (")
+        });
+    }
+    let mut listed: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["_CON.txt", "notes.txt", "passwd", "random.bin", "whole.eml"]);
+    assert!(!Path::new("/tmp/popscope-e2e-absolute").exists());
+
+    t.send_and_wait_change("Escape");
+    t.wait_for("the list again", |s| row(s, 0).starts_with("┌ Messages · 1 "));
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
 }
 
 /// a4. `W` with nothing marked saves every message into an mbox whose
