@@ -948,6 +948,78 @@ fn attachments_save_decoded_byte_for_byte_inside_the_chosen_directory() {
     assert_eq!(code, 0, "{s}");
 }
 
+/// Bytes of a message of `size` bytes or a little more: the huge demo
+/// message's frame around base64 lines of pseudo-random bytes.
+fn large_message(seed: u64, size: usize) -> Vec<u8> {
+    use popscope::testmail::huge;
+    let mut m = huge::head(seed, size as u64, 0);
+    let mut rng = popscope::testmail::Rng::new(seed);
+    let line_bytes = 57; // 76 base64 characters
+    let lines = size.saturating_sub(m.len()) / 78 + 1;
+    m.extend_from_slice(
+        base64_lines(&rng.bytes(lines * line_bytes))
+            .replace('\n', "\r\n")
+            .as_bytes(),
+    );
+    m.extend_from_slice(&huge::tail(seed));
+    m
+}
+
+/// Line ends a reader may take for something else: bare CRs in headers
+/// and body, CR CR LF, a CR before a dot, no final line end (LF line ends
+/// otherwise, as in a Maildir).
+const BARE_CR_MESSAGE: &[u8] = b"From: Mallory <mallory@example.com>\n\
+To: alice@example.test\n\
+Subject: hostile: bare CR\rin the subject\n\
+Date: Mon, 01 Jan 2024 12:00:00 +0000\n\
+Message-ID: <bare-cr@hostile.example.com>\n\
+X-Bare-Cr: a\rb\r\rc\n\
+\n\
+line one\rstill line one\n\
+line two\r\r\n\
+\rstarts with a CR\n\
+.\r.a dot after a CR\n\
+..two dots\n\
+.\n\
+last line ends in a bare CR\r";
+
+/// a6. `s` on a message with bare CRs and on a 20 MB message (saved in
+/// under a second here): the saved .eml files are the raw client's RETRs
+/// byte for byte.
+#[test]
+fn s_saves_bare_cr_and_a_20_mb_message_byte_for_byte() {
+    require_terminal_and_dovecot!();
+    let dir = tempfile::tempdir().unwrap();
+    let large = large_message(20, 20 << 20);
+    let mut raw = Vec::new();
+    let messages = [BARE_CR_MESSAGE.to_vec(), large];
+    let run = Run::start_on("save-bare-cr-large", Scheme::Pop3s, "", &messages, |d| {
+        let mut pop = RawPop3::login(d.pop3_port(), "alice", PASSWORD);
+        raw = (1..=2).map(|n| pop.retr(n)).collect();
+        pop.quit().expect("QUIT");
+    });
+    assert!(raw[1].len() >= 20 << 20, "the large message is 20 MB");
+    let t = &run.tmux;
+    wait_small_list(&run, 2, "hostile: bare CR");
+    run.wait_preview(1);
+    let bare_cr = dir.path().join("bare-cr.eml");
+    save_message_as(t, &bare_cr, 1);
+    assert!(
+        std::fs::read(&bare_cr).unwrap() == raw[0],
+        "the bare-CR message differs from the raw RETR"
+    );
+    run.down_to(2);
+    let large = dir.path().join("large.eml");
+    save_message_as(t, &large, 2);
+    assert!(
+        std::fs::read(&large).unwrap() == raw[1],
+        "the 20 MB message differs from the raw RETR"
+    );
+    t.send("q");
+    let (s, code) = t.wait_exit();
+    assert_eq!(code, 0, "{s}");
+}
+
 /// a4. `W` with nothing marked saves every message into an mbox whose
 /// messages, unquoted, are the raw client's RETRs.
 #[test]
