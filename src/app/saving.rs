@@ -1,6 +1,7 @@
 //! Saving from the inspector: `s` on a message (list or viewer) proposes
 //! a safe `.eml` name (date and subject through the store's sanitizer: no
-//! separators, no leading dot) in the directory used last (else the
+//! separators, no leading dot; the subject as decoded, not as shown, so
+//! an ESC is dropped rather than named `␛`) in the directory used last (else the
 //! current one), in the prompt; Enter saves it byte for byte (the event
 //! loop RETRs it into the file); a name that exists is replaced only after
 //! a second Enter on the same name.
@@ -79,7 +80,7 @@ impl App {
             return vec![];
         };
         let (date, subject) = match row.summary() {
-            Some(h) => (h.date.as_deref(), h.subject.as_str()),
+            Some(h) => (h.date.as_deref(), h.subject_for_file_name()),
             None => (None, ""),
         };
         let name = propose_eml_name(date, subject, row.number);

@@ -678,3 +678,27 @@ fn attachments_are_selectable_and_save_decoded_inside_the_chosen_directory() {
     );
     assert_eq!(std::fs::read(dir.path().join("_CON")).unwrap(), "café = ok".as_bytes());
 }
+
+/// `s` proposes a name from the subject as decoded, through the store's
+/// sanitizer: not the display's stand-ins (`␛`, `�`), no control or bidi
+/// character, no separator, no leading dot.
+#[test]
+fn the_proposed_name_comes_from_the_decoded_subject() {
+    let (mut app, _) = listed(1, 10);
+    // No Date: the name starts with the subject, whose leading dot goes.
+    let header = "From: a@example.org\r\n\
+                  Subject: =?utf-8?B?LiBJbnZvaWNlG1szMW0gcmVkG1swbSDigK5mZHAuZXhlIDIwMjQvMDE=?=\r\n\r\n";
+    let summary = crate::mail::HeaderSummary::parse(header.as_bytes());
+    assert_eq!(
+        summary.subject_for_file_name(),
+        ". Invoice\x1b[31m red\x1b[0m \u{202e}fdp.exe 2024/01"
+    );
+    assert!(summary.subject.contains('␛'), "{}", summary.subject);
+    app.list.rows[0].headers = row::Headers::Loaded(Box::new(summary));
+    app.handle_action(Action::SaveMessage);
+    let name = app.prompt.as_ref().expect("the save prompt").text.clone();
+    assert_eq!(name, "Invoice_[31m red_[0m fdp.exe 2024_01.eml");
+    assert!(crate::sanitize::is_terminal_safe(&name), "{name:?}");
+    assert!(crate::store::is_plain_file_name(&name), "{name:?}");
+    assert!(!name.starts_with('.'), "{name:?}");
+}

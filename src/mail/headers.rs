@@ -8,6 +8,7 @@
 //! maildrop), so the other headers are one compact, bounded string.
 
 use super::value::{clean_header, format_address, is_header_name, push_clean_value, readable_header_bytes};
+use crate::sanitize::visible_stand_in;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 use serde::Serialize;
@@ -27,9 +28,13 @@ const MAX_OTHER_VALUE: usize = 128;
 const MAX_NAME: usize = 64;
 /// RFC 5322 §2.1.1: a line is at most 998 characters, CRLF excluded.
 const MAX_LINE: usize = 998;
+/// Most bytes of a decoded Subject kept for naming a saved file: several
+/// times the longest file name made from it.
+const MAX_NAME_SUBJECT_BYTES: usize = 1024;
 
 /// The displayable facts of one message's header. All strings are safe to
-/// print on a terminal.
+/// print on a terminal, except what [`HeaderSummary::subject_for_file_name`]
+/// gives.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HeaderSummary {
     pub date: Option<String>,
@@ -59,6 +64,12 @@ pub struct HeaderSummary {
     /// code byte starts no name, and a name holds no ':'.
     #[serde(skip)]
     other_headers: Box<str>,
+    /// The decoded Subject before display conversion, cut to
+    /// [`MAX_NAME_SUBJECT_BYTES`], when that conversion put stand-ins
+    /// (`␛`, `�`) in `subject`: a file name is made from what the sender
+    /// wrote, not from what the terminal was shown. Not terminal-safe.
+    #[serde(skip)]
+    subject_as_decoded: Option<Box<str>>,
 }
 
 impl HeaderSummary {
@@ -104,6 +115,14 @@ impl HeaderSummary {
         } else {
             None
         }
+    }
+
+    /// The Subject as decoded, before display conversion, for proposing
+    /// a file name: NOT terminal-safe, so only ever through the store's
+    /// name sanitizer (which makes it so). `subject` when the two differ
+    /// at most in how whitespace is written.
+    pub fn subject_for_file_name(&self) -> &str {
+        self.subject_as_decoded.as_deref().unwrap_or(&self.subject)
     }
 
     /// The headers kept besides the fields, as (name, value), in block order.
@@ -249,6 +268,13 @@ fn parse_inner(raw: &[u8]) -> HeaderSummary {
             .map(|a| clean_header(&format_address(a)))
             .unwrap_or_default(),
         subject: message.subject().map(clean_header).unwrap_or_default(),
+        subject_as_decoded: message.subject().filter(|s| shown_with_stand_ins(s)).map(|s| {
+            let mut cut = s.len().min(MAX_NAME_SUBJECT_BYTES);
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            Box::from(&s[..cut])
+        }),
         message_id: message.message_id().map(clean_header).unwrap_or_default(),
         content_type: message
             .content_type()
@@ -272,6 +298,16 @@ fn parse_inner(raw: &[u8]) -> HeaderSummary {
     summary.broken = broken;
     summary.other_headers = other_headers(&message, &block, &mut summary);
     summary
+}
+
+/// True when display conversion changes `value` beyond its whitespace:
+/// a control (even VT, FF, NEL, which it shows as spaces), a bidi or
+/// format character.
+fn shown_with_stand_ins(value: &str) -> bool {
+    !value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && value
+            .chars()
+            .any(|c| visible_stand_in(c) != c && !matches!(c, '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}'))
 }
 
 /// What one pass over the raw block's bytes notices: bare CRs, NULs, long

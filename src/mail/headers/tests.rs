@@ -323,3 +323,26 @@ fn a_header_named_by_whitespace_alone_keeps_a_visible_name() {
         assert!(!name.is_empty(), "a nameless header with value {value:?}");
     }
 }
+
+/// The subject as decoded is kept for file names only when the display
+/// put stand-ins in it (a copy per message would double a big list's
+/// subjects), and then bounded.
+#[test]
+fn the_subject_as_decoded_is_kept_only_when_the_display_changed_it() {
+    let plain =
+        HeaderSummary::parse(b"From: a@b\r\nSubject: Gr\xc3\xbc\xc3\x9fe,\tfolded\r\n  on \xc2\xa0two lines\r\n\r\n");
+    assert_eq!(plain.subject_as_decoded, None);
+    assert_eq!(plain.subject_for_file_name(), plain.subject);
+    let hostile = HeaderSummary::parse(b"From: a@b\r\nSubject: a\x1b[2Jb \xe2\x80\xae/x\r\n\r\n");
+    assert_eq!(hostile.subject_for_file_name(), "a\x1b[2Jb \u{202e}/x");
+    assert_eq!(hostile.subject, "a␛[2Jb �/x");
+    let long = format!("From: a@b\r\nSubject: \x0b{}\r\n\r\n", "é".repeat(4000));
+    let long = HeaderSummary::parse(long.as_bytes());
+    let kept = long.subject_for_file_name();
+    assert!(
+        kept.len() <= MAX_NAME_SUBJECT_BYTES && kept.len() > MAX_NAME_SUBJECT_BYTES - 4,
+        "{}",
+        kept.len()
+    );
+    assert!(kept.starts_with('\u{b}'), "a VT is shown as a space, kept for the name");
+}
