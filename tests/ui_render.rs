@@ -1231,6 +1231,8 @@ fn save_prompt_proposes_a_safe_name_and_asks_before_replacing() {
         !name.contains(['/', '\\', '\u{1b}', '\u{7}', '\0']),
         "no separator or control: {name:?}"
     );
+    // From the subject as decoded, not as shown: no stand-in either.
+    assert!(!name.contains(['␛', '␇', '␀', '�']), "no stand-in: {name:?}");
     let terminal = render(&fake.app);
     let text = screen_text(&terminal);
     assert!(text.contains("Save as (.eml, byte for byte)"), "{text}");
