@@ -76,9 +76,7 @@ pub(crate) fn describe_as(verb: &str, p: &Progress) -> String {
         human_size(p.bytes),
         human_size(p.total_bytes.max(p.bytes))
     );
-    let secs = p.elapsed.as_secs_f64();
-    if secs >= 0.2 && p.bytes > 0 {
-        let rate = p.bytes as f64 / secs;
+    if let Some(rate) = p.rate() {
         line.push_str(&format!(" · {}/s", human_size(rate as u64)));
         let left = p.total_bytes.saturating_sub(p.bytes) as f64 / rate;
         line.push_str(&format!(" · {} left", duration_words(left)));

@@ -85,6 +85,15 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
+impl Progress {
+    /// Bytes a second so far, once there is enough to tell (a fifth of a
+    /// second and a byte).
+    pub(crate) fn rate(&self) -> Option<f64> {
+        let secs = self.elapsed.as_secs_f64();
+        (secs >= 0.2 && self.bytes > 0).then(|| self.bytes as f64 / secs)
+    }
+}
+
 /// Told what happens, on the writer thread.
 pub trait TransferObserver: Send + 'static {
     /// After every chunk and every commit; throttle as needed.

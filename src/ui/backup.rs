@@ -70,9 +70,8 @@ pub(crate) fn counts_line(p: &Progress) -> String {
         human_size(p.bytes),
         human_size(p.total_bytes.max(p.bytes))
     );
-    let secs = p.elapsed.as_secs_f64();
-    if secs >= 0.2 && p.bytes > 0 {
-        line.push_str(&format!(" · {}/s", human_size((p.bytes as f64 / secs) as u64)));
+    if let Some(rate) = p.rate() {
+        line.push_str(&format!(" · {}/s", human_size(rate as u64)));
     }
     line
 }
