@@ -4,42 +4,11 @@
 //! allocates while it measures.)
 
 use popscope::store::{Format, MessageMeta, open_sink};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
-    PEAK.fetch_max(live, Ordering::SeqCst);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-            grew(new_size);
-        }
-        new
-    }
-}
+use counting_alloc::{Counting, peak_above, start_measuring};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -68,8 +37,7 @@ fn a_100_mb_message_costs_less_than_a_megabyte_in_every_format() {
             _ => dir.path().join("big"),
         };
         let mut sink = open_sink(format, &target).unwrap();
-        let baseline = LIVE.load(Ordering::SeqCst);
-        PEAK.store(baseline, Ordering::SeqCst);
+        let baseline = start_measuring();
         let mut writer = sink
             .begin(&MessageMeta {
                 number: 1,
@@ -86,7 +54,7 @@ fn a_100_mb_message_costs_less_than_a_megabyte_in_every_format() {
         }
         writer.commit().unwrap();
         let saved = sink.sync().unwrap();
-        let peak = PEAK.load(Ordering::SeqCst) - baseline;
+        let peak = peak_above(baseline);
         assert_eq!(saved[0].bytes, written as u64);
         assert!(
             peak < BUDGET,

@@ -11,43 +11,12 @@ use popscope::demo::{DemoOptions, DemoServer, Maildrop};
 use popscope::session::{Observers, open};
 use popscope::store::{Format, open_sink};
 use popscope::transfer::{Cancel, Progress, TransferObserver, TransferOptions, Wanted, save_messages};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-struct Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
-    PEAK.fetch_max(live, Ordering::SeqCst);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-            grew(new_size);
-        }
-        new
-    }
-}
+use counting_alloc::{Counting, peak_above, start_measuring};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -84,8 +53,7 @@ async fn many_large_messages_cost_a_few_megabytes_however_slow_the_disk() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let sink = open_sink(Format::Maildir, dir.path()).unwrap();
-    let baseline = LIVE.load(Ordering::SeqCst);
-    PEAK.store(baseline, Ordering::SeqCst);
+    let baseline = start_measuring();
     let transfer = save_messages(
         &session,
         &wanted,
@@ -95,7 +63,7 @@ async fn many_large_messages_cost_a_few_megabytes_however_slow_the_disk() {
         &Cancel::default(),
     )
     .await;
-    let peak = PEAK.load(Ordering::SeqCst) - baseline;
+    let peak = peak_above(baseline);
     assert!(transfer.complete(), "{:?}", transfer.stopped);
     assert_eq!(transfer.saved.len(), MESSAGES);
     assert_eq!(transfer.bytes(), SIZE * MESSAGES as u64);
