@@ -1650,7 +1650,7 @@ fn no_control_characters_anywhere() {
     let mut app = fake_session(CATALOG);
     for (i, row) in app.list.rows.iter().enumerate() {
         if let Headers::Loaded(h) = &row.headers {
-            for field in [&h.from, &h.subject, &h.to, &h.message_id] {
+            for field in [h.from(), h.subject(), h.to(), h.message_id()] {
                 assert!(!field.chars().any(forbidden), "row {i}: {field:?}");
             }
         }
@@ -2416,7 +2416,7 @@ fn sorting_by_sender_and_biggest_first() {
         .list
         .order
         .iter()
-        .map(|&i| fake.app.list.rows[i].summary().unwrap().from.to_lowercase())
+        .map(|&i| fake.app.list.rows[i].summary().unwrap().from().to_lowercase())
         .collect();
     assert!(froms.windows(2).all(|w| w[0] <= w[1]), "{froms:#?}");
     fake.press(KeyCode::Char('o'));

@@ -173,8 +173,8 @@ fn prefetch_ahead(rows: &[MessageRow], i: usize) {
         ..
     }) = rows.get(i + 8)
     {
-        prefetch(summary.from.as_ptr());
-        prefetch(summary.subject.as_ptr());
+        prefetch(summary.from().as_ptr());
+        prefetch(summary.subject().as_ptr());
     }
 }
 

@@ -152,14 +152,15 @@ impl MessageList {
         row.headers = headers;
         let mut displaced = None;
         if let (false, Headers::Loaded(h)) = (was_loaded, &self.rows[i].headers) {
-            let found = if h.message_id.is_empty() {
+            let found = if h.message_id().is_empty() {
                 // A message without an ID is nobody's duplicate.
                 Some(Dup::No)
             } else {
                 let rows = &self.rows;
-                match self.dups.record(i, &h.message_id, |j| {
-                    rows[j].summary().map_or("", |h| h.message_id.as_str())
-                }) {
+                match self
+                    .dups
+                    .record(i, h.message_id(), |j| rows[j].summary().map_or("", |h| h.message_id()))
+                {
                     Found::First => None,
                     Found::Dup => Some(Dup::Yes),
                     Found::Displaced(j) => {

@@ -80,7 +80,7 @@ impl App {
             return vec![];
         };
         let (date, subject) = match row.summary() {
-            Some(h) => (h.date.as_deref(), h.subject_for_file_name()),
+            Some(h) => (h.date(), h.subject_for_file_name()),
             None => (None, ""),
         };
         let name = propose_eml_name(date, subject, row.number);

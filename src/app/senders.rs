@@ -61,7 +61,7 @@ impl SenderIndex {
         let (true, Some(headers)) = (self.built, row.summary()) else {
             return;
         };
-        let address = lowercase(sender_address(&headers.from));
+        let address = lowercase(sender_address(headers.from()));
         let domain = domain_of(&address);
         bump(&mut self.by_domain, domain, row.size);
         bump(&mut self.by_address, &address, row.size);
@@ -144,7 +144,7 @@ pub(crate) fn domain_of(address: &str) -> &str {
 /// Whether `row` (its headers in) belongs to the group `key`.
 pub(crate) fn in_group(row: &MessageRow, grouping: Grouping, key: &str) -> bool {
     let Some(headers) = row.summary() else { return false };
-    let address = sender_address(&headers.from);
+    let address = sender_address(headers.from());
     let text = match grouping {
         Grouping::Address => address,
         Grouping::Domain => domain_of(address),

@@ -47,8 +47,8 @@ impl SortKey {
             SortKey::Number => Ordering::Equal,
             SortKey::Size => a.size.cmp(&b.size),
             SortKey::Date => timestamp(a).cmp(&timestamp(b)),
-            SortKey::Sender => fold_cmp(text(a, |h| &h.from), text(b, |h| &h.from)),
-            SortKey::Subject => fold_cmp(text(a, |h| &h.subject), text(b, |h| &h.subject)),
+            SortKey::Sender => fold_cmp(text(a, |h| h.from()), text(b, |h| h.from())),
+            SortKey::Subject => fold_cmp(text(a, |h| h.subject()), text(b, |h| h.subject())),
         };
         primary.then(a.number.cmp(&b.number))
     }
@@ -97,8 +97,8 @@ pub(crate) fn sort_rows(rows: &mut [usize], all: &[MessageRow], key: SortKey) {
 
 fn field(row: &MessageRow, key: SortKey) -> &str {
     match key {
-        SortKey::Sender => text(row, |h| &h.from),
-        _ => text(row, |h| &h.subject),
+        SortKey::Sender => text(row, |h| h.from()),
+        _ => text(row, |h| h.subject()),
     }
 }
 
@@ -151,8 +151,8 @@ fn timestamp(row: &MessageRow) -> i64 {
     row.summary().and_then(|h| h.timestamp).unwrap_or(i64::MIN)
 }
 
-fn text(row: &MessageRow, field: impl Fn(&crate::mail::HeaderSummary) -> &String) -> &str {
-    row.summary().map_or("", |h| field(h).as_str())
+fn text(row: &MessageRow, field: impl Fn(&crate::mail::HeaderSummary) -> &str) -> &str {
+    row.summary().map_or("", field)
 }
 
 /// Compares ignoring ASCII case, without allocating; equal bytes (the

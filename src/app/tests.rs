@@ -693,7 +693,7 @@ fn the_proposed_name_comes_from_the_decoded_subject() {
         summary.subject_for_file_name(),
         ". Invoice\x1b[31m red\x1b[0m \u{202e}fdp.exe 2024/01"
     );
-    assert!(summary.subject.contains('␛'), "{}", summary.subject);
+    assert!(summary.subject().contains('␛'), "{}", summary.subject());
     app.list.rows[0].headers = row::Headers::Loaded(Box::new(summary));
     app.handle_action(Action::SaveMessage);
     let name = app.prompt.as_ref().expect("the save prompt").text.clone();

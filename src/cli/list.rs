@@ -153,7 +153,7 @@ pub async fn list_messages(
         };
         let dup = headers
             .as_ref()
-            .is_some_and(|h| !h.message_id.is_empty() && !message_ids.insert(h.message_id.clone()));
+            .is_some_and(|h| !h.message_id().is_empty() && !message_ids.insert(h.message_id().to_string()));
         let listing = Listing {
             msg: *msg,
             uid: uids.get(*msg).map(str::to_string),

@@ -124,8 +124,7 @@ impl<W: Write> RowWriter<W> {
 pub(crate) fn table_row(listing: &Listing, exact: bool) -> String {
     let h = listing.headers.clone().unwrap_or_default();
     let date = h
-        .date
-        .as_deref()
+        .date()
         .map(|d| d.get(..16).unwrap_or(d).replace('T', " "))
         .unwrap_or_default();
     let size = if exact {
@@ -139,8 +138,8 @@ pub(crate) fn table_row(listing: &Listing, exact: bool) -> String {
         &size,
         exact,
         &date,
-        &h.from,
-        &h.subject,
+        h.from(),
+        h.subject(),
     )
 }
 

@@ -19,7 +19,7 @@ pub mod message_view;
 mod value;
 mod wrap;
 
-pub use headers::{Broken, BrokenSet, HeaderSummary};
+pub use headers::{Broken, BrokenSet, HeaderParts, HeaderSummary};
 pub use message_view::{Attachment, ParsedMessage, raw_source};
 pub use value::MAX_HEADER_VALUE;
 pub use wrap::wrap_lines;

@@ -7,23 +7,23 @@ use crate::query::HeaderFacts;
 
 impl HeaderFacts for HeaderSummary {
     fn from(&self) -> &str {
-        &self.from
+        HeaderSummary::from(self)
     }
 
     fn to(&self) -> &str {
-        &self.to
+        HeaderSummary::to(self)
     }
 
     fn cc(&self) -> &str {
-        &self.cc
+        HeaderSummary::cc(self)
     }
 
     fn subject(&self) -> &str {
-        &self.subject
+        HeaderSummary::subject(self)
     }
 
     fn message_id(&self) -> &str {
-        &self.message_id
+        HeaderSummary::message_id(self)
     }
 
     fn timestamp(&self) -> Option<i64> {

@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(plan.apply_top(1, err("-ERR unknown command")), TopAnswer::Skipped);
 
         let mut plan = ListingPlan::new(Offer::CapaUnknown, Offer::CapaUnknown);
-        assert!(matches!(plan.apply_top(1, ok(b"Subject: hi\r\n\r\n")), TopAnswer::Headers(h) if h.subject == "hi"));
+        assert!(matches!(plan.apply_top(1, ok(b"Subject: hi\r\n\r\n")), TopAnswer::Headers(h) if h.subject() == "hi"));
         assert!(matches!(plan.apply_top(1, err("-ERR gone")), TopAnswer::Refused(_)));
         assert!(plan.asks_top(), "one refusal after a success is about that message");
     }

@@ -62,7 +62,7 @@ fn confirm_lines(theme: &Theme, c: &Confirmation, app: &App, width: usize) -> Ve
     for &i in c.rows.iter().skip(start).take(shown) {
         let Some(row) = app.list.rows.get(i) else { continue };
         let text = match row.summary() {
-            Some(h) if !h.subject.is_empty() => format!("#{}  {}", row.number, h.subject),
+            Some(h) if !h.subject().is_empty() => format!("#{}  {}", row.number, h.subject()),
             _ => format!("#{}", row.number),
         };
         lines.push(Line::from(format!(

@@ -163,12 +163,11 @@ fn table_row(
     let row: &MessageRow = &list.rows[i];
     let (date, from, subject) = match &row.headers {
         Headers::Loaded(h) => (
-            h.date
-                .as_deref()
+            h.date()
                 .map(|d| d.get(..date_w).unwrap_or(d).replace('T', " "))
                 .unwrap_or_default(),
-            fit(&h.from, from_w),
-            fit(&h.subject, subject_w),
+            fit(h.from(), from_w),
+            fit(h.subject(), subject_w),
         ),
         Headers::Unavailable(_) => (String::new(), "(headers unavailable)".into(), String::new()),
         _ => (String::new(), "…".into(), String::new()),

@@ -22,13 +22,13 @@ pub(super) fn draw(frame: &mut Frame, app: &App, area: Rect) {
     match &row.headers {
         Headers::Loaded(h) => {
             for (name, value) in [
-                ("From", h.from.as_str()),
-                ("To", h.to.as_str()),
-                ("Cc", h.cc.as_str()),
-                ("Date", h.date.as_deref().unwrap_or("")),
-                ("Subject", h.subject.as_str()),
-                ("Message-ID", h.message_id.as_str()),
-                ("Type", h.content_type.as_str()),
+                ("From", h.from()),
+                ("To", h.to()),
+                ("Cc", h.cc()),
+                ("Date", h.date().unwrap_or("")),
+                ("Subject", h.subject()),
+                ("Message-ID", h.message_id()),
+                ("Type", h.content_type()),
             ] {
                 if !value.is_empty() {
                     lines.push(Line::from(vec![label(name), Span::raw(value.to_string())]));

@@ -76,14 +76,14 @@ fn run(input: &[u8], probe: &mut Probe) -> Result<(), Violation> {
 
 fn fields(summary: &HeaderSummary) -> Result<(), Violation> {
     let named = [
-        ("From", &summary.from),
-        ("To", &summary.to),
-        ("Cc", &summary.cc),
-        ("Subject", &summary.subject),
-        ("Message-ID", &summary.message_id),
-        ("Content-Type", &summary.content_type),
+        ("From", summary.from()),
+        ("To", summary.to()),
+        ("Cc", summary.cc()),
+        ("Subject", summary.subject()),
+        ("Message-ID", summary.message_id()),
+        ("Content-Type", summary.content_type()),
     ];
-    for (name, value) in named.into_iter().chain(summary.date.iter().map(|d| ("Date", d))) {
+    for (name, value) in named.into_iter().chain(summary.date().map(|d| ("Date", d))) {
         line_safe(name, value)?;
         let chars = value.chars().count();
         check!(
@@ -98,10 +98,10 @@ fn fields(summary: &HeaderSummary) -> Result<(), Violation> {
         );
     }
     check!(
-        summary.date.is_some() == summary.timestamp.is_some(),
+        summary.date().is_some() == summary.timestamp.is_some(),
         "a date without its timestamp, or the reverse",
         "{:?} / {:?}",
-        summary.date,
+        summary.date(),
         summary.timestamp
     );
     Ok(())
@@ -129,10 +129,10 @@ fn flags(input: &[u8], summary: &HeaderSummary, probe: &mut Probe) -> Result<(),
         );
     }
     check!(
-        !summary.broken.contains(Broken::NoFrom) || summary.from.is_empty(),
+        !summary.broken.contains(Broken::NoFrom) || summary.from().is_empty(),
         "\"no From\" with a From",
         "{:?}",
-        summary.from
+        summary.from()
     );
     Ok(())
 }
