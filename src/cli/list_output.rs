@@ -231,6 +231,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_json_row_names_every_header_field_in_order() {
+        let with_headers = written(Format::JsonLines, &[listing(1, 10)]);
+        assert_eq!(
+            with_headers,
+            "{\"msg\":1,\"uid\":\"uid1\",\"size\":10,\"date\":\"2025-07-01T10:52:37Z\",\
+             \"from\":\"Bob <bob@example.org>\",\"to\":\"\",\"cc\":\"\",\"subject\":\"hello\",\
+             \"message_id\":\"\",\"content_type\":\"\"}\n"
+        );
+        let mut dateless = listing(2, 20);
+        dateless.headers = Some(HeaderSummary::parse(b"Subject: x\r\n\r\n"));
+        let without_date = written(Format::JsonLines, &[dateless]);
+        assert!(
+            without_date.contains("\"size\":20,\"date\":null,\"from\":\"\","),
+            "{without_date}"
+        );
+        let mut unloaded = listing(3, 30);
+        unloaded.headers = None;
+        assert_eq!(
+            written(Format::JsonLines, &[unloaded]),
+            "{\"msg\":3,\"uid\":\"uid3\",\"size\":30}\n"
+        );
+    }
+
     /// Takes `room` bytes, then fails as `kind`.
     struct Closing {
         room: usize,
