@@ -5,7 +5,8 @@
 //! once, here, where they enter popscope's model.
 //!
 //! The inspector keeps one of these per message (100,000 of them for a big
-//! maildrop), so the other headers are one compact, bounded string.
+//! maildrop), so a summary keeps all its text, the other headers included,
+//! in one bounded allocation.
 
 use super::value::{clean_header, format_address, is_header_name, push_clean_value, readable_header_bytes};
 use crate::sanitize::visible_stand_in;
