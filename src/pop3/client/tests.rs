@@ -788,18 +788,19 @@ fn no_unconfirmed_quit_reaches_a_server_holding_marks() {
     assert!(quits > 500, "the sequences must reach QUIT often: {quits}");
 }
 
-mod time {
+pub(super) mod time {
     //! The deadline and the trace's times, with simulated time: every
     //! instant is `t0` plus an offset, and nothing sleeps.
 
     use super::*;
     use crate::pop3::auth::Mechanism;
 
-    fn at(t0: Instant, ms: u64) -> Instant {
+    pub(in crate::pop3::client) fn at(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)
     }
 
-    fn logged_in_at(t0: Instant, window: usize) -> Client {
+    /// A client logged in with USER/PASS at `t0`, its events drained.
+    pub(in crate::pop3::client) fn logged_in_at(t0: Instant, window: usize) -> Client {
         let mut c = Client::new(
             ClientConfig {
                 window,

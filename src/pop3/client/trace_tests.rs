@@ -3,33 +3,11 @@
 //! the write to the answer's first byte, each write says what it held, and
 //! nothing reveals a secret's length.
 
+use super::tests::time::{at, logged_in_at as logged_in};
 use super::*;
 use crate::pop3::auth::{Mechanism, SaslExchange};
 use crate::secret::Secret;
-use std::time::{Duration, Instant};
-
-fn at(t0: Instant, ms: u64) -> Instant {
-    t0 + Duration::from_millis(ms)
-}
-
-fn logged_in(t0: Instant, window: usize) -> Client {
-    let mut c = Client::new(
-        ClientConfig {
-            window,
-            ..ClientConfig::default()
-        },
-        t0,
-    );
-    c.receive(t0, b"+OK ready\r\n").unwrap();
-    c.submit(Command::User("alice".into()), Priority::Normal).unwrap();
-    c.take_output(t0);
-    c.receive(t0, b"+OK\r\n").unwrap();
-    c.submit(Command::Pass(Secret::from("pw")), Priority::Normal).unwrap();
-    c.take_output(t0);
-    c.receive(t0, b"+OK\r\n").unwrap();
-    records(&mut c);
-    c
-}
+use std::time::Instant;
 
 fn records(c: &mut Client) -> Vec<TraceRecord> {
     std::iter::from_fn(|| c.poll_event())
