@@ -19,6 +19,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::binary_run::Run;
 use support::dovecot::Dovecot;
 use support::raw_pop3::RawPop3;
 
@@ -31,35 +32,6 @@ const MESSAGES: usize = 30;
 
 // ---------------------------------------------------------------------------
 // Running popscope
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn assert_exit(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "wrong exit code: {self:#?}");
-        assert!(!self.stderr.contains("panicked"), "{self:#?}");
-        self
-    }
-
-    fn assert_stderr_has(&self, needle: &str) -> &Run {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {self:#?}");
-        self
-    }
-
-    fn assert_stdout_has(&self, needle: &str) -> &Run {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}: {self:#?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {self:#?}"))
-    }
-}
 
 /// popscope `args` with the password in the environment, `stdin` as its
 /// standard input (none: /dev/null), killed after `RUN_TIMEOUT`.
@@ -88,6 +60,7 @@ fn popscope(args: &[&str], stdin: Option<&str>) -> Run {
         code,
         stdout: stdout.recv_timeout(RUN_TIMEOUT).unwrap_or_default(),
         stderr: stderr.recv_timeout(RUN_TIMEOUT).unwrap_or_default(),
+        args: args.iter().map(|a| a.to_string()).collect(),
     }
 }
 
@@ -484,6 +457,7 @@ fn clean_on_a_terminal(args: &[&str], answer: &str) -> Run {
         code,
         stdout: stdout.recv_timeout(RUN_TIMEOUT).unwrap_or_default(),
         stderr: String::from_utf8_lossy(&screen).into_owned(),
+        args: args.iter().map(|a| a.to_string()).collect(),
     }
 }
 

@@ -9,12 +9,12 @@
 mod support;
 
 use popscope::store::split_mboxrd;
-use serde_json::Value;
 use std::fs;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::binary_run::Run;
 use support::dovecot::Dovecot;
 use support::maildrop;
 use support::raw_pop3::RawPop3;
@@ -22,32 +22,6 @@ use support::raw_pop3::RawPop3;
 const USER: &str = "alice";
 const PASSWORD: &str = "Fetch-Pw-9!";
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: Vec<String>,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "popscope {:?}\nexit code: {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn assert_exit(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "wrong exit code\n{}", self.describe());
-        assert!(!self.stderr.contains("panicked"), "{}", self.describe());
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e})\n{}", self.describe()))
-    }
-}
 
 /// Runs popscope (no inherited `POPSCOPE_*`, the password in
 /// `POPSCOPE_PASSWORD`, stdin /dev/null), killed after `RUN_TIMEOUT`.

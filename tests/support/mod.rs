@@ -3,6 +3,7 @@
 //! A test binary uses it with `mod support;` at its crate root (each binary
 //! uses a subset, hence the `dead_code` allowance):
 //!
+//! * `binary_run`: what one run of the binary did, and shared assertions;
 //! * `certs`: test certificates (self-signed CA:TRUE/CA:FALSE, private CA,
 //!   expired, wrong names, Courier-style, one made by `openssl`);
 //! * `cut_proxy`: a TCP proxy whose connections a test can cut;
@@ -18,6 +19,7 @@
 //! `dovecot::dovecot_or_skip(name)` instead).
 #![allow(dead_code)]
 
+pub mod binary_run;
 pub mod certs;
 pub mod cut_proxy;
 pub mod dovecot;
