@@ -14,6 +14,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::binary_run::Run;
 use support::dovecot::Dovecot;
 use support::maildrop;
 use support::raw_pop3::RawPop3;
@@ -23,45 +24,7 @@ const PASSWORD: &str = "Acc0unt-Secret-pw!";
 /// A locked maildrop costs Dovecot's fixed 10 s lock wait.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What one run did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: Vec<String>,
-}
-
 impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "popscope {:?}\nexit code: {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn assert_exit(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "wrong exit code\n{}", self.describe());
-        self
-    }
-
-    fn assert_stdout_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    fn assert_stderr_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
     fn assert_no_password(&self) -> &Run {
         for text in [&self.stdout, &self.stderr] {
             assert!(!text.contains(PASSWORD), "the password leaked\n{}", self.describe());
